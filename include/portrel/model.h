@@ -1,0 +1,102 @@
+// The three relations portrel materialises: process, socket and holding (the join
+// table process ⋈ socket). Plain value types with real keys (pid_t, inode numbers,
+// host-order ports, an address that knows v4 from v6); no strings as keys.
+#pragma once
+
+#include <sys/types.h>
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace portrel {
+
+/// Transport protocol of an inet socket, as sock_diag dumps it.
+enum class Proto : uint8_t { tcp, udp, udplite, raw };
+
+/// "tcp", "udp", "udplite", "raw".
+std::string_view proto_name(Proto proto);
+std::optional<Proto> parse_proto(std::string_view name);
+
+/// An IPv4 or IPv6 address. IPv4 uses the first four bytes.
+struct Address {
+  uint8_t family = 0;  ///< 4 or 6; 0 for "none".
+  std::array<uint8_t, 16> bytes{};
+
+  static Address v4(uint32_t network_order);
+  static Address v6(const std::array<uint8_t, 16>& bytes);
+  /// Parses "127.0.0.1", "::1", "[::1]"; nullopt for anything else.
+  static std::optional<Address> parse(std::string_view text);
+
+  bool is_wildcard() const;  ///< 0.0.0.0 or ::
+  bool is_loopback() const;  ///< 127/8, ::1, ::ffff:127/104
+  /// Canonical text: dotted quad or RFC 5952 form (no brackets).
+  std::string to_string() const;
+  auto operator<=>(const Address&) const = default;
+};
+
+/// A socket option as far as portrel knows it. Unknown stays unknown.
+enum class Tristate : uint8_t { unknown, no, yes };
+std::string_view tristate_name(Tristate value);  ///< "unknown", "false", "true"
+
+/// Kernel TCP state names ("ESTABLISHED", "LISTEN", "TIME_WAIT", …); UDP and RAW in
+/// TCP_CLOSE are reported as "UNCONN", as ss does.
+std::string_view state_name(Proto proto, uint8_t state);
+inline constexpr uint8_t kStateEstablished = 1;
+inline constexpr uint8_t kStateTimeWait = 6;
+inline constexpr uint8_t kStateClose = 7;
+inline constexpr uint8_t kStateListen = 10;
+
+/// One row of `process`. Strings are raw bytes from the kernel: sanitise before
+/// printing them.
+struct Process {
+  pid_t pid = 0;
+  pid_t ppid = 0;
+  uid_t uid = 0;          ///< real uid
+  std::string user;       ///< name of uid, or the number when it has no name
+  std::string comm;       ///< /proc/PID/comm (what the process calls itself)
+  std::string exe;        ///< readlink of /proc/PID/exe; empty when unreadable
+  std::string cmdline;    ///< arguments joined by spaces
+  uint64_t netns = 0;     ///< inode of /proc/PID/ns/net; 0 when unreadable
+  uint64_t pidns = 0;     ///< inode of /proc/PID/ns/pid; 0 when unreadable
+  std::string cgroup;     ///< the cgroup v2 path, "" when unreadable
+  uint64_t start_time = 0;  ///< clock ticks after boot (stat field 22)
+};
+
+/// One row of `socket`: an inet socket as the protocol's tables hold it.
+struct Socket {
+  uint64_t inode = 0;   ///< sockfs inode; 0 for sockets with no file (TIME_WAIT)
+  uint64_t cookie = 0;  ///< the kernel's socket cookie, unique while it lives
+  uint64_t netns = 0;   ///< inode of the network namespace it lives in
+  Proto proto = Proto::tcp;
+  uint8_t family = 4;  ///< 4 or 6
+  uint8_t state = 0;   ///< kernel TCP_* state number
+  Address local_addr;
+  uint16_t local_port = 0;  ///< host order
+  Address remote_addr;
+  uint16_t remote_port = 0;  ///< host order
+  uid_t uid = 0;
+  Tristate reuseaddr = Tristate::unknown;
+  Tristate reuseport = Tristate::unknown;
+  Tristate v6only = Tristate::unknown;
+  uint32_t bound_dev = 0;  ///< ifindex of SO_BINDTODEVICE, 0 when unbound
+  uint32_t rx_queue = 0;
+  uint32_t tx_queue = 0;
+  uint8_t raw_protocol = 0;  ///< for RAW sockets: the IP protocol number
+
+  /// LISTEN for TCP; UNCONN (bound, not connected) for UDP, UDPLite and RAW.
+  bool is_listening() const;
+};
+
+/// One row of `holding`: process PID has socket INODE open as descriptor FD.
+struct Holding {
+  pid_t pid = 0;
+  int fd = -1;
+  uint64_t inode = 0;
+  bool cloexec = false;
+  auto operator<=>(const Holding&) const = default;
+};
+
+}  // namespace portrel

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages portrel builds and tests with (as root).
+# Skips apt entirely when everything is already there.
+set -euo pipefail
+packages=(g++ cmake ninja-build pkg-config libmnl-dev libfmt-dev nlohmann-json3-dev
+          libcli11-dev libgtest-dev libgmock-dev iproute2 netbase procps
+          lsof net-tools python3)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "portrel: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

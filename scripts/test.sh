@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Installs dependencies, builds with ASan+UBSan and warnings as errors, and runs
+# every test: unit, live kernel (real processes, network namespaces) and CLI.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+bash "$root/scripts/deps.sh"
+build="$root/build-test"
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+      -DPORTREL_SANITIZE=ON -DPORTREL_WERROR=ON -DPORTREL_TESTS=ON
+ninja -C "$build"
+cd "$build"
+ctest --output-on-failure --timeout 600 "$@"

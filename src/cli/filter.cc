@@ -1,0 +1,128 @@
+// Filters. A --user filter keeps a socket when it was created by that uid or
+// when any of its holders runs as that uid (a root master's sockets held by
+// www-data workers belong to both).
+#include "cli/filter.h"
+
+#include <pwd.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+
+namespace portrel {
+namespace {
+
+std::optional<uint64_t> number(const std::string& text) {
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return {};
+  return v;
+}
+
+Result<uint64_t> inode_of(const std::string& path, const std::string& spec) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    return std::unexpected(Error{"no network namespace '" + spec + "' (" + path +
+                                 ": " + strerror(errno) + ")"});
+  }
+  return st.st_ino;
+}
+
+constexpr uint64_t kMaxPid = 4194304;  // PID_MAX_LIMIT: larger numbers are inodes
+
+}  // namespace
+
+Result<uint64_t> resolve_netns(const std::string& spec) {
+  if (spec.starts_with("pid:")) {
+    auto pid = number(spec.substr(4));
+    if (!pid) return std::unexpected(Error{"invalid pid in --netns '" + spec + "'"});
+    return inode_of("/proc/" + std::to_string(*pid) + "/ns/net", spec);
+  }
+  if (auto n = number(spec)) {
+    if (*n > kMaxPid) return *n;
+    return inode_of("/proc/" + std::to_string(*n) + "/ns/net", spec);
+  }
+  if (spec.starts_with("net:[") && spec.ends_with("]")) {
+    if (auto n = number(spec.substr(5, spec.size() - 6))) return *n;
+  }
+  if (spec == "host") return inode_of("/proc/self/ns/net", spec);
+  if (spec.find('/') != std::string::npos) return inode_of(spec, spec);
+  return inode_of("/run/netns/" + spec, spec);
+}
+
+Result<Filter> make_filter(const Options& o) {
+  Filter f;
+  if (o.tcp || o.udp || o.raw) {
+    f.tcp = o.tcp;
+    f.udp = f.udplite = o.udp;
+    f.raw = o.raw;
+  }
+  if (o.ipv4 || o.ipv6) {
+    f.ipv4 = o.ipv4;
+    f.ipv6 = o.ipv6;
+  }
+  f.listening_only = !o.all;
+  if (!o.netns.empty()) {
+    auto inode = resolve_netns(o.netns);
+    if (!inode) return std::unexpected(inode.error());
+    f.netns.push_back(*inode);
+  }
+  if (!o.user.empty()) {
+    if (auto n = number(o.user)) {
+      f.uid = static_cast<uid_t>(*n);
+    } else {
+      struct passwd entry;
+      struct passwd* found = nullptr;
+      char buf[4096];
+      if (getpwnam_r(o.user.c_str(), &entry, buf, sizeof buf, &found) != 0 || !found) {
+        return std::unexpected(Error{"unknown user '" + o.user + "'"});
+      }
+      f.uid = found->pw_uid;
+    }
+  }
+  return f;
+}
+
+bool Filter::keeps(const Snapshot& snapshot, const Socket& s) const {
+  switch (s.proto) {
+    case Proto::tcp: if (!tcp) return false; break;
+    case Proto::udp: if (!udp) return false; break;
+    case Proto::udplite: if (!udplite) return false; break;
+    case Proto::raw: if (!raw) return false; break;
+  }
+  if ((s.family == 4 && !ipv4) || (s.family == 6 && !ipv6)) return false;
+  if (listening_only && !s.is_listening()) return false;
+  if (!netns.empty() && std::ranges::find(netns, s.netns) == netns.end()) return false;
+  if (uid && s.uid != *uid) {
+    auto holders = snapshot.holders(s.inode);
+    bool held = std::ranges::any_of(holders, [&](const Holding& h) {
+      const Process* p = snapshot.process(h.pid);
+      return p && p->uid == *uid;
+    });
+    if (!held) return false;
+  }
+  return true;
+}
+
+std::vector<const Socket*> select_sockets(const Snapshot& snapshot, const Filter& filter) {
+  std::vector<const Socket*> out;
+  for (const Socket& s : snapshot.sockets()) {
+    if (filter.keeps(snapshot, s)) out.push_back(&s);
+  }
+  uint64_t host = 0;
+  for (const Netns& n : snapshot.namespaces()) {
+    if (n.is_host) host = n.inode;
+  }
+  auto host_first = [host](uint64_t netns) { return netns == host ? 0 : 1; };
+  std::ranges::stable_sort(out, [&](const Socket* a, const Socket* b) {
+    return std::tuple(host_first(a->netns), a->netns, a->proto, a->local_port, a->family,
+                      a->local_addr, a->state, a->remote_addr, a->remote_port) <
+           std::tuple(host_first(b->netns), b->netns, b->proto, b->local_port, b->family,
+                      b->local_addr, b->state, b->remote_addr, b->remote_port);
+  });
+  return out;
+}
+
+}  // namespace portrel

@@ -1,0 +1,36 @@
+// Turning the filter options (-t -u -w -4 -6 --all --netns --user) into a
+// predicate over the snapshot's sockets.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <vector>
+
+#include "cli/options.h"
+#include "portrel/error.h"
+#include "portrel/snapshot.h"
+
+namespace portrel {
+
+struct Filter {
+  bool tcp = true, udp = true, udplite = true, raw = false;
+  bool ipv4 = true, ipv6 = true;
+  bool listening_only = true;
+  std::vector<uint64_t> netns;  ///< empty: every namespace
+  std::optional<uid_t> uid;
+
+  bool keeps(const Snapshot& snapshot, const Socket& socket) const;
+};
+
+/// Resolves names (netns names, pids, user names); errors are usage errors.
+Result<Filter> make_filter(const Options& options);
+
+/// Resolves a --netns argument to a namespace inode.
+Result<uint64_t> resolve_netns(const std::string& spec);
+
+/// Sockets of the snapshot that pass the filter, in display order: host netns
+/// first, then by protocol, port, family and address.
+std::vector<const Socket*> select_sockets(const Snapshot& snapshot, const Filter& filter);
+
+}  // namespace portrel

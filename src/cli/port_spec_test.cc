@@ -1,0 +1,88 @@
+#include "cli/port_spec.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+namespace portrel {
+namespace {
+
+TEST(PortSpec, PlainNumber) {
+  auto s = parse_port_spec("8080");
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(s->port, 8080);
+  EXPECT_FALSE(s->proto);
+  EXPECT_FALSE(s->address);
+}
+
+TEST(PortSpec, ProtocolPrefix) {
+  auto s = parse_port_spec("udp/53");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->proto, Proto::udp);
+  EXPECT_EQ(s->port, 53);
+}
+
+TEST(PortSpec, Addresses) {
+  auto v4 = parse_port_spec("127.0.0.1:8080");
+  ASSERT_TRUE(v4);
+  EXPECT_EQ(v4->address->to_string(), "127.0.0.1");
+  EXPECT_EQ(v4->port, 8080);
+  auto v6 = parse_port_spec("tcp/[::1]:443");
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->address->family, 6);
+  EXPECT_EQ(v6->address->to_string(), "::1");
+  EXPECT_EQ(v6->proto, Proto::tcp);
+  auto any = parse_port_spec("*:22");
+  ASSERT_TRUE(any);
+  EXPECT_FALSE(any->address);
+}
+
+TEST(PortSpec, ServiceNames) {
+  std::ifstream services("/etc/services");
+  ASSERT_TRUE(services) << "/etc/services missing: install netbase";
+  auto s = parse_port_spec("http");
+  ASSERT_TRUE(s) << s.error().message;
+  EXPECT_EQ(s->port, 80);
+  auto d = parse_port_spec("udp/domain");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->port, 53);
+}
+
+TEST(PortSpec, ErrorsNameTheProblem) {
+  EXPECT_NE(parse_port_spec("70000").error().message.find("invalid port"), std::string::npos);
+  EXPECT_NE(parse_port_spec("sctp/80").error().message.find("unknown protocol"),
+            std::string::npos);
+  EXPECT_NE(parse_port_spec("no-such-service-xyz").error().message.find("unknown service"),
+            std::string::npos);
+  EXPECT_NE(parse_port_spec("::1:80").error().message.find("brackets"), std::string::npos);
+  EXPECT_NE(parse_port_spec("[::1]80").error().message.find("invalid address"),
+            std::string::npos);
+  EXPECT_NE(parse_port_spec("1.2.3:80").error().message.find("invalid address"),
+            std::string::npos);
+  EXPECT_FALSE(parse_port_spec("tcp/"));
+  EXPECT_FALSE(parse_port_spec("80x"));
+  EXPECT_FALSE(parse_port_spec(""));
+}
+
+Socket sock(std::string addr, uint16_t port, Tristate v6only = Tristate::unknown) {
+  Socket s;
+  s.local_addr = *Address::parse(addr);
+  s.family = s.local_addr.family;
+  s.local_port = port;
+  s.v6only = v6only;
+  return s;
+}
+
+TEST(PortSpec, MatchesWildcardsThatCoverTheAddress) {
+  auto spec = *parse_port_spec("127.0.0.1:80");
+  EXPECT_TRUE(spec.matches(sock("127.0.0.1", 80)));
+  EXPECT_TRUE(spec.matches(sock("0.0.0.0", 80)));
+  EXPECT_FALSE(spec.matches(sock("127.0.0.2", 80)));
+  EXPECT_FALSE(spec.matches(sock("127.0.0.1", 81)));
+  EXPECT_TRUE(spec.matches(sock("::", 80, Tristate::no)));
+  EXPECT_FALSE(spec.matches(sock("::", 80, Tristate::yes)));
+  EXPECT_FALSE(spec.matches(sock("::1", 80)));
+}
+
+}  // namespace
+}  // namespace portrel

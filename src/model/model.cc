@@ -1,0 +1,112 @@
+// Value types of the relation: protocol and state names, and the Address type
+// that knows v4 from v6 and prints itself canonically (inet_ntop, RFC 5952).
+#include "portrel/model.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+namespace portrel {
+
+std::string_view proto_name(Proto proto) {
+  switch (proto) {
+    case Proto::tcp: return "tcp";
+    case Proto::udp: return "udp";
+    case Proto::udplite: return "udplite";
+    case Proto::raw: return "raw";
+  }
+  return "?";
+}
+
+std::optional<Proto> parse_proto(std::string_view name) {
+  for (Proto p : {Proto::tcp, Proto::udp, Proto::udplite, Proto::raw}) {
+    if (proto_name(p) == name) return p;
+  }
+  return std::nullopt;
+}
+
+Address Address::v4(uint32_t network_order) {
+  Address a;
+  a.family = 4;
+  std::memcpy(a.bytes.data(), &network_order, 4);
+  return a;
+}
+
+Address Address::v6(const std::array<uint8_t, 16>& bytes) {
+  Address a;
+  a.family = 6;
+  a.bytes = bytes;
+  return a;
+}
+
+std::optional<Address> Address::parse(std::string_view text) {
+  if (text.size() >= 2 && text.front() == '[' && text.back() == ']') {
+    text = text.substr(1, text.size() - 2);
+  }
+  if (text.empty() || text.size() >= INET6_ADDRSTRLEN) return std::nullopt;
+  char buf[INET6_ADDRSTRLEN];
+  std::memcpy(buf, text.data(), text.size());
+  buf[text.size()] = '\0';
+  Address a;
+  if (inet_pton(AF_INET, buf, a.bytes.data()) == 1) {
+    a.family = 4;
+    return a;
+  }
+  if (inet_pton(AF_INET6, buf, a.bytes.data()) == 1) {
+    a.family = 6;
+    return a;
+  }
+  return std::nullopt;
+}
+
+bool Address::is_wildcard() const {
+  size_t n = family == 4 ? 4 : 16;
+  for (size_t i = 0; i < n; ++i) {
+    if (bytes[i] != 0) return false;
+  }
+  return family != 0;
+}
+
+bool Address::is_loopback() const {
+  if (family == 4) return bytes[0] == 127;
+  if (family != 6) return false;
+  static constexpr uint8_t kLoop6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  if (std::memcmp(bytes.data(), kLoop6, 16) == 0) return true;
+  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  return std::memcmp(bytes.data(), kMapped, 12) == 0 && bytes[12] == 127;
+}
+
+std::string Address::to_string() const {
+  if (family == 0) return "";
+  char buf[INET6_ADDRSTRLEN];
+  if (!inet_ntop(family == 4 ? AF_INET : AF_INET6, bytes.data(), buf, sizeof buf)) {
+    return "?";
+  }
+  return buf;
+}
+
+std::string_view tristate_name(Tristate value) {
+  switch (value) {
+    case Tristate::yes: return "true";
+    case Tristate::no: return "false";
+    case Tristate::unknown: break;
+  }
+  return "unknown";
+}
+
+std::string_view state_name(Proto proto, uint8_t state) {
+  static constexpr std::string_view kNames[] = {
+      "UNKNOWN",    "ESTABLISHED", "SYN_SENT",     "SYN_RECV",      "FIN_WAIT1",
+      "FIN_WAIT2",  "TIME_WAIT",   "CLOSE",        "CLOSE_WAIT",    "LAST_ACK",
+      "LISTEN",     "CLOSING",     "NEW_SYN_RECV", "BOUND_INACTIVE"};
+  if (proto != Proto::tcp && state == kStateClose) return "UNCONN";
+  if (state < std::size(kNames)) return kNames[state];
+  return "UNKNOWN";
+}
+
+bool Socket::is_listening() const {
+  if (proto == Proto::tcp) return state == kStateListen;
+  return state == kStateClose;
+}
+
+}  // namespace portrel

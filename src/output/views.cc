@@ -1,0 +1,229 @@
+// Human views. The listing folds a socket held by a master and 1,000 workers,
+// or 8 SO_REUSEPORT sockets on one address, into one line; `who` and `of` spell
+// out every (process, fd) because that is what they are asked for.
+#include "output/views.h"
+
+#include <net/if.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "output/columns.h"
+#include "output/holders.h"
+#include "output/table.h"
+#include "util/text.h"
+
+namespace portrel {
+namespace {
+
+bool show_netns_column(std::span<const Socket* const> sockets) {
+  return std::ranges::adjacent_find(sockets, [](const Socket* a, const Socket* b) {
+           return a->netns != b->netns;
+         }) != sockets.end();
+}
+
+std::string peer(const Socket& s) {
+  if (s.remote_port == 0 && s.remote_addr.is_wildcard()) return "*";
+  return endpoint(s.remote_addr, s.remote_port);
+}
+
+// uid -> user name, from the processes' own rows (no second passwd lookup).
+std::map<uid_t, std::string> user_names(const Snapshot& snap) {
+  std::map<uid_t, std::string> names;
+  for (const Process& p : snap.processes()) {
+    if (!p.user.empty()) names.try_emplace(p.uid, sanitize(p.user));
+  }
+  return names;
+}
+
+}  // namespace
+
+std::string endpoint(const Address& address, uint16_t port, uint32_t bound_dev) {
+  std::string text = address.family == 6 ? "[" + address.to_string() + "]"
+                                         : address.to_string();
+  if (bound_dev != 0) {
+    char name[IF_NAMESIZE];
+    text += "%";
+    text += if_indextoname(bound_dev, name) ? name : std::to_string(bound_dev);
+  }
+  return text + ":" + std::to_string(port);
+}
+
+std::string listing_table(const Snapshot& snap, std::span<const Socket* const> sockets,
+                          bool show_state, bool color) {
+  bool netns_col = show_netns_column(sockets);
+  std::vector<std::string> headers{"PROTO", "LOCAL"};
+  if (show_state) {
+    headers.push_back("PEER");
+    headers.push_back("STATE");
+  }
+  if (netns_col) headers.push_back("NETNS");
+  for (const char* h : {">SOCKETS", "USER", "HOLDERS"}) headers.push_back(h);
+  Table table(headers);
+  std::map<uid_t, std::string> names = user_names(snap);
+
+  for (size_t i = 0; i < sockets.size();) {
+    const Socket& first = *sockets[i];
+    size_t j = i;
+    auto same_group = [&](const Socket& s) {
+      return s.netns == first.netns && s.proto == first.proto &&
+             s.local_port == first.local_port && s.local_addr == first.local_addr &&
+             s.state == first.state && s.remote_addr == first.remote_addr &&
+             s.remote_port == first.remote_port && s.bound_dev == first.bound_dev;
+    };
+    std::vector<std::vector<pid_t>> pids;
+    std::set<uid_t> uids;
+    std::map<Unowned, size_t> unowned;
+    while (j < sockets.size() && same_group(*sockets[j])) {
+      const Socket& s = *sockets[j];
+      uids.insert(s.uid);
+      pids.emplace_back();
+      for (const Holding& h : snap.holders(s.inode)) pids.back().push_back(h.pid);
+      if (Unowned why = snap.why_unowned(s); why != Unowned::none) ++unowned[why];
+      ++j;
+    }
+    std::vector<Cell> row{{std::string(proto_name(first.proto))},
+                          {endpoint(first.local_addr, first.local_port, first.bound_dev),
+                           Style::accent}};
+    if (show_state) {
+      row.push_back({peer(first)});
+      row.push_back({std::string(state_name(first.proto, first.state))});
+    }
+    if (netns_col) row.push_back({sanitize(netns_label(snap, first.netns))});
+    row.push_back({with_commas(j - i)});
+    std::string users;
+    for (uid_t u : uids) {
+      auto it = names.find(u);
+      users += (users.empty() ? "" : ",") + (it != names.end() ? it->second : std::to_string(u));
+    }
+    row.push_back({users});
+    std::string holders = summarize_socket_holders(snap, pids);
+    Style style = Style::plain;
+    for (const auto& [why, n] : unowned) {
+      if (!holders.empty()) holders += "; ";
+      holders += "(" + std::string(unowned_reason(why)) + ")";
+      if (j - i > 1) holders += " \u00d7" + with_commas(n);
+      if (unowned.size() == 1 && n == j - i) style = Style::warn;
+    }
+    row.push_back({holders, style});
+    table.add(std::move(row));
+    i = j;
+  }
+  return table.render(color);
+}
+
+std::string who_table(const Snapshot& snap, std::span<const Socket* const> sockets,
+                      bool color) {
+  bool netns_col = show_netns_column(sockets);
+  std::vector<std::string> headers{"PROTO", "LOCAL", "PEER", "STATE"};
+  if (netns_col) headers.push_back("NETNS");
+  for (const char* h : {">INODE", ">PID", ">FD", "CLOEXEC", "USER", "COMMAND"}) {
+    headers.push_back(h);
+  }
+  Table table(headers);
+  for (const Socket* s : sockets) {
+    std::vector<Cell> socket_cells{
+        {std::string(proto_name(s->proto))},
+        {endpoint(s->local_addr, s->local_port, s->bound_dev), Style::accent},
+        {peer(*s)},
+        {std::string(state_name(s->proto, s->state))}};
+    if (netns_col) socket_cells.push_back({sanitize(netns_label(snap, s->netns))});
+    socket_cells.push_back({std::to_string(s->inode)});
+    auto holders = snap.holders(s->inode);
+    if (holders.empty()) {
+      std::vector<Cell> row = socket_cells;
+      row.push_back({"-"});
+      row.push_back({"-"});
+      row.push_back({"-"});
+      row.push_back({"-"});
+      row.push_back({"(" + std::string(unowned_reason(snap.why_unowned(*s))) + ")",
+                     Style::warn});
+      table.add(std::move(row));
+      continue;
+    }
+    bool first = true;
+    for (const Holding& h : holders) {
+      std::vector<Cell> row = socket_cells;
+      if (!first) {
+        for (Cell& c : row) c = {""};
+      }
+      first = false;
+      const Process* p = snap.process(h.pid);
+      row.push_back({std::to_string(h.pid)});
+      row.push_back({std::to_string(h.fd)});
+      row.push_back({h.cloexec ? "yes" : "no", h.cloexec ? Style::plain : Style::warn});
+      row.push_back({p ? sanitize(p->user) : ""});
+      std::string command = p ? sanitize(p->cmdline.empty() ? "[" + p->comm + "]"
+                                                              : p->cmdline)
+                              : "";
+      row.push_back({command});
+      table.add(std::move(row));
+    }
+  }
+  return table.render(color);
+}
+
+std::string of_table(const Snapshot& snap, std::span<const pid_t> pids,
+                     std::span<const Socket* const> sockets, bool color) {
+  std::set<uint64_t> wanted;
+  for (const Socket* s : sockets) wanted.insert(s->inode);
+  bool netns_col = show_netns_column(sockets);
+  std::vector<std::string> headers{">PID", "COMM", ">FD", "PROTO", "LOCAL", "PEER", "STATE"};
+  if (netns_col) headers.push_back("NETNS");
+  headers.push_back("CLOEXEC");
+  headers.push_back("ALSO HELD BY");
+  Table table(headers);
+  for (pid_t pid : pids) {
+    const Process* p = snap.process(pid);
+    for (const Holding& h : snap.held_by(pid)) {
+      if (!wanted.contains(h.inode)) continue;
+      const Socket* s = snap.socket(h.inode);
+      std::vector<pid_t> others;
+      for (const Holding& o : snap.holders(h.inode)) {
+        if (o.pid != pid) others.push_back(o.pid);
+      }
+      std::vector<Cell> row{{std::to_string(pid)},
+                            {p ? sanitize(p->comm) : "?"},
+                            {std::to_string(h.fd)},
+                            {std::string(proto_name(s->proto))},
+                            {endpoint(s->local_addr, s->local_port, s->bound_dev),
+                             Style::accent},
+                            {peer(*s)},
+                            {std::string(state_name(s->proto, s->state))}};
+      if (netns_col) row.push_back({sanitize(netns_label(snap, s->netns))});
+      row.push_back({h.cloexec ? "yes" : "no", h.cloexec ? Style::plain : Style::warn});
+      row.push_back({others.empty() ? "-" : summarize_holders(snap, others), Style::dim});
+      table.add(std::move(row));
+    }
+  }
+  return table.render(color);
+}
+
+std::string unowned_warning(const Snapshot& snap, std::span<const Socket* const> sockets) {
+  std::map<Unowned, size_t> counts;
+  size_t total = 0;
+  for (const Socket* s : sockets) {
+    Unowned why = snap.why_unowned(*s);
+    if (why == Unowned::none || why == Unowned::no_file) continue;
+    ++counts[why];
+    ++total;
+  }
+  if (total == 0) return "";
+  std::string text = with_commas(total) + (total == 1 ? " socket shows" : " sockets show") +
+                     " no owner:";
+  bool first = true;
+  for (const auto& [why, n] : counts) {
+    text += (first ? " " : "; ") + with_commas(n) + " " +
+            (why == Unowned::not_privileged ? "some processes' fd tables are unreadable: run as root"
+             : why == Unowned::unreadable
+                 ? "held by processes whose fd tables are unreadable even as root "
+                   "(protected or hidden)"
+                 : "held by processes hidden from this view (another pid namespace, "
+                   "a hidden process, or one that exited during the scan)");
+    first = false;
+  }
+  return text;
+}
+
+}  // namespace portrel

@@ -1,0 +1,34 @@
+// The human tables of the three queries: the listing (default view), `who PORT`
+// and `of PID|NAME`. Each takes already-selected sockets and returns text.
+#pragma once
+
+#include <span>
+#include <string>
+#include <vector>
+
+#include "portrel/snapshot.h"
+
+namespace portrel {
+
+/// "0.0.0.0:80", "[::1]:53", "[::]:80%lo" (with a bound device).
+std::string endpoint(const Address& address, uint16_t port, uint32_t bound_dev = 0);
+
+/// Sockets grouped by (netns, proto, local address, port, state, peer); each
+/// group on one line with its holders summarised. `show_state` adds the peer and
+/// state columns (for --all).
+std::string listing_table(const Snapshot& snapshot, std::span<const Socket* const> sockets,
+                          bool show_state, bool color);
+
+/// One line per (socket, holder): every process holding each socket, with fd.
+std::string who_table(const Snapshot& snapshot, std::span<const Socket* const> sockets,
+                      bool color);
+
+/// One line per holding of the given processes, with who else holds the socket.
+std::string of_table(const Snapshot& snapshot, std::span<const pid_t> pids,
+                     std::span<const Socket* const> sockets, bool color);
+
+/// One line summarising sockets without a visible owner among these, or "" when
+/// every socket has one: "3 sockets show no owner: 2 held by hidden processes…".
+std::string unowned_warning(const Snapshot& snapshot, std::span<const Socket* const> sockets);
+
+}  // namespace portrel

@@ -1,0 +1,42 @@
+// An in-memory ProcessSource for tests of the join and the analysis: it returns
+// a canned ProcessScan (or a canned error) and never touches /proc.
+#pragma once
+
+#include <optional>
+#include <utility>
+
+#include "sources/sources.h"
+
+namespace portrel {
+
+class FakeProcessSource : public ProcessSource {
+ public:
+  FakeProcessSource() = default;
+  explicit FakeProcessSource(ProcessScan scan) : scan_(std::move(scan)) {}
+
+  /// The scan every later scan() returns (a copy each time).
+  void set_scan(ProcessScan scan) { scan_ = std::move(scan); }
+  /// Makes every later scan() fail with ERROR.
+  void set_error(Error error) { error_ = std::move(error); }
+
+  /// Appends a row to the canned scan.
+  void add_process(Process process) { scan_.processes.push_back(std::move(process)); }
+  void add_holding(pid_t pid, int fd, uint64_t inode, bool cloexec = false) {
+    scan_.holdings.push_back(Holding{pid, fd, inode, cloexec});
+  }
+  void add_netns(NetnsHandle netns) { scan_.netns.push_back(std::move(netns)); }
+
+  Result<ProcessScan> scan() override {
+    ++scans_;
+    if (error_) return std::unexpected(*error_);
+    return scan_;
+  }
+  int scans() const { return scans_; }  ///< how often scan() was called
+
+ private:
+  ProcessScan scan_;
+  std::optional<Error> error_;
+  int scans_ = 0;
+};
+
+}  // namespace portrel

@@ -1,0 +1,79 @@
+// setns() from worker threads. A network namespace is a per-thread attribute, so a
+// thread made here can enter one namespace after another; it exits when the work
+// is done and never hands its namespace back to the caller.
+#include "sources/netns.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+namespace portrel {
+
+Result<uint64_t> current_netns_inode() {
+  struct stat st {};
+  if (stat("/proc/thread-self/ns/net", &st) != 0) {
+    return std::unexpected(system_error("stat /proc/thread-self/ns/net", errno));
+  }
+  return static_cast<uint64_t>(st.st_ino);
+}
+
+Result<uint64_t> enter_netns(const std::string& path, uint64_t expected_inode) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::unexpected(system_error("open " + path, errno));
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    int err = errno;
+    close(fd);
+    return std::unexpected(system_error("fstat " + path, err));
+  }
+  if (expected_inode != 0 && st.st_ino != expected_inode) {
+    close(fd);
+    return std::unexpected(Error{path + " now leads to namespace " +
+                                 std::to_string(st.st_ino) + ", not " +
+                                 std::to_string(expected_inode)});
+  }
+  if (setns(fd, CLONE_NEWNET) != 0) {
+    int err = errno;
+    close(fd);
+    return std::unexpected(system_error("setns " + path, err));
+  }
+  close(fd);
+  return static_cast<uint64_t>(st.st_ino);
+}
+
+void for_each_netns(std::span<const NetnsHandle> namespaces, unsigned workers,
+                    const std::function<void(size_t, Result<uint64_t>)>& work) {
+  if (namespaces.empty()) return;
+  size_t count = std::clamp<size_t>(workers, 1, namespaces.size());
+  std::atomic<size_t> next{0};
+  auto loop = [&] {
+    for (size_t i = next++; i < namespaces.size(); i = next++) {
+      work(i, enter_netns(namespaces[i].path, namespaces[i].inode));
+    }
+  };
+  std::vector<std::jthread> threads;
+  threads.reserve(count);
+  for (size_t t = 0; t < count; ++t) {
+    try {
+      threads.emplace_back(loop);
+    } catch (const std::system_error& e) {
+      break;  // fewer workers; the ones started take the rest
+    }
+  }
+  if (threads.empty()) {
+    for (size_t i = 0; i < namespaces.size(); ++i) {
+      work(i, std::unexpected(Error{"cannot start a thread to enter " +
+                                    namespaces[i].path}));
+    }
+  }
+}
+
+}  // namespace portrel

@@ -1,0 +1,491 @@
+// Inet sockets from NETLINK_SOCK_DIAG, read with libmnl: one dump request per
+// (protocol, family), every reply parsed by mnl_cb_run into Socket rows. The
+// parsers take bytes so recorded dumps replay in tests; dump_current_netns asks the
+// kernel of the calling thread's namespace, and SockDiagSource runs it in each
+// namespace from worker threads (netns.h).
+#include "sources/sock_diag.h"
+
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+#include "sources/netns.h"
+
+namespace portrel {
+namespace {
+
+// One recv of a dump carries at most ~32 KiB (the kernel's dump skb); a large
+// buffer never truncates and is reused for the whole namespace.
+constexpr size_t kRecvBuffer = 1 << 20;
+
+std::string_view family_name(int family) { return family == AF_INET ? "v4" : "v6"; }
+
+uint8_t ip_protocol(Proto proto) {
+  switch (proto) {
+    case Proto::tcp: return IPPROTO_TCP;
+    case Proto::udp: return IPPROTO_UDP;
+    case Proto::udplite: return IPPROTO_UDPLITE;
+    case Proto::raw: return IPPROTO_RAW;
+  }
+  return IPPROTO_RAW;
+}
+
+struct AttrState {
+  Socket* socket;
+  Proto proto;
+  const char* parsed_end;  // just past the last attribute seen
+  const char* bad = nullptr;
+};
+
+int on_attr(const nlattr* attr, void* data) {
+  auto& st = *static_cast<AttrState*>(data);
+  st.parsed_end = reinterpret_cast<const char*>(attr) + MNL_ALIGN(mnl_attr_get_len(attr));
+  switch (mnl_attr_get_type(attr)) {
+    case INET_DIAG_SKV6ONLY:
+      if (mnl_attr_validate(attr, MNL_TYPE_U8) < 0) {
+        st.bad = "INET_DIAG_SKV6ONLY";
+        return MNL_CB_ERROR;
+      }
+      if (st.socket->family == 6) {
+        st.socket->v6only = mnl_attr_get_u8(attr) ? Tristate::yes : Tristate::no;
+      }
+      break;
+    case INET_DIAG_PROTOCOL:
+      if (mnl_attr_validate(attr, MNL_TYPE_U8) < 0) {
+        st.bad = "INET_DIAG_PROTOCOL";
+        return MNL_CB_ERROR;
+      }
+      if (st.proto == Proto::raw) st.socket->raw_protocol = mnl_attr_get_u8(attr);
+      break;
+    default:
+      break;
+  }
+  return MNL_CB_OK;
+}
+
+Error malformed(std::string what) { return Error{"malformed sock_diag message: " + what}; }
+
+Result<Socket> parse_aligned(const nlmsghdr* nlh, size_t size, Proto proto,
+                             uint64_t netns) {
+  if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(inet_diag_msg)) {
+    return std::unexpected(malformed("nlmsg_len " + std::to_string(nlh->nlmsg_len) +
+                                     " is shorter than an inet_diag_msg"));
+  }
+  if (nlh->nlmsg_len > size) {
+    return std::unexpected(malformed("nlmsg_len " + std::to_string(nlh->nlmsg_len) +
+                                     " exceeds the " + std::to_string(size) +
+                                     " bytes at hand"));
+  }
+  if (nlh->nlmsg_len % MNL_ALIGNTO != 0) {
+    return std::unexpected(malformed("unaligned nlmsg_len " +
+                                     std::to_string(nlh->nlmsg_len)));
+  }
+  if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY) {
+    return std::unexpected(malformed("type " + std::to_string(nlh->nlmsg_type) +
+                                     " is not SOCK_DIAG_BY_FAMILY"));
+  }
+  inet_diag_msg msg;
+  std::memcpy(&msg, mnl_nlmsg_get_payload(nlh), sizeof msg);
+
+  Socket s;
+  if (msg.idiag_family == AF_INET) {
+    s.family = 4;
+    s.local_addr = Address::v4(msg.id.idiag_src[0]);
+    s.remote_addr = Address::v4(msg.id.idiag_dst[0]);
+  } else if (msg.idiag_family == AF_INET6) {
+    s.family = 6;
+    std::array<uint8_t, 16> bytes;
+    std::memcpy(bytes.data(), msg.id.idiag_src, bytes.size());
+    s.local_addr = Address::v6(bytes);
+    std::memcpy(bytes.data(), msg.id.idiag_dst, bytes.size());
+    s.remote_addr = Address::v6(bytes);
+  } else {
+    return std::unexpected(malformed("family " + std::to_string(msg.idiag_family) +
+                                     " is neither AF_INET nor AF_INET6"));
+  }
+  s.inode = msg.idiag_inode;
+  s.cookie = uint64_t{msg.id.idiag_cookie[0]} | uint64_t{msg.id.idiag_cookie[1]} << 32;
+  s.netns = netns;
+  s.proto = proto;
+  s.state = msg.idiag_state;
+  s.local_port = ntohs(msg.id.idiag_sport);
+  s.remote_port = ntohs(msg.id.idiag_dport);
+  s.uid = msg.idiag_uid;
+  s.bound_dev = msg.id.idiag_if;
+  s.rx_queue = msg.idiag_rqueue;
+  s.tx_queue = msg.idiag_wqueue;
+
+  const char* first_attr =
+      static_cast<const char*>(mnl_nlmsg_get_payload_offset(nlh, sizeof msg));
+  AttrState st{&s, proto, first_attr};
+  if (mnl_attr_parse(nlh, sizeof msg, on_attr, &st) < 0) {
+    return std::unexpected(malformed(std::string("bad ") + st.bad + " attribute"));
+  }
+  const char* tail = static_cast<const char*>(mnl_nlmsg_get_payload_tail(nlh));
+  if (st.parsed_end != tail) {
+    return std::unexpected(malformed("attribute overruns its message"));
+  }
+  return s;
+}
+
+struct DumpState {
+  Proto proto;
+  uint64_t netns;
+  std::vector<Socket>* out;
+  std::optional<Error> error;
+};
+
+int on_data(const nlmsghdr* nlh, void* data) {
+  auto& st = *static_cast<DumpState*>(data);
+  auto socket = parse_aligned(nlh, nlh->nlmsg_len, st.proto, st.netns);
+  if (!socket) {
+    st.error = std::move(socket.error());
+    return MNL_CB_ERROR;
+  }
+  st.out->push_back(*socket);
+  return MNL_CB_OK;
+}
+
+int on_error(const nlmsghdr* nlh, void* data) {
+  auto& st = *static_cast<DumpState*>(data);
+  nlmsgerr err;
+  if (mnl_nlmsg_get_payload_len(nlh) < sizeof err) {
+    st.error = malformed("truncated NLMSG_ERROR");
+    return MNL_CB_ERROR;
+  }
+  std::memcpy(&err, mnl_nlmsg_get_payload(nlh), sizeof err);
+  if (err.error == 0) return MNL_CB_STOP;  // an acknowledgement
+  st.error = system_error(std::string("sock_diag ") + std::string(proto_name(st.proto)),
+                          err.error < 0 ? -err.error : err.error);
+  return MNL_CB_ERROR;
+}
+
+// A dump that fails after it started reports its errno in NLMSG_DONE's payload.
+int on_done(const nlmsghdr* nlh, void* data) {
+  auto& st = *static_cast<DumpState*>(data);
+  int status = 0;
+  if (mnl_nlmsg_get_payload_len(nlh) >= sizeof status) {
+    std::memcpy(&status, mnl_nlmsg_get_payload(nlh), sizeof status);
+  }
+  if (status < 0) {
+    st.error = system_error(std::string("sock_diag ") + std::string(proto_name(st.proto)),
+                            -status);
+    return MNL_CB_ERROR;
+  }
+  return MNL_CB_STOP;
+}
+
+int on_overrun(const nlmsghdr*, void* data) {
+  static_cast<DumpState*>(data)->error = Error{"netlink overrun: messages were lost"};
+  return MNL_CB_ERROR;
+}
+
+int on_noop(const nlmsghdr*, void*) { return MNL_CB_OK; }
+
+// Walks the message headers once: how many bytes form whole messages (up to and
+// including one that ends the dump), whether one ends it, and whether the kernel
+// flagged any inconsistent. mnl_nlmsg_ok alone accepts an nlmsg_len above
+// INT_MAX (it compares as a negative int), so lengths are bounded here too.
+struct Walk {
+  int whole = 0;
+  bool ends = false;
+  bool interrupted = false;
+};
+
+Walk walk_headers(const std::byte* data, int size) {
+  Walk w;
+  int len = size;
+  auto* nlh = reinterpret_cast<const nlmsghdr*>(data);
+  while (mnl_nlmsg_ok(nlh, len) && nlh->nlmsg_len <= static_cast<uint32_t>(len)) {
+    if (nlh->nlmsg_flags & NLM_F_DUMP_INTR) w.interrupted = true;
+    bool ends = nlh->nlmsg_type == NLMSG_DONE || nlh->nlmsg_type == NLMSG_ERROR;
+    nlh = mnl_nlmsg_next(nlh, &len);
+    if (ends) {
+      w.ends = true;
+      break;
+    }
+  }
+  w.whole = size - std::max(len, 0);
+  return w;
+}
+
+// mnl_cb_run stops at the first NLM_F_DUMP_INTR message; the flag is noted and
+// cleared so that the rows of an inconsistent dump are still read. `size` covers
+// whole messages only (Walk::whole).
+void clear_dump_intr(std::byte* data, int size) {
+  int len = size;
+  auto* nlh = reinterpret_cast<nlmsghdr*>(data);
+  while (mnl_nlmsg_ok(nlh, len)) {
+    nlh->nlmsg_flags &= ~NLM_F_DUMP_INTR;
+    nlh = mnl_nlmsg_next(nlh, &len);
+  }
+}
+
+bool is_aligned(const void* p) {
+  return reinterpret_cast<uintptr_t>(p) % alignof(nlmsghdr) == 0;
+}
+
+Result<bool> run_dump(std::span<const std::byte> buffer, Proto proto, uint64_t netns,
+                      uint32_t seq, uint32_t portid, std::vector<Socket>& out,
+                      bool* interrupted) {
+  if (buffer.size() > INT_MAX) return std::unexpected(malformed("buffer too large"));
+  std::vector<uint32_t> copy;
+  const std::byte* data = buffer.data();
+  int size = static_cast<int>(buffer.size());
+  if (!is_aligned(data)) {
+    copy.resize((buffer.size() + 3) / 4);
+    std::memcpy(copy.data(), buffer.data(), buffer.size());
+    data = reinterpret_cast<const std::byte*>(copy.data());
+  }
+  Walk walk = walk_headers(data, size);
+  if (walk.interrupted) {
+    if (copy.empty()) {
+      copy.resize((buffer.size() + 3) / 4);
+      std::memcpy(copy.data(), buffer.data(), buffer.size());
+      data = reinterpret_cast<const std::byte*>(copy.data());
+    }
+    clear_dump_intr(reinterpret_cast<std::byte*>(copy.data()), walk.whole);
+  }
+  if (interrupted) *interrupted = walk.interrupted;
+
+  mnl_cb_t control[NLMSG_MIN_TYPE] = {
+      nullptr, on_noop, on_error, on_done, on_overrun,
+  };
+  DumpState st{proto, netns, &out, std::nullopt};
+  int ret = mnl_cb_run2(data, static_cast<size_t>(walk.whole), seq, portid, on_data,
+                        &st, control, NLMSG_MIN_TYPE);
+  if (ret == MNL_CB_ERROR) {
+    if (st.error) return std::unexpected(std::move(*st.error));
+    if (errno == ESRCH) return std::unexpected(Error{"netlink reply from another port", ESRCH});
+    if (errno == EPROTO) return std::unexpected(Error{"netlink reply out of sequence", EPROTO});
+    return std::unexpected(system_error("sock_diag reply", errno));
+  }
+  if (ret == MNL_CB_STOP) return true;
+  if (walk.whole < size) {
+    return std::unexpected(malformed(std::to_string(size - walk.whole) +
+                                     " trailing bytes do not form a message"));
+  }
+  return false;
+}
+
+uint32_t requested_states(Proto proto, const SocketQuery& query) {
+  if (!query.listening_only) return ~0u;
+  if (proto == Proto::tcp) return 1u << kStateListen;
+  return 1u << kStateClose | 1u << kStateEstablished;
+}
+
+// A protocol whose diag handler the kernel lacks: not an error of the dump.
+bool is_missing_protocol(int err) {
+  return err == ENOENT || err == EINVAL || err == EOPNOTSUPP || err == EPROTONOSUPPORT;
+}
+
+struct MnlSocketCloser {
+  void operator()(mnl_socket* nl) const { mnl_socket_close(nl); }
+};
+using MnlSocket = std::unique_ptr<mnl_socket, MnlSocketCloser>;
+
+// Sends one dump request and reads replies until the dump ends.
+Result<void> dump_one(mnl_socket* nl, uint32_t seq, Proto proto, int family,
+                      uint32_t states, uint64_t netns, std::byte* buf,
+                      std::vector<Socket>& out, bool& interrupted) {
+  alignas(nlmsghdr) char req[MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(inet_diag_req_v2))];
+  nlmsghdr* nlh = mnl_nlmsg_put_header(req);
+  nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  nlh->nlmsg_seq = seq;
+  auto* r = static_cast<inet_diag_req_v2*>(
+      mnl_nlmsg_put_extra_header(nlh, sizeof(inet_diag_req_v2)));
+  r->sdiag_family = static_cast<uint8_t>(family);
+  r->sdiag_protocol = ip_protocol(proto);  // IPPROTO_RAW dumps every raw socket
+  r->idiag_states = states;
+  if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+    return std::unexpected(system_error("sock_diag request", errno));
+  }
+  uint32_t portid = mnl_socket_get_portid(nl);
+  for (;;) {
+    ssize_t n = mnl_socket_recvfrom(nl, buf, kRecvBuffer);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return std::unexpected(system_error("sock_diag receive", errno));
+    }
+    if (n == 0) return std::unexpected(Error{"sock_diag: netlink socket closed"});
+    bool intr = false;
+    auto done = run_dump({buf, static_cast<size_t>(n)}, proto, netns, seq, portid, out,
+                         &intr);
+    interrupted = interrupted || intr;
+    if (!done) return std::unexpected(std::move(done.error()));
+    if (*done) return {};
+  }
+}
+
+}  // namespace
+
+Result<Socket> parse_diag_msg(std::span<const std::byte> nlmsg, Proto proto,
+                              uint64_t netns) {
+  if (nlmsg.size() < sizeof(nlmsghdr)) {
+    return std::unexpected(malformed(std::to_string(nlmsg.size()) +
+                                     " bytes are shorter than a netlink header"));
+  }
+  if (is_aligned(nlmsg.data())) {
+    return parse_aligned(reinterpret_cast<const nlmsghdr*>(nlmsg.data()), nlmsg.size(),
+                         proto, netns);
+  }
+  std::vector<uint32_t> copy((nlmsg.size() + 3) / 4);
+  std::memcpy(copy.data(), nlmsg.data(), nlmsg.size());
+  return parse_aligned(reinterpret_cast<const nlmsghdr*>(copy.data()), nlmsg.size(),
+                       proto, netns);
+}
+
+Result<bool> parse_diag_dump(std::span<const std::byte> buffer, Proto proto,
+                             uint64_t netns, std::vector<Socket>& out,
+                             bool* interrupted) {
+  return run_dump(buffer, proto, netns, 0, 0, out, interrupted);
+}
+
+Result<std::vector<Socket>> dump_current_netns(uint64_t netns_inode,
+                                               const SocketQuery& query,
+                                               std::vector<std::string>* warnings) {
+  MnlSocket nl(mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC));
+  if (!nl) return std::unexpected(system_error("open NETLINK_SOCK_DIAG socket", errno));
+  if (mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
+    return std::unexpected(system_error("bind NETLINK_SOCK_DIAG socket", errno));
+  }
+  auto buf = std::make_unique_for_overwrite<std::byte[]>(kRecvBuffer);
+  uint32_t seq = static_cast<uint32_t>(time(nullptr));
+  std::string where = "netns " + std::to_string(netns_inode) + ": ";
+
+  std::vector<Socket> out;
+  std::vector<Proto> missing;
+  for (Proto proto : {Proto::tcp, Proto::udp, Proto::udplite, Proto::raw}) {
+    for (int family : {AF_INET, AF_INET6}) {
+      size_t before = out.size();
+      bool interrupted = false;
+      auto done = dump_one(nl.get(), ++seq, proto, family, requested_states(proto, query),
+                           netns_inode, buf.get(), out, interrupted);
+      std::string what = std::string(proto_name(proto)) + " " +
+                         std::string(family_name(family));
+      if (!done) {
+        if (!is_missing_protocol(done.error().errno_value)) {
+          done.error().message = where + what + " dump: " + done.error().message;
+          return std::unexpected(std::move(done.error()));
+        }
+        out.resize(before);
+        if (warnings && std::ranges::find(missing, proto) == missing.end()) {
+          warnings->push_back(where + what + " sockets not listed: the kernel cannot "
+                              "dump them (" + done.error().message + ")");
+        }
+        missing.push_back(proto);
+        continue;
+      }
+      if (interrupted && warnings) {
+        warnings->push_back(where + what + " dump was inconsistent (NLM_F_DUMP_INTR): "
+                            "sockets may be missing or repeated");
+      }
+    }
+  }
+  return out;
+}
+
+Result<SocketScan> SockDiagSource::scan(const std::vector<NetnsHandle>& namespaces,
+                                        const SocketQuery& query) {
+  SocketScan scan;
+  if (namespaces.empty()) {
+    auto inode = current_netns_inode();
+    if (!inode) return std::unexpected(std::move(inode.error()));
+    auto rows = dump_current_netns(*inode, query, &scan.warnings);
+    if (!rows) return std::unexpected(std::move(rows.error()));
+    scan.sockets = std::move(*rows);
+    scan.dumped_netns.push_back(*inode);
+    return scan;
+  }
+
+  // Handles of one inode form a group: its paths are tried in turn.
+  std::vector<std::vector<const NetnsHandle*>> groups;
+  std::unordered_map<uint64_t, size_t> group_of;
+  for (const NetnsHandle& h : namespaces) {
+    if (h.inode != 0) {
+      auto [it, fresh] = group_of.try_emplace(h.inode, groups.size());
+      if (!fresh) {
+        groups[it->second].push_back(&h);
+        continue;
+      }
+    }
+    groups.push_back({&h});
+  }
+
+  struct Outcome {
+    std::optional<uint64_t> entered;
+    std::vector<Socket> sockets;
+    std::vector<std::string> warnings;
+    std::string failure;
+  };
+  std::vector<Outcome> outcomes(groups.size());
+  std::vector<size_t> next_path(groups.size(), 0);
+  std::vector<size_t> pending(groups.size());
+  for (size_t g = 0; g < groups.size(); ++g) pending[g] = g;
+
+  unsigned workers = workers_ ? workers_
+                              : std::clamp(std::thread::hardware_concurrency(), 1u, 8u);
+  while (!pending.empty()) {
+    std::vector<NetnsHandle> round;
+    for (size_t g : pending) round.push_back(*groups[g][next_path[g]]);
+    for_each_netns(round, workers, [&](size_t i, Result<uint64_t> entered) {
+      Outcome& o = outcomes[pending[i]];
+      if (!entered) {
+        o.failure = entered.error().message;
+        return;
+      }
+      o.failure.clear();
+      auto rows = dump_current_netns(*entered, query, &o.warnings);
+      if (!rows) {
+        o.failure = rows.error().message;
+        return;
+      }
+      o.entered = *entered;
+      o.sockets = std::move(*rows);
+    });
+    std::vector<size_t> retry;
+    for (size_t g : pending) {
+      if (!outcomes[g].entered && ++next_path[g] < groups[g].size()) retry.push_back(g);
+    }
+    pending = std::move(retry);
+  }
+
+  std::string first_failure;
+  for (size_t g = 0; g < groups.size(); ++g) {
+    Outcome& o = outcomes[g];
+    const NetnsHandle& h = *groups[g].front();
+    if (!o.entered) {
+      scan.warnings.push_back("netns " + std::to_string(h.inode) +
+                              " not dumped, its sockets are not listed: " + o.failure);
+      if (first_failure.empty()) first_failure = o.failure;
+      continue;
+    }
+    if (std::ranges::find(scan.dumped_netns, *o.entered) != scan.dumped_netns.end()) {
+      continue;  // two paths without a known inode led to one namespace
+    }
+    scan.dumped_netns.push_back(*o.entered);
+    std::ranges::move(o.sockets, std::back_inserter(scan.sockets));
+    std::ranges::move(o.warnings, std::back_inserter(scan.warnings));
+  }
+  if (scan.dumped_netns.empty()) {
+    return std::unexpected(Error{"no network namespace could be dumped: " + first_failure});
+  }
+  return scan;
+}
+
+}  // namespace portrel

@@ -1,0 +1,67 @@
+// Inet sockets from NETLINK_SOCK_DIAG: the parsers of the kernel's replies (bytes
+// in, Socket rows out, so they are tested on recorded dumps) and the live source
+// that dumps TCP, UDP, UDPLite and RAW, v4 and v6, in every network namespace.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "portrel/error.h"
+#include "portrel/model.h"
+#include "sources/sources.h"
+
+namespace portrel {
+
+/// Parses one SOCK_DIAG_BY_FAMILY message (a whole nlmsghdr with its
+/// inet_diag_msg and attributes) into a Socket. `proto` comes from the request
+/// (inet_diag_msg carries none); for RAW, INET_DIAG_PROTOCOL gives raw_protocol.
+/// Addresses and ports are converted from network order here. Errors on a short
+/// or oversized nlmsg_len, a wrong message type or family, or a malformed
+/// attribute; never reads past `nlmsg`.
+Result<Socket> parse_diag_msg(std::span<const std::byte> nlmsg, Proto proto,
+                              uint64_t netns);
+
+/// Parses a dump reply (several nlmsghdr, possibly ending in NLMSG_DONE or
+/// NLMSG_ERROR) with mnl_cb_run and appends its sockets to `out`. Returns true
+/// when the dump is complete (DONE seen), false when more is expected. Errors on
+/// NLMSG_ERROR, on DONE carrying an error, and on malformed or truncated
+/// messages; rows parsed before the error stay in `out`. When `interrupted` is
+/// given it is set if the kernel flagged the dump NLM_F_DUMP_INTR (inconsistent:
+/// the rows are kept, but some may be missing or repeated).
+Result<bool> parse_diag_dump(std::span<const std::byte> buffer, Proto proto,
+                             uint64_t netns, std::vector<Socket>& out,
+                             bool* interrupted = nullptr);
+
+/// Dumps every inet socket of the namespace the calling thread is in: TCP, UDP,
+/// UDPLite, RAW × v4, v6, tagged with `netns_inode`. With query.listening_only
+/// the kernel is asked for TCP LISTEN and for UDP/UDPLite in CLOSE or
+/// ESTABLISHED (a connected UDP socket holds its port too); raw_diag ignores
+/// states, so every RAW socket comes. A protocol the kernel cannot dump (its
+/// diag module is missing: ENOENT, EINVAL, EOPNOTSUPP, EPROTONOSUPPORT) and an
+/// inconsistent dump are warnings appended to `warnings`, not errors.
+Result<std::vector<Socket>> dump_current_netns(
+    uint64_t netns_inode, const SocketQuery& query,
+    std::vector<std::string>* warnings = nullptr);
+
+/// The live SocketSource. For each namespace a worker thread opens its path and
+/// setns()s into it, then dumps; the calling thread never changes namespace.
+/// Handles naming the same inode are dumped once (the first path that can be
+/// entered wins). A namespace that cannot be entered (vanished, EPERM, the path
+/// now leads to another namespace) is a warning; scan() errors only when no
+/// namespace at all could be dumped. An empty list dumps the calling thread's
+/// own namespace.
+class SockDiagSource : public SocketSource {
+ public:
+  /// `workers`: threads dumping in parallel; 0 picks the number of CPUs (≤ 8).
+  explicit SockDiagSource(unsigned workers = 0) : workers_(workers) {}
+  Result<SocketScan> scan(const std::vector<NetnsHandle>& namespaces,
+                          const SocketQuery& query) override;
+
+ private:
+  unsigned workers_;
+};
+
+}  // namespace portrel

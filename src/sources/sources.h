@@ -1,0 +1,60 @@
+// The kernel behind two small interfaces, each with a live implementation and an
+// in-memory fake for tests. The join (model/) and the analysis never touch /proc
+// or netlink themselves.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "portrel/error.h"
+#include "portrel/model.h"
+#include "portrel/snapshot.h"
+
+namespace portrel {
+
+/// A network namespace and a path through which it can be entered with setns().
+struct NetnsHandle {
+  uint64_t inode = 0;
+  std::string path;  ///< "/proc/PID/ns/net" or "/run/netns/NAME"
+  std::string name;  ///< the /run/netns name, "" when none
+};
+
+/// What one walk of /proc yields.
+struct ProcessScan {
+  std::vector<Process> processes;
+  std::vector<Holding> holdings;     ///< every socket fd: "socket:[INODE]" links
+  std::vector<NetnsHandle> netns;    ///< one per distinct netns (+ /run/netns)
+  size_t vanished = 0;      ///< processes that exited during the walk
+  size_t fd_unreadable = 0; ///< processes whose fd table could not be read (EACCES)
+  std::vector<std::string> warnings;
+};
+
+class ProcessSource {
+ public:
+  virtual ~ProcessSource() = default;
+  /// Walks every process. The pid may exit between readdir and any later read;
+  /// that is counted in `vanished`, not an error.
+  virtual Result<ProcessScan> scan() = 0;
+};
+
+struct SocketScan {
+  std::vector<Socket> sockets;
+  std::vector<uint64_t> dumped_netns;  ///< namespaces whose dump succeeded
+  std::vector<std::string> warnings;   ///< e.g. a netns that could not be entered
+};
+
+struct SocketQuery {
+  bool listening_only = false;  ///< only LISTEN (TCP) and CLOSE (UDP, RAW) states
+};
+
+class SocketSource {
+ public:
+  virtual ~SocketSource() = default;
+  /// Dumps TCP, UDP, UDPLite and RAW, v4 and v6, in each namespace.
+  virtual Result<SocketScan> scan(const std::vector<NetnsHandle>& namespaces,
+                                  const SocketQuery& query) = 0;
+};
+
+}  // namespace portrel

@@ -1,0 +1,12 @@
+// The one helper of the error type: an Error that names a failed system call.
+#include <cstring>
+
+#include "portrel/error.h"
+
+namespace portrel {
+
+Error system_error(std::string what, int errno_value) {
+  return Error{what + ": " + std::strerror(errno_value), errno_value};
+}
+
+}  // namespace portrel

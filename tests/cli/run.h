@@ -1,0 +1,19 @@
+// Runs the portrel binary as a user would and captures what it printed.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace portrel::testing {
+
+struct CliRun {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+/// Runs PORTREL_BINARY with ARGS (no shell), with an optional environment
+/// addition such as "NO_COLOR=1"; fails the test on a crash signal.
+CliRun run_portrel(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
+
+}  // namespace portrel::testing

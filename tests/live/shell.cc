@@ -1,0 +1,55 @@
+// Helpers for tests that run real programs; every process and namespace they
+// make is removed by its own pid or name.
+#include "shell.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+namespace portrel::testing {
+
+int sh(const std::string& command) {
+  int status = std::system(command.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+NamedNetns::NamedNetns(std::string name) : name_(std::move(name)) {
+  ok_ = sh("ip netns add " + name_ + " && ip -n " + name_ + " link set lo up") == 0;
+}
+
+NamedNetns::~NamedNetns() {
+  if (ok_) sh("ip netns del " + name_);
+}
+
+Background::Background(const std::string& command) {
+  int fds[2];
+  if (pipe(fds) != 0) return;
+  pid_ = fork();
+  if (pid_ == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    setpgid(0, 0);
+    dup2(fds[1], 1);
+    close(fds[0]);
+    close(fds[1]);
+    execl("/bin/sh", "sh", "-c", ("exec " + command).c_str(), nullptr);
+    _exit(127);
+  }
+  close(fds[1]);
+  pollfd p{fds[0], POLLIN, 0};
+  char c;
+  while (poll(&p, 1, 10000) == 1 && read(fds[0], &c, 1) == 1 && c != '\n') line_ += c;
+  close(fds[0]);
+}
+
+Background::~Background() {
+  if (pid_ <= 0) return;
+  kill(-pid_, SIGKILL);
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+}
+
+}  // namespace portrel::testing

@@ -1,0 +1,46 @@
+// Small helpers for live tests that drive real programs: a named network
+// namespace that removes itself, and a background command killed by its pid.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+namespace portrel::testing {
+
+/// Runs a shell command; returns its exit status (or -1).
+int sh(const std::string& command);
+
+/// `ip netns add NAME` on construction, `ip netns del NAME` on destruction.
+class NamedNetns {
+ public:
+  explicit NamedNetns(std::string name);
+  ~NamedNetns();
+  NamedNetns(const NamedNetns&) = delete;
+  NamedNetns& operator=(const NamedNetns&) = delete;
+  const std::string& name() const { return name_; }
+  bool ok() const { return ok_; }
+
+ private:
+  std::string name_;
+  bool ok_ = false;
+};
+
+/// A command started with /bin/sh -c in the background; it prints one line when
+/// ready (e.g. its port), which line() returns. Killed and reaped on destruction.
+class Background {
+ public:
+  explicit Background(const std::string& command);
+  ~Background();
+  Background(const Background&) = delete;
+  Background& operator=(const Background&) = delete;
+  pid_t pid() const { return pid_; }
+  /// The first line the command printed (waits up to 10 s); "" if none.
+  const std::string& line() const { return line_; }
+
+ private:
+  pid_t pid_ = -1;
+  std::string line_;
+};
+
+}  // namespace portrel::testing

@@ -1,0 +1,56 @@
+// Ground-truth comparison shared by the live tests.
+#include "truth.h"
+
+#include <map>
+#include <set>
+
+#include "portrel/capture.h"
+
+namespace portrel::testing {
+
+Snapshot capture_all() {
+  auto snap = capture(CaptureOptions{});
+  EXPECT_TRUE(snap) << (snap ? "" : snap.error().message);
+  return snap ? std::move(*snap) : Snapshot();
+}
+
+void expect_matches_truth(const Snapshot& snap, const lab::GroundTruth& truth) {
+  std::map<uint64_t, std::set<std::tuple<pid_t, int, bool>>> want;
+  std::map<uint64_t, const lab::LabSocket*> example;
+  std::set<pid_t> lab_pids;
+  for (const lab::LabProcess& p : truth.processes) lab_pids.insert(p.pid);
+  for (const lab::LabSocket& s : truth.sockets) {
+    if (s.family == 0) continue;  // unix sockets are not in the inet relation
+    want[s.inode].insert({s.pid, s.fd, s.cloexec});
+    example[s.inode] = &s;
+  }
+  ASSERT_FALSE(want.empty()) << truth.scenario << " made no inet socket";
+  for (const auto& [inode, holders] : want) {
+    const lab::LabSocket& t = *example[inode];
+    const Socket* s = snap.socket(inode);
+    ASSERT_NE(s, nullptr) << truth.scenario << ": inode " << inode << " (" << t.address
+                          << ":" << t.port << ") missing";
+    EXPECT_EQ(s->proto, t.proto) << inode;
+    EXPECT_EQ(s->family, t.family) << inode;
+    EXPECT_EQ(s->local_addr.to_string(), t.address) << inode;
+    EXPECT_EQ(s->local_port, t.port) << inode;
+    if (truth.netns != 0) {
+      EXPECT_EQ(s->netns, truth.netns) << inode;
+    }
+    if (t.proto == Proto::tcp) {
+      EXPECT_EQ(s->is_listening(), t.listening) << inode;
+    }
+    std::set<std::tuple<pid_t, int, bool>> got;
+    for (const Holding& h : snap.holders(inode)) got.insert({h.pid, h.fd, h.cloexec});
+    EXPECT_EQ(got, holders) << truth.scenario << ": holders of inode " << inode;
+  }
+  for (pid_t pid : lab_pids) {
+    for (const Holding& h : snap.held_by(pid)) {
+      EXPECT_TRUE(want.contains(h.inode))
+          << truth.scenario << ": pid " << pid << " fd " << h.fd << " holds inode "
+          << h.inode << " that the lab did not make";
+    }
+  }
+}
+
+}  // namespace portrel::testing
