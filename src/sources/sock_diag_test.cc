@@ -567,6 +567,15 @@ class NetnsChild {
   uint64_t netns_inode_ = 0;
 };
 
+// The warnings about namespaces (not about protocols the kernel cannot dump).
+std::vector<std::string> not_dumped(const std::vector<std::string>& warnings) {
+  std::vector<std::string> out;
+  for (const std::string& w : warnings) {
+    if (w.find("not dumped") != std::string::npos) out.push_back(w);
+  }
+  return out;
+}
+
 TEST(SockDiagSource, DumpsAnotherNamespaceWithoutMovingTheCaller) {
   NetnsChild child;
   ASSERT_GT(child.pid(), 0);
@@ -601,8 +610,9 @@ TEST(SockDiagSource, UnenterableNamespaceIsAWarning) {
   auto scan = source.scan({gone, good}, {});
   ASSERT_TRUE(scan.has_value()) << scan.error().message;
   EXPECT_EQ(scan->dumped_netns, std::vector<uint64_t>{child.netns_inode()});
-  ASSERT_EQ(scan->warnings.size(), 1u);
-  EXPECT_NE(scan->warnings[0].find("123456789"), std::string::npos);
+  auto unreached = not_dumped(scan->warnings);
+  ASSERT_EQ(unreached.size(), 1u);
+  EXPECT_NE(unreached[0].find("123456789"), std::string::npos);
 
   // A path that now leads to another namespace is refused, not mislabelled.
   NetnsHandle reused{child.netns_inode() + 1, good_path, ""};
@@ -618,7 +628,7 @@ TEST(SockDiagSource, SecondPathOfOneNamespaceIsTriedOnce) {
                    "/proc/" + std::to_string(child.pid()) + "/ns/net", ""};
   auto scan = SockDiagSource().scan({bad, good, good}, {});
   ASSERT_TRUE(scan.has_value()) << scan.error().message;
-  EXPECT_TRUE(scan->warnings.empty());
+  EXPECT_TRUE(not_dumped(scan->warnings).empty());
   EXPECT_EQ(scan->dumped_netns.size(), 1u);
   EXPECT_EQ(std::ranges::count(scan->sockets, child.socket_inode(), &Socket::inode), 1);
 }
