@@ -41,6 +41,16 @@ struct Address {
 enum class Tristate : uint8_t { unknown, no, yes };
 std::string_view tristate_name(Tristate value);  ///< "unknown", "false", "true"
 
+/// Where the value of a socket option came from, from weakest to exact.
+enum class OptSource : uint8_t {
+  none,      ///< not known
+  inferred,  ///< deduced from other sockets (two TCP listeners on one address)
+  diag,      ///< sock_diag (INET_DIAG_SKV6ONLY)
+  probe,     ///< getsockopt on a pidfd_getfd duplicate (--probe-sockopts)
+  bpf,       ///< read from struct sock by a bpf iterator
+};
+std::string_view opt_source_name(OptSource source);  ///< "none", "inferred", …
+
 /// Kernel TCP state names ("ESTABLISHED", "LISTEN", "TIME_WAIT", …); UDP and RAW in
 /// TCP_CLOSE are reported as "UNCONN", as ss does.
 std::string_view state_name(Proto proto, uint8_t state);
@@ -54,14 +64,14 @@ inline constexpr uint8_t kStateListen = 10;
 struct Process {
   pid_t pid = 0;
   pid_t ppid = 0;
-  uid_t uid = 0;          ///< real uid
-  std::string user;       ///< name of uid, or the number when it has no name
-  std::string comm;       ///< /proc/PID/comm (what the process calls itself)
-  std::string exe;        ///< readlink of /proc/PID/exe; empty when unreadable
-  std::string cmdline;    ///< arguments joined by spaces
-  uint64_t netns = 0;     ///< inode of /proc/PID/ns/net; 0 when unreadable
-  uint64_t pidns = 0;     ///< inode of /proc/PID/ns/pid; 0 when unreadable
-  std::string cgroup;     ///< the cgroup v2 path, "" when unreadable
+  uid_t uid = 0;            ///< real uid
+  std::string user;         ///< name of uid, or the number when it has no name
+  std::string comm;         ///< /proc/PID/comm (what the process calls itself)
+  std::string exe;          ///< readlink of /proc/PID/exe; empty when unreadable
+  std::string cmdline;      ///< arguments joined by spaces
+  uint64_t netns = 0;       ///< inode of /proc/PID/ns/net; 0 when unreadable
+  uint64_t pidns = 0;       ///< inode of /proc/PID/ns/pid; 0 when unreadable
+  std::string cgroup;       ///< the cgroup v2 path, "" when unreadable
   uint64_t start_time = 0;  ///< clock ticks after boot (stat field 22)
 };
 
@@ -81,6 +91,9 @@ struct Socket {
   Tristate reuseaddr = Tristate::unknown;
   Tristate reuseport = Tristate::unknown;
   Tristate v6only = Tristate::unknown;
+  OptSource reuseaddr_from = OptSource::none;
+  OptSource reuseport_from = OptSource::none;
+  OptSource v6only_from = OptSource::none;
   uint32_t bound_dev = 0;  ///< ifindex of SO_BINDTODEVICE, 0 when unbound
   uint32_t rx_queue = 0;
   uint32_t tx_queue = 0;

@@ -17,19 +17,19 @@ namespace portrel {
 /// A network namespace portrel knows of.
 struct Netns {
   uint64_t inode = 0;
-  std::string name;  ///< the /run/netns name, "" when it has none
+  std::string name;      ///< the /run/netns name, "" when it has none
   bool is_host = false;  ///< the namespace portrel itself runs in
   bool dumped = false;   ///< its sockets were read
 };
 
 /// Why the owner of a socket is not known.
 enum class Unowned : uint8_t {
-  none,           ///< it has visible holders
-  no_file,        ///< no inode (TIME_WAIT, or a request socket): nobody holds it
-  not_privileged, ///< some processes' fd tables were unreadable: not root
-  unreadable,     ///< some fd tables were unreadable even as root (protected)
-  hidden,         ///< every fd table was read: held by a process not visible
-                  ///< here (another pid namespace, hidden, or exited)
+  none,            ///< it has visible holders
+  no_file,         ///< no inode (TIME_WAIT, or a request socket): nobody holds it
+  not_privileged,  ///< some processes' fd tables were unreadable: not root
+  unreadable,      ///< some fd tables were unreadable even as root (protected)
+  hidden,          ///< every fd table was read: held by a process not visible
+                   ///< here (another pid namespace, hidden, or exited)
 };
 std::string_view unowned_reason(Unowned why);
 
@@ -41,15 +41,17 @@ struct PortKey {
 };
 struct PortKeyHash {
   size_t operator()(const PortKey& k) const {
-    return std::hash<uint64_t>()(k.netns * 1000003u ^ (uint64_t(k.proto) << 16 | k.port));
+    return std::hash<uint64_t>()(k.netns * 1000003u ^
+                                 (uint64_t(k.proto) << 16 | k.port));
   }
 };
 
 class Snapshot {
  public:
   Snapshot() = default;
-  /// Builds the indexes. UNHELD is why sockets with no visible holder have none. Holdings whose inode names no socket are dropped (unix
-  /// sockets, or inet sockets born after the socket dump); duplicates are removed.
+  /// Builds the indexes. UNHELD is why sockets with no visible holder have none.
+  /// Holdings whose inode names no socket are dropped (unix sockets, or inet sockets
+  /// born after the socket dump); duplicates are removed.
   Snapshot(std::vector<Process> processes, std::vector<Socket> sockets,
            std::vector<Holding> holdings, std::vector<Netns> namespaces,
            std::vector<std::string> warnings, Unowned unheld = Unowned::hidden);

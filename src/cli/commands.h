@@ -1,23 +1,39 @@
-// The subcommands, in one table of {name, help, handler}. Handlers return the
-// process exit code: 0 found something, 1 found nothing, 2 usage error.
+// The subcommands, in one table of {name, help, configure, run}. Each command
+// lives in its own file; handlers return the process exit code.
 #pragma once
 
 #include <span>
 
 #include "cli/options.h"
 
+namespace CLI {
+class App;
+}
+
 namespace portrel {
 
-inline constexpr int kExitFound = 0;
-inline constexpr int kExitNothing = 1;
-inline constexpr int kExitUsage = 2;
+inline constexpr int kExitFound = 0;    ///< the query found something
+inline constexpr int kExitNothing = 1;  ///< it found nothing
+inline constexpr int kExitUsage = 2;    ///< usage error (one line on stderr)
 
 struct Command {
   const char* name;  ///< "" for the default view
   const char* help;
-  int (*run)(const Options&);
+  /// Adds the command's own arguments and options (binding them to Options).
+  void (*configure)(CLI::App& command, Options& options);
+  int (*run)(const Options& options);
 };
 
 std::span<const Command> commands();
+
+// query_commands.cc
+void configure_list(CLI::App&, Options&);
+int run_list(const Options&);
+void configure_who(CLI::App&, Options&);
+int run_who(const Options&);
+void configure_of(CLI::App&, Options&);
+int run_of(const Options&);
+void configure_columns(CLI::App&, Options&);
+int run_columns(const Options&);
 
 }  // namespace portrel

@@ -24,8 +24,8 @@ std::optional<uint64_t> number(const std::string& text) {
 Result<uint64_t> inode_of(const std::string& path, const std::string& spec) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0) {
-    return std::unexpected(Error{"no network namespace '" + spec + "' (" + path +
-                                 ": " + strerror(errno) + ")"});
+    return std::unexpected(Error{"no network namespace '" + spec + "' (" + path + ": " +
+                                 strerror(errno) + ")"});
   }
   return st.st_ino;
 }
@@ -87,10 +87,18 @@ Result<Filter> make_filter(const Options& o) {
 
 bool Filter::keeps(const Snapshot& snapshot, const Socket& s) const {
   switch (s.proto) {
-    case Proto::tcp: if (!tcp) return false; break;
-    case Proto::udp: if (!udp) return false; break;
-    case Proto::udplite: if (!udplite) return false; break;
-    case Proto::raw: if (!raw) return false; break;
+    case Proto::tcp:
+      if (!tcp) return false;
+      break;
+    case Proto::udp:
+      if (!udp) return false;
+      break;
+    case Proto::udplite:
+      if (!udplite) return false;
+      break;
+    case Proto::raw:
+      if (!raw) return false;
+      break;
   }
   if ((s.family == 4 && !ipv4) || (s.family == 6 && !ipv6)) return false;
   if (listening_only && !s.is_listening()) return false;
@@ -106,7 +114,8 @@ bool Filter::keeps(const Snapshot& snapshot, const Socket& s) const {
   return true;
 }
 
-std::vector<const Socket*> select_sockets(const Snapshot& snapshot, const Filter& filter) {
+std::vector<const Socket*> select_sockets(const Snapshot& snapshot,
+                                          const Filter& filter) {
   std::vector<const Socket*> out;
   for (const Socket& s : snapshot.sockets()) {
     if (filter.keeps(snapshot, s)) out.push_back(&s);
@@ -117,10 +126,12 @@ std::vector<const Socket*> select_sockets(const Snapshot& snapshot, const Filter
   }
   auto host_first = [host](uint64_t netns) { return netns == host ? 0 : 1; };
   std::ranges::stable_sort(out, [&](const Socket* a, const Socket* b) {
-    return std::tuple(host_first(a->netns), a->netns, a->proto, a->local_port, a->family,
-                      a->local_addr, a->state, a->remote_addr, a->remote_port) <
-           std::tuple(host_first(b->netns), b->netns, b->proto, b->local_port, b->family,
-                      b->local_addr, b->state, b->remote_addr, b->remote_port);
+    return std::tuple(host_first(a->netns), a->netns, a->proto, a->local_port,
+                      a->family, a->local_addr, a->state, a->remote_addr,
+                      a->remote_port) < std::tuple(host_first(b->netns), b->netns,
+                                                   b->proto, b->local_port, b->family,
+                                                   b->local_addr, b->state,
+                                                   b->remote_addr, b->remote_port);
   });
   return out;
 }

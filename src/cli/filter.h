@@ -31,6 +31,7 @@ Result<uint64_t> resolve_netns(const std::string& spec);
 
 /// Sockets of the snapshot that pass the filter, in display order: host netns
 /// first, then by protocol, port, family and address.
-std::vector<const Socket*> select_sockets(const Snapshot& snapshot, const Filter& filter);
+std::vector<const Socket*> select_sockets(const Snapshot& snapshot,
+                                          const Filter& filter);
 
 }  // namespace portrel

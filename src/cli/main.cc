@@ -1,8 +1,8 @@
 // portrel: which processes hold which ports, and how. The command line is
 // parsed here with CLI11 from the command table; everything else is a command.
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <CLI/CLI.hpp>
 #include <string_view>
 
 #include "cli/commands.h"
@@ -17,18 +17,24 @@ void add_filters(CLI::App& app, portrel::Options& o) {
   app.add_flag("-w,--raw", o.raw, "RAW sockets");
   app.add_flag("-4,--ipv4", o.ipv4, "IPv4 only");
   app.add_flag("-6,--ipv6", o.ipv6, "IPv6 only");
-  CLI::Option* all = app.add_flag("-a,--all", o.all, "every state (established, TIME_WAIT, ...), not just listening");
-  app.add_flag("-l,--listening", o.listening, "listening and bound sockets only (the default)")
+  CLI::Option* all =
+      app.add_flag("-a,--all", o.all,
+                   "every state (established, TIME_WAIT, ...), not just listening");
+  app.add_flag("-l,--listening", o.listening,
+               "listening and bound sockets only (the default)")
       ->excludes(all);
-  app.add_option("-n,--netns", o.netns,
-                 "one network namespace: inode, /run/netns name, host, or a pid's (pid:N)");
-  app.add_option("--user", o.user, "sockets created by, or held by processes of, this user");
+  app.add_option(
+      "-n,--netns", o.netns,
+      "one network namespace: inode, /run/netns name, host, or a pid's (pid:N)");
+  app.add_option("--user", o.user,
+                 "sockets created by, or held by processes of, this user");
   app.add_option("-f,--format", o.format, "output format")
       ->transform(CLI::CheckedTransformer(
           std::map<std::string, portrel::Format>{{"table", portrel::Format::table},
                                                  {"json", portrel::Format::json},
                                                  {"csv", portrel::Format::csv}}));
-  app.add_option("--color", o.color, "colour: auto (on a terminal, unless NO_COLOR), always, never")
+  app.add_option("--color", o.color,
+                 "colour: auto (on a terminal, unless NO_COLOR), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
   app.add_flag("-v,--verbose", o.verbose, "say more about how the answer was obtained");
 }
@@ -40,7 +46,8 @@ int main(int argc, char** argv) {
     return portrel::lab::run_lab(argc - 1, argv + 1);
   }
   portrel::Options options;
-  CLI::App app{"portrel: which processes hold which ports, and how they share them", "portrel"};
+  CLI::App app{"portrel: which processes hold which ports, and how they share them",
+               "portrel"};
   app.set_version_flag("--version", "portrel 0.1.0");
   add_filters(app, options);
   app.require_subcommand(0, 1);
@@ -54,17 +61,11 @@ int main(int argc, char** argv) {
     CLI::App* sub = app.add_subcommand(c.name, c.help);
     sub->fallthrough();
     sub->callback([&chosen, &c] { chosen = &c; });
-    if (std::string_view(c.name) == "who") {
-      sub->add_option("PORT", options.target,
-                      "8080, tcp/8080, udp/53, 127.0.0.1:8080, [::1]:8080 or a service name")
-          ->required();
-    } else if (std::string_view(c.name) == "of") {
-      sub->add_option("PID|NAME", options.target, "a pid, or a process name (comm or exe)")
-          ->required();
-      sub->add_flag("--tree", options.tree, "include every descendant process");
-    }
+    c.configure(*sub, options);
   }
-  app.add_subcommand("lab", "start real processes that share ports in known ways (see: portrel lab --help)");
+  app.add_subcommand(
+      "lab",
+      "start real processes that share ports in known ways (see: portrel lab --help)");
 
   try {
     app.parse(argc, argv);

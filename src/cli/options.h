@@ -19,8 +19,8 @@ struct Options {
   std::string netns;       ///< inode, /run/netns name, "pid:N" or a pid; "" = all
   std::string user;        ///< user name or uid; "" = any
   bool verbose = false;
-  std::string target;      ///< `who PORT` / `of PID|NAME`
-  bool tree = false;       ///< `of --tree`
+  std::string target;  ///< `who PORT` / `of PID|NAME`
+  bool tree = false;   ///< `of --tree`
 };
 
 /// Whether to colour output on stdout under these options (honours NO_COLOR).

@@ -10,7 +10,8 @@
 namespace portrel {
 namespace {
 
-std::optional<uint16_t> lookup_service(std::string_view name, std::optional<Proto> proto) {
+std::optional<uint16_t> lookup_service(std::string_view name,
+                                       std::optional<Proto> proto) {
   std::string n(name);
   for (const char* p : {"tcp", "udp"}) {
     if (proto && proto_name(*proto) != p) continue;
@@ -26,7 +27,8 @@ std::optional<uint16_t> lookup_service(std::string_view name, std::optional<Prot
 
 Result<uint16_t> parse_port(std::string_view text, std::optional<Proto> proto,
                             std::string_view whole) {
-  if (text.empty()) return std::unexpected(Error{"missing port in '" + std::string(whole) + "'"});
+  if (text.empty())
+    return std::unexpected(Error{"missing port in '" + std::string(whole) + "'"});
   if (text.front() >= '0' && text.front() <= '9') {
     unsigned value = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -37,8 +39,8 @@ Result<uint16_t> parse_port(std::string_view text, std::optional<Proto> proto,
     return static_cast<uint16_t>(value);
   }
   if (auto port = lookup_service(text, proto)) return *port;
-  return std::unexpected(Error{"unknown service '" + std::string(text) +
-                               "' (not in /etc/services)"});
+  return std::unexpected(
+      Error{"unknown service '" + std::string(text) + "' (not in /etc/services)"});
 }
 
 }  // namespace
@@ -49,16 +51,17 @@ Result<PortSpec> parse_port_spec(std::string_view text) {
   if (auto slash = rest.find('/'); slash != std::string_view::npos) {
     spec.proto = parse_proto(rest.substr(0, slash));
     if (!spec.proto) {
-      return std::unexpected(Error{"unknown protocol '" + std::string(rest.substr(0, slash)) +
-                                   "' in '" + std::string(text) +
-                                   "': expected tcp, udp, udplite or raw"});
+      return std::unexpected(
+          Error{"unknown protocol '" + std::string(rest.substr(0, slash)) + "' in '" +
+                std::string(text) + "': expected tcp, udp, udplite or raw"});
     }
     rest = rest.substr(slash + 1);
   }
   std::string_view port_text = rest;
   if (!rest.empty() && rest.front() == '[') {
     auto close = rest.find(']');
-    if (close == std::string_view::npos || close + 1 >= rest.size() || rest[close + 1] != ':') {
+    if (close == std::string_view::npos || close + 1 >= rest.size() ||
+        rest[close + 1] != ':') {
       return std::unexpected(Error{"invalid address in '" + std::string(text) +
                                    "': expected [V6ADDR]:PORT"});
     }
@@ -71,8 +74,8 @@ Result<PortSpec> parse_port_spec(std::string_view text) {
   } else if (auto colon = rest.rfind(':'); colon != std::string_view::npos) {
     if (rest.find(':') != colon) {
       return std::unexpected(Error{"IPv6 address needs brackets: '[" +
-                                   std::string(rest.substr(0, colon)) + "]:" +
-                                   std::string(rest.substr(colon + 1)) + "'"});
+                                   std::string(rest.substr(0, colon)) +
+                                   "]:" + std::string(rest.substr(colon + 1)) + "'"});
     }
     std::string_view addr = rest.substr(0, colon);
     if (addr != "*" && !addr.empty()) {

@@ -12,8 +12,8 @@
 namespace portrel {
 
 struct PortSpec {
-  std::optional<Proto> proto;     ///< only this protocol, when given
-  std::optional<Address> address; ///< only sockets that would receive for it
+  std::optional<Proto> proto;      ///< only this protocol, when given
+  std::optional<Address> address;  ///< only sockets that would receive for it
   uint16_t port = 0;
 
   /// True when a socket on that port would serve this spec: same protocol (if

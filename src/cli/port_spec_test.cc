@@ -49,12 +49,15 @@ TEST(PortSpec, ServiceNames) {
 }
 
 TEST(PortSpec, ErrorsNameTheProblem) {
-  EXPECT_NE(parse_port_spec("70000").error().message.find("invalid port"), std::string::npos);
+  EXPECT_NE(parse_port_spec("70000").error().message.find("invalid port"),
+            std::string::npos);
   EXPECT_NE(parse_port_spec("sctp/80").error().message.find("unknown protocol"),
             std::string::npos);
-  EXPECT_NE(parse_port_spec("no-such-service-xyz").error().message.find("unknown service"),
+  EXPECT_NE(
+      parse_port_spec("no-such-service-xyz").error().message.find("unknown service"),
+      std::string::npos);
+  EXPECT_NE(parse_port_spec("::1:80").error().message.find("brackets"),
             std::string::npos);
-  EXPECT_NE(parse_port_spec("::1:80").error().message.find("brackets"), std::string::npos);
   EXPECT_NE(parse_port_spec("[::1]80").error().message.find("invalid address"),
             std::string::npos);
   EXPECT_NE(parse_port_spec("1.2.3:80").error().message.find("invalid address"),

@@ -21,6 +21,8 @@
 #include <atomic>
 #include <cerrno>
 #include <cmath>
+#include <fstream>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -32,6 +34,8 @@ namespace {
 constexpr const char* kNames[] = {"blocking-accept", "epoll", "epoll-exclusive", "reuseport",
                                   "accept-mutex"};
 
+constexpr int kAcceptMutexDelayMs = 500;  // nginx's default accept_mutex_delay
+
 struct Counters {
   std::atomic<uint64_t> wakeups{0};
   std::atomic<uint64_t> eagain{0};
@@ -40,6 +44,7 @@ struct Counters {
 
 struct Shared {
   std::atomic<int> ready{0};
+  std::atomic<int64_t> sent_at{0};  ///< when the client began its current connect()
   pthread_mutex_t mutex;
 };
 
@@ -88,14 +93,14 @@ int64_t now_ns() {
   return int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
+// Records the latency and answers; never sleeps, so a worker's voluntary context
+// switches are its sleeps in accept()/epoll_wait() (and the lock, for accept-mutex).
 void serve(Arena& arena, int index, int conn, int64_t accepted_at) {
   Counters& c = arena.counters(index);
-  int64_t sent_at = 0;
-  if (read(conn, &sent_at, sizeof sent_at) == sizeof sent_at) {
-    uint64_t slot = c.accepted.load();
-    if (slot < uint64_t(arena.connections()))
-      arena.samples(index)[slot] = std::max<int64_t>(0, accepted_at - sent_at);
-  }
+  uint64_t slot = c.accepted.load();
+  if (slot < uint64_t(arena.connections()))
+    arena.samples(index)[slot] =
+        std::max<int64_t>(0, accepted_at - arena.shared()->sent_at.load());
   c.accepted.fetch_add(1);
   char ack = 'k';
   if (write(conn, &ack, 1) < 0) {
@@ -126,6 +131,7 @@ void try_accept(Arena& arena, int index, int listener) {
     if (strategy == HerdStrategy::epoll_exclusive) ev.events |= EPOLLEXCLUSIVE;
     if (epoll_ctl(ep, EPOLL_CTL_ADD, listener, &ev) != 0) _exit(1);
   }
+  int idle = epoll_create1(EPOLL_CLOEXEC);
   arena.shared()->ready.fetch_add(1);
   for (;;) {
     epoll_event ev;
@@ -147,23 +153,26 @@ void try_accept(Arena& arena, int index, int listener) {
         }
         break;
       case HerdStrategy::accept_mutex:
-        pthread_mutex_lock(&arena.shared()->mutex);
-        if (epoll_wait(ep, &ev, 1, -1) > 0) {
+        // nginx: only the lock holder polls the listener; the others sleep on a
+        // timer of accept_mutex_delay and try the lock again.
+        if (pthread_mutex_trylock(&arena.shared()->mutex) == 0) {
+          int n = epoll_wait(ep, &ev, 1, kAcceptMutexDelayMs);
           c.wakeups.fetch_add(1);
-          int conn = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+          int conn = n > 0 ? accept4(listener, nullptr, nullptr, SOCK_CLOEXEC) : -1;
           int64_t at = now_ns();
+          if (n > 0 && conn < 0) c.eagain.fetch_add(1);
           pthread_mutex_unlock(&arena.shared()->mutex);
           if (conn >= 0) serve(arena, index, conn, at);
-          else c.eagain.fetch_add(1);
         } else {
-          pthread_mutex_unlock(&arena.shared()->mutex);
+          epoll_wait(idle, &ev, 1, kAcceptMutexDelayMs);
+          c.wakeups.fetch_add(1);
         }
         break;
     }
   }
 }
 
-Result<void> run_client(uint16_t port, int connections) {
+Result<void> run_client(Arena& arena, uint16_t port, int connections) {
   sockaddr_in sin{.sin_family = AF_INET, .sin_port = htons(port),
                   .sin_addr = {htonl(INADDR_LOOPBACK)}, .sin_zero = {}};
   timeval timeout{.tv_sec = 5, .tv_usec = 0};
@@ -171,15 +180,27 @@ Result<void> run_client(uint16_t port, int connections) {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return std::unexpected(system_error("socket", errno));
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    int64_t sent_at = now_ns();
+    arena.shared()->sent_at.store(now_ns());
     char ack = 0;
     bool ok = connect(fd, reinterpret_cast<sockaddr*>(&sin), sizeof sin) == 0 &&
-              write(fd, &sent_at, sizeof sent_at) == sizeof sent_at && read(fd, &ack, 1) == 1;
+              read(fd, &ack, 1) == 1;
     int err = errno;
     close(fd);
     if (!ok) return std::unexpected(system_error(fmt::format("herd connection {}", i), err));
   }
   return {};
+}
+
+// The kernel's count of times the process went to sleep: each is one wakeup that
+// ended in sleeping again, whether or not the sleeping call returned to user space.
+uint64_t voluntary_switches(pid_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/status", pid));
+  std::string key;
+  uint64_t value = 0;
+  while (in >> key) {
+    if (key == "voluntary_ctxt_switches:" && in >> value) return value;
+  }
+  return 0;
 }
 
 double percentile(std::vector<int64_t>& sorted, double q) {
@@ -242,14 +263,17 @@ Result<HerdResult> run_herd(HerdStrategy strategy, const HerdOptions& options) {
     return std::unexpected(Error{"herd: workers did not start", 0});
   }
   usleep(50 * 1000);  // let every worker reach its sleep
-  Result<void> client = run_client(port, options.connections);
+  std::vector<uint64_t> before;
+  for (pid_t pid : pids) before.push_back(voluntary_switches(pid));
+  Result<void> client = run_client(arena, port, options.connections);
   usleep(50 * 1000);  // let the losers of the last connection count their EAGAIN
   HerdResult r{.strategy = strategy, .workers = options.workers,
                .connections = options.connections};
   std::vector<int64_t> samples;
   for (int i = 0; i < options.workers; ++i) {
     Counters& c = arena.counters(i);
-    r.wakeups += c.wakeups.load();
+    r.returns += c.wakeups.load();
+    r.wakeups += voluntary_switches(pids[i]) - before[i];
     r.eagain += c.eagain.load();
     uint64_t accepted = c.accepted.load();
     r.accepted += accepted;
@@ -261,6 +285,7 @@ Result<HerdResult> run_herd(HerdStrategy strategy, const HerdOptions& options) {
   if (!client) return std::unexpected(client.error());
   std::sort(samples.begin(), samples.end());
   r.wakeups_per_connection = double(r.wakeups) / double(options.connections);
+  r.returns_per_connection = double(r.returns) / double(options.connections);
   r.latency_p50_us = percentile(samples, 0.50);
   r.latency_p99_us = percentile(samples, 0.99);
   double sum = 0, squares = 0;

@@ -17,7 +17,7 @@ enum class HerdStrategy : uint8_t {
   epoll,            ///< own epoll each on the inherited socket, level-triggered
   epoll_exclusive,  ///< the same with EPOLLEXCLUSIVE
   reuseport,        ///< one SO_REUSEPORT socket per worker, blocking accept()
-  accept_mutex,     ///< a shared lock held while waiting in epoll, as nginx does
+  accept_mutex,     ///< only the holder of a shared trylock polls, as nginx does
 };
 
 std::string_view herd_strategy_name(HerdStrategy strategy);
@@ -35,10 +35,17 @@ struct HerdResult {
   HerdStrategy strategy = HerdStrategy::blocking_accept;
   int workers = 0;
   int connections = 0;
-  uint64_t wakeups = 0;  ///< returns from epoll_wait() or the blocking accept()
+  /// Times a worker was woken from its sleep (accept, epoll_wait, the lock),
+  /// from the workers' voluntary context switches.
+  uint64_t wakeups = 0;
+  /// Returns to user space from epoll_wait() or the blocking accept(). Lower than
+  /// wakeups when a woken epoll_wait() finds the queue already emptied by another
+  /// worker: it re-polls and sleeps again without returning.
+  uint64_t returns = 0;
   uint64_t eagain = 0;   ///< accepts that found the queue empty
   uint64_t accepted = 0;
   double wakeups_per_connection = 0;
+  double returns_per_connection = 0;
   double latency_p50_us = 0;  ///< client's connect() return to the worker's accept()
   double latency_p99_us = 0;
   std::vector<uint64_t> per_worker{};  ///< connections accepted by each worker

@@ -79,6 +79,8 @@ nlohmann::json herd_json(std::span<const HerdResult> results) {
                    {"connections", r.connections},
                    {"wakeups", r.wakeups},
                    {"wakeups_per_connection", r.wakeups_per_connection},
+                   {"returns", r.returns},
+                   {"returns_per_connection", r.returns_per_connection},
                    {"eagain", r.eagain},
                    {"accepted", r.accepted},
                    {"latency_p50_us", r.latency_p50_us},
@@ -90,18 +92,19 @@ nlohmann::json herd_json(std::span<const HerdResult> results) {
 }
 
 std::string herd_table(std::span<const HerdResult> results) {
-  std::string out = fmt::format("{:<16} {:>8} {:>12} {:>8} {:>9} {:>9} {:>9}  {}\n",
-                                "STRATEGY", "WAKEUPS", "WAKEUPS/CONN", "EAGAIN", "P50(us)",
-                                "P99(us)", "FAIRNESS", "PER WORKER");
+  std::string out = fmt::format("{:<16} {:>8} {:>12} {:>12} {:>8} {:>9} {:>9} {:>9}  {}\n",
+                                "STRATEGY", "WAKEUPS", "WAKEUPS/CONN", "RETURNS/CONN",
+                                "EAGAIN", "P50(us)", "P99(us)", "FAIRNESS", "PER WORKER");
   double widest = 1;
   for (const HerdResult& r : results) widest = std::max(widest, r.wakeups_per_connection);
   for (const HerdResult& r : results) {
-    out += fmt::format("{:<16} {:>8} {:>12.2f} {:>8} {:>9.1f} {:>9.1f} {:>9.2f}  {}\n",
+    out += fmt::format("{:<16} {:>8} {:>12.2f} {:>12.2f} {:>8} {:>9.1f} {:>9.1f} {:>9.2f}  {}\n",
                        herd_strategy_name(r.strategy), r.wakeups, r.wakeups_per_connection,
-                       r.eagain, r.latency_p50_us, r.latency_p99_us, r.fairness,
+                       r.returns_per_connection, r.eagain, r.latency_p50_us, r.latency_p99_us, r.fairness,
                        fmt::join(r.per_worker, " "));
   }
-  out += "\nwakeups per accepted connection\n";
+  out += "\nwakeups per accepted connection (workers' sleeps ended, from their voluntary "
+         "context switches; RETURNS counts only those that left epoll_wait/accept)\n";
   for (const HerdResult& r : results) {
     int width = static_cast<int>(40.0 * r.wakeups_per_connection / widest + 0.5);
     std::string bar;

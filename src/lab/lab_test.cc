@@ -220,8 +220,8 @@ TEST(Lab, PrivateNetnsIsUsedAndGoneAfterStop) {
   expect_cleaned_up(*lab);
   DIR* dir = opendir("/proc");
   while (dirent* e = readdir(dir)) {
-    if (e->d_name[0] >= '0' && e->d_name[0] <= '9')
-      EXPECT_NE(netns_of(e->d_name), ns) << "pid " << e->d_name << " still in the lab netns";
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    EXPECT_NE(netns_of(e->d_name), ns) << "pid " << e->d_name << " still in the lab netns";
   }
   closedir(dir);
 }

@@ -10,10 +10,14 @@ namespace portrel {
 
 std::string_view proto_name(Proto proto) {
   switch (proto) {
-    case Proto::tcp: return "tcp";
-    case Proto::udp: return "udp";
-    case Proto::udplite: return "udplite";
-    case Proto::raw: return "raw";
+    case Proto::tcp:
+      return "tcp";
+    case Proto::udp:
+      return "udp";
+    case Proto::udplite:
+      return "udplite";
+    case Proto::raw:
+      return "raw";
   }
   return "?";
 }
@@ -70,7 +74,8 @@ bool Address::is_wildcard() const {
 bool Address::is_loopback() const {
   if (family == 4) return bytes[0] == 127;
   if (family != 6) return false;
-  static constexpr uint8_t kLoop6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  static constexpr uint8_t kLoop6[16] = {0, 0, 0, 0, 0, 0, 0, 0,
+                                         0, 0, 0, 0, 0, 0, 0, 1};
   if (std::memcmp(bytes.data(), kLoop6, 16) == 0) return true;
   static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
   return std::memcmp(bytes.data(), kMapped, 12) == 0 && bytes[12] == 127;
@@ -87,18 +92,32 @@ std::string Address::to_string() const {
 
 std::string_view tristate_name(Tristate value) {
   switch (value) {
-    case Tristate::yes: return "true";
-    case Tristate::no: return "false";
-    case Tristate::unknown: break;
+    case Tristate::yes:
+      return "true";
+    case Tristate::no:
+      return "false";
+    case Tristate::unknown:
+      break;
   }
   return "unknown";
 }
 
+std::string_view opt_source_name(OptSource source) {
+  switch (source) {
+    case OptSource::none: return "none";
+    case OptSource::inferred: return "inferred";
+    case OptSource::diag: return "sock_diag";
+    case OptSource::probe: return "getsockopt";
+    case OptSource::bpf: return "bpf";
+  }
+  return "none";
+}
+
 std::string_view state_name(Proto proto, uint8_t state) {
   static constexpr std::string_view kNames[] = {
-      "UNKNOWN",    "ESTABLISHED", "SYN_SENT",     "SYN_RECV",      "FIN_WAIT1",
-      "FIN_WAIT2",  "TIME_WAIT",   "CLOSE",        "CLOSE_WAIT",    "LAST_ACK",
-      "LISTEN",     "CLOSING",     "NEW_SYN_RECV", "BOUND_INACTIVE"};
+      "UNKNOWN",   "ESTABLISHED", "SYN_SENT",     "SYN_RECV",      "FIN_WAIT1",
+      "FIN_WAIT2", "TIME_WAIT",   "CLOSE",        "CLOSE_WAIT",    "LAST_ACK",
+      "LISTEN",    "CLOSING",     "NEW_SYN_RECV", "BOUND_INACTIVE"};
   if (proto != Proto::tcp && state == kStateClose) return "UNCONN";
   if (state < std::size(kNames)) return kNames[state];
   return "UNKNOWN";

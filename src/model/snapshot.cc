@@ -11,9 +11,12 @@ namespace portrel {
 
 std::string_view unowned_reason(Unowned why) {
   switch (why) {
-    case Unowned::none: return "";
-    case Unowned::no_file: return "no file (kernel-held: TIME_WAIT or orphaned)";
-    case Unowned::not_privileged: return "not visible: run as root to see its holder";
+    case Unowned::none:
+      return "";
+    case Unowned::no_file:
+      return "no file (kernel-held: TIME_WAIT or orphaned)";
+    case Unowned::not_privileged:
+      return "not visible: run as root to see its holder";
     case Unowned::unreadable:
       return "not visible: its holder's fd table is unreadable (protected or hidden)";
     case Unowned::hidden:
@@ -32,11 +35,10 @@ Snapshot::Snapshot(std::vector<Process> processes, std::vector<Socket> sockets,
       unheld_(unheld) {
   std::sort(processes_.begin(), processes_.end(),
             [](const Process& a, const Process& b) { return a.pid < b.pid; });
-  processes_.erase(std::unique(processes_.begin(), processes_.end(),
-                               [](const Process& a, const Process& b) {
-                                 return a.pid == b.pid;
-                               }),
-                   processes_.end());
+  processes_.erase(
+      std::unique(processes_.begin(), processes_.end(),
+                  [](const Process& a, const Process& b) { return a.pid == b.pid; }),
+      processes_.end());
   by_pid_.reserve(processes_.size());
   for (uint32_t i = 0; i < processes_.size(); ++i) {
     by_pid_.emplace(processes_[i].pid, i);

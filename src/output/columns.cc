@@ -15,7 +15,8 @@ Value tristate(Tristate t) {
 Value integer(uint64_t v) { return static_cast<int64_t>(v); }
 
 constexpr std::array kSocketColumns = {
-    SocketColumn{"inode", "integer", "sockfs inode (0 for sockets with no file, e.g. TIME_WAIT)",
+    SocketColumn{"inode", "integer",
+                 "sockfs inode (0 for sockets with no file, e.g. TIME_WAIT)",
                  [](const Snapshot&, const Socket& s) { return integer(s.inode); }},
     SocketColumn{"cookie", "integer", "kernel socket cookie",
                  [](const Snapshot&, const Socket& s) { return integer(s.cookie); }},
@@ -31,26 +32,33 @@ constexpr std::array kSocketColumns = {
                  }},
     SocketColumn{"family", "integer", "4 or 6",
                  [](const Snapshot&, const Socket& s) { return integer(s.family); }},
-    SocketColumn{"state", "text", "kernel state: LISTEN, ESTABLISHED, UNCONN, TIME_WAIT, ...",
+    SocketColumn{"state", "text",
+                 "kernel state: LISTEN, ESTABLISHED, UNCONN, TIME_WAIT, ...",
                  [](const Snapshot&, const Socket& s) {
                    return Value(std::string(state_name(s.proto, s.state)));
                  }},
     SocketColumn{"local_address", "text", "local address (0.0.0.0 or :: for any)",
-                 [](const Snapshot&, const Socket& s) { return Value(s.local_addr.to_string()); }},
-    SocketColumn{"local_port", "integer", "local port",
-                 [](const Snapshot&, const Socket& s) { return integer(s.local_port); }},
+                 [](const Snapshot&, const Socket& s) {
+                   return Value(s.local_addr.to_string());
+                 }},
+    SocketColumn{
+        "local_port", "integer", "local port",
+        [](const Snapshot&, const Socket& s) { return integer(s.local_port); }},
     SocketColumn{"remote_address", "text", "peer address (0.0.0.0 or :: when none)",
                  [](const Snapshot&, const Socket& s) {
                    return Value(s.remote_addr.to_string());
                  }},
-    SocketColumn{"remote_port", "integer", "peer port (0 when none)",
-                 [](const Snapshot&, const Socket& s) { return integer(s.remote_port); }},
+    SocketColumn{
+        "remote_port", "integer", "peer port (0 when none)",
+        [](const Snapshot&, const Socket& s) { return integer(s.remote_port); }},
     SocketColumn{"uid", "integer", "uid that created the socket",
                  [](const Snapshot&, const Socket& s) { return integer(s.uid); }},
-    SocketColumn{"reuseaddr", "boolean", "SO_REUSEADDR (null when unknown)",
-                 [](const Snapshot&, const Socket& s) { return tristate(s.reuseaddr); }},
-    SocketColumn{"reuseport", "boolean", "SO_REUSEPORT (null when unknown)",
-                 [](const Snapshot&, const Socket& s) { return tristate(s.reuseport); }},
+    SocketColumn{
+        "reuseaddr", "boolean", "SO_REUSEADDR (null when unknown)",
+        [](const Snapshot&, const Socket& s) { return tristate(s.reuseaddr); }},
+    SocketColumn{
+        "reuseport", "boolean", "SO_REUSEPORT (null when unknown)",
+        [](const Snapshot&, const Socket& s) { return tristate(s.reuseport); }},
     SocketColumn{"v6only", "boolean", "IPV6_V6ONLY (null when unknown or IPv4)",
                  [](const Snapshot&, const Socket& s) { return tristate(s.v6only); }},
     SocketColumn{"bound_dev", "integer", "ifindex of SO_BINDTODEVICE (0 when unbound)",
@@ -75,10 +83,9 @@ constexpr std::array kHolderColumns = {
                  [](const Holding& h, const Process*) { return integer(h.fd); }},
     HolderColumn{"cloexec", "boolean", "close-on-exec set on the descriptor",
                  [](const Holding& h, const Process*) { return Value(h.cloexec); }},
-    HolderColumn{"comm", "text", "process name (/proc/PID/comm)",
-                 [](const Holding&, const Process* p) {
-                   return p ? Value(p->comm) : Value();
-                 }},
+    HolderColumn{
+        "comm", "text", "process name (/proc/PID/comm)",
+        [](const Holding&, const Process* p) { return p ? Value(p->comm) : Value(); }},
     HolderColumn{"exe", "text", "executable path (null when unreadable)",
                  [](const Holding&, const Process* p) {
                    return p && !p->exe.empty() ? Value(p->exe) : Value();
@@ -87,10 +94,9 @@ constexpr std::array kHolderColumns = {
                  [](const Holding&, const Process* p) {
                    return p ? integer(p->ppid) : Value();
                  }},
-    HolderColumn{"user", "text", "user name of the process's real uid",
-                 [](const Holding&, const Process* p) {
-                   return p ? Value(p->user) : Value();
-                 }},
+    HolderColumn{
+        "user", "text", "user name of the process's real uid",
+        [](const Holding&, const Process* p) { return p ? Value(p->user) : Value(); }},
     HolderColumn{"cmdline", "text", "command line, arguments joined by spaces",
                  [](const Holding&, const Process* p) {
                    return p ? Value(p->cmdline) : Value();

@@ -52,11 +52,12 @@ void count_roots(const Snapshot& snapshot, std::vector<pid_t> pids,
 }  // namespace
 
 std::string summarize_holders(const Snapshot& snapshot, std::vector<pid_t> pids) {
-  return summarize_socket_holders(snapshot, std::vector<std::vector<pid_t>>{std::move(pids)});
+  return summarize_socket_holders(snapshot,
+                                  std::vector<std::vector<pid_t>>{std::move(pids)});
 }
 
-std::string summarize_socket_holders(const Snapshot& snapshot,
-                                     const std::vector<std::vector<pid_t>>& per_socket) {
+std::string summarize_socket_holders(
+    const Snapshot& snapshot, const std::vector<std::vector<pid_t>>& per_socket) {
   std::map<pid_t, size_t> children_of_root;
   for (const auto& pids : per_socket) count_roots(snapshot, pids, children_of_root);
 
@@ -76,7 +77,8 @@ std::string summarize_socket_holders(const Snapshot& snapshot,
     if (roots.size() > kListedRoots) {
       separate();
       out += name + " \u00d7" + with_commas(roots.size()) + " (pids " +
-             std::to_string(roots.front()) + "\u2026" + std::to_string(roots.back()) + ")";
+             std::to_string(roots.front()) + "\u2026" + std::to_string(roots.back()) +
+             ")";
       if (children > 0) out += " + " + plural(children, "child", "children");
       continue;
     }

@@ -68,10 +68,11 @@ namespace {
 
 TEST(SummarizeHolders, ReuseportSiblingsAreNotChildren) {
   // Workers forked from worker 11 each hold their own socket.
-  Snapshot s = make({proc(10, 1, "lab"), proc(11, 10, "w"), proc(12, 11, "w"),
-                     proc(13, 11, "w")});
-  EXPECT_EQ(summarize_socket_holders(s, std::vector<std::vector<pid_t>>{{11}, {12}, {13}}),
-            "w 11, w 12, w 13");
+  Snapshot s = make(
+      {proc(10, 1, "lab"), proc(11, 10, "w"), proc(12, 11, "w"), proc(13, 11, "w")});
+  EXPECT_EQ(
+      summarize_socket_holders(s, std::vector<std::vector<pid_t>>{{11}, {12}, {13}}),
+      "w 11, w 12, w 13");
   EXPECT_EQ(summarize_socket_holders(s, std::vector<std::vector<pid_t>>{{11, 12, 13}}),
             "w 11 + 2 children");
 }

@@ -41,7 +41,8 @@ std::string sockets_document(const Snapshot& snapshot,
   nlohmann::json rows = nlohmann::json::array();
   for (const Socket* s : sockets) rows.push_back(socket_json(snapshot, *s));
   doc["sockets"] = std::move(rows);
-  doc["warnings"] = nlohmann::json(std::vector<std::string>(warnings.begin(), warnings.end()));
+  doc["warnings"] =
+      nlohmann::json(std::vector<std::string>(warnings.begin(), warnings.end()));
   return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
@@ -55,7 +56,8 @@ std::string csv_field(const std::string& text) {
   return out + "\"";
 }
 
-std::string sockets_csv(const Snapshot& snapshot, std::span<const Socket* const> sockets) {
+std::string sockets_csv(const Snapshot& snapshot,
+                        std::span<const Socket* const> sockets) {
   std::string out;
   for (const SocketColumn& c : socket_columns()) {
     out += std::string(c.name) + ",";

@@ -23,7 +23,8 @@ std::string sockets_document(const Snapshot& snapshot,
 
 /// RFC 4180 CSV: a header of socket columns plus "holders" ("pid/fd" joined by
 /// ';'), one line per socket.
-std::string sockets_csv(const Snapshot& snapshot, std::span<const Socket* const> sockets);
+std::string sockets_csv(const Snapshot& snapshot,
+                        std::span<const Socket* const> sockets);
 
 /// Quotes a CSV field when it needs it.
 std::string csv_field(const std::string& text);

@@ -10,10 +10,10 @@ namespace portrel {
 
 std::string styled(const std::string& text, Style style, bool color) {
   if (!color || style == Style::plain || text.empty()) return text;
-  const char* code = style == Style::bold     ? "1"
-                     : style == Style::dim    ? "2"
-                     : style == Style::warn   ? "33"
-                                              : "36";
+  const char* code = style == Style::bold   ? "1"
+                     : style == Style::dim  ? "2"
+                     : style == Style::warn ? "33"
+                                            : "36";
   return std::string("\x1b[") + code + "m" + text + "\x1b[0m";
 }
 

@@ -40,8 +40,8 @@ std::map<uid_t, std::string> user_names(const Snapshot& snap) {
 }  // namespace
 
 std::string endpoint(const Address& address, uint16_t port, uint32_t bound_dev) {
-  std::string text = address.family == 6 ? "[" + address.to_string() + "]"
-                                         : address.to_string();
+  std::string text =
+      address.family == 6 ? "[" + address.to_string() + "]" : address.to_string();
   if (bound_dev != 0) {
     char name[IF_NAMESIZE];
     text += "%";
@@ -83,9 +83,9 @@ std::string listing_table(const Snapshot& snap, std::span<const Socket* const> s
       if (Unowned why = snap.why_unowned(s); why != Unowned::none) ++unowned[why];
       ++j;
     }
-    std::vector<Cell> row{{std::string(proto_name(first.proto))},
-                          {endpoint(first.local_addr, first.local_port, first.bound_dev),
-                           Style::accent}};
+    std::vector<Cell> row{
+        {std::string(proto_name(first.proto))},
+        {endpoint(first.local_addr, first.local_port, first.bound_dev), Style::accent}};
     if (show_state) {
       row.push_back({peer(first)});
       row.push_back({std::string(state_name(first.proto, first.state))});
@@ -95,7 +95,8 @@ std::string listing_table(const Snapshot& snap, std::span<const Socket* const> s
     std::string users;
     for (uid_t u : uids) {
       auto it = names.find(u);
-      users += (users.empty() ? "" : ",") + (it != names.end() ? it->second : std::to_string(u));
+      users += (users.empty() ? "" : ",") +
+               (it != names.end() ? it->second : std::to_string(u));
     }
     row.push_back({users});
     std::string holders = summarize_socket_holders(snap, pids);
@@ -137,8 +138,8 @@ std::string who_table(const Snapshot& snap, std::span<const Socket* const> socke
       row.push_back({"-"});
       row.push_back({"-"});
       row.push_back({"-"});
-      row.push_back({"(" + std::string(unowned_reason(snap.why_unowned(*s))) + ")",
-                     Style::warn});
+      row.push_back(
+          {"(" + std::string(unowned_reason(snap.why_unowned(*s))) + ")", Style::warn});
       table.add(std::move(row));
       continue;
     }
@@ -154,9 +155,8 @@ std::string who_table(const Snapshot& snap, std::span<const Socket* const> socke
       row.push_back({std::to_string(h.fd)});
       row.push_back({h.cloexec ? "yes" : "no", h.cloexec ? Style::plain : Style::warn});
       row.push_back({p ? sanitize(p->user) : ""});
-      std::string command = p ? sanitize(p->cmdline.empty() ? "[" + p->comm + "]"
-                                                              : p->cmdline)
-                              : "";
+      std::string command =
+          p ? sanitize(p->cmdline.empty() ? "[" + p->comm + "]" : p->cmdline) : "";
       row.push_back({command});
       table.add(std::move(row));
     }
@@ -169,7 +169,8 @@ std::string of_table(const Snapshot& snap, std::span<const pid_t> pids,
   std::set<uint64_t> wanted;
   for (const Socket* s : sockets) wanted.insert(s->inode);
   bool netns_col = show_netns_column(sockets);
-  std::vector<std::string> headers{">PID", "COMM", ">FD", "PROTO", "LOCAL", "PEER", "STATE"};
+  std::vector<std::string> headers{">PID",  "COMM", ">FD",  "PROTO",
+                                   "LOCAL", "PEER", "STATE"};
   if (netns_col) headers.push_back("NETNS");
   headers.push_back("CLOEXEC");
   headers.push_back("ALSO HELD BY");
@@ -183,24 +184,26 @@ std::string of_table(const Snapshot& snap, std::span<const pid_t> pids,
       for (const Holding& o : snap.holders(h.inode)) {
         if (o.pid != pid) others.push_back(o.pid);
       }
-      std::vector<Cell> row{{std::to_string(pid)},
-                            {p ? sanitize(p->comm) : "?"},
-                            {std::to_string(h.fd)},
-                            {std::string(proto_name(s->proto))},
-                            {endpoint(s->local_addr, s->local_port, s->bound_dev),
-                             Style::accent},
-                            {peer(*s)},
-                            {std::string(state_name(s->proto, s->state))}};
+      std::vector<Cell> row{
+          {std::to_string(pid)},
+          {p ? sanitize(p->comm) : "?"},
+          {std::to_string(h.fd)},
+          {std::string(proto_name(s->proto))},
+          {endpoint(s->local_addr, s->local_port, s->bound_dev), Style::accent},
+          {peer(*s)},
+          {std::string(state_name(s->proto, s->state))}};
       if (netns_col) row.push_back({sanitize(netns_label(snap, s->netns))});
       row.push_back({h.cloexec ? "yes" : "no", h.cloexec ? Style::plain : Style::warn});
-      row.push_back({others.empty() ? "-" : summarize_holders(snap, others), Style::dim});
+      row.push_back(
+          {others.empty() ? "-" : summarize_holders(snap, others), Style::dim});
       table.add(std::move(row));
     }
   }
   return table.render(color);
 }
 
-std::string unowned_warning(const Snapshot& snap, std::span<const Socket* const> sockets) {
+std::string unowned_warning(const Snapshot& snap,
+                            std::span<const Socket* const> sockets) {
   std::map<Unowned, size_t> counts;
   size_t total = 0;
   for (const Socket* s : sockets) {
@@ -210,12 +213,13 @@ std::string unowned_warning(const Snapshot& snap, std::span<const Socket* const>
     ++total;
   }
   if (total == 0) return "";
-  std::string text = with_commas(total) + (total == 1 ? " socket shows" : " sockets show") +
-                     " no owner:";
+  std::string text = with_commas(total) +
+                     (total == 1 ? " socket shows" : " sockets show") + " no owner:";
   bool first = true;
   for (const auto& [why, n] : counts) {
     text += (first ? " " : "; ") + with_commas(n) + " " +
-            (why == Unowned::not_privileged ? "some processes' fd tables are unreadable: run as root"
+            (why == Unowned::not_privileged
+                 ? "some processes' fd tables are unreadable: run as root"
              : why == Unowned::unreadable
                  ? "held by processes whose fd tables are unreadable even as root "
                    "(protected or hidden)"

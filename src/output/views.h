@@ -16,8 +16,9 @@ std::string endpoint(const Address& address, uint16_t port, uint32_t bound_dev =
 /// Sockets grouped by (netns, proto, local address, port, state, peer); each
 /// group on one line with its holders summarised. `show_state` adds the peer and
 /// state columns (for --all).
-std::string listing_table(const Snapshot& snapshot, std::span<const Socket* const> sockets,
-                          bool show_state, bool color);
+std::string listing_table(const Snapshot& snapshot,
+                          std::span<const Socket* const> sockets, bool show_state,
+                          bool color);
 
 /// One line per (socket, holder): every process holding each socket, with fd.
 std::string who_table(const Snapshot& snapshot, std::span<const Socket* const> sockets,
@@ -29,6 +30,7 @@ std::string of_table(const Snapshot& snapshot, std::span<const pid_t> pids,
 
 /// One line summarising sockets without a visible owner among these, or "" when
 /// every socket has one: "3 sockets show no owner: 2 held by hidden processes…".
-std::string unowned_warning(const Snapshot& snapshot, std::span<const Socket* const> sockets);
+std::string unowned_warning(const Snapshot& snapshot,
+                            std::span<const Socket* const> sockets);
 
 }  // namespace portrel

@@ -23,7 +23,8 @@ uint64_t own_netns() {
 
 }  // namespace
 
-Result<Snapshot> capture_from(ProcessSource& process_source, SocketSource& socket_source,
+Result<Snapshot> capture_from(ProcessSource& process_source,
+                              SocketSource& socket_source,
                               const CaptureOptions& options) {
   auto procs = process_source.scan();
   if (!procs) return std::unexpected(procs.error());
@@ -40,8 +41,8 @@ Result<Snapshot> capture_from(ProcessSource& process_source, SocketSource& socke
     }
   }
   if (!host_listed && host != 0 &&
-      (options.only_netns.empty() || std::ranges::find(options.only_netns, host) !=
-                                         options.only_netns.end())) {
+      (options.only_netns.empty() ||
+       std::ranges::find(options.only_netns, host) != options.only_netns.end())) {
     wanted.push_back(NetnsHandle{host, "/proc/self/ns/net", ""});
   }
 
@@ -52,7 +53,8 @@ Result<Snapshot> capture_from(ProcessSource& process_source, SocketSource& socke
   std::vector<Netns> namespaces;
   for (const NetnsHandle& h : wanted) {
     Netns n{h.inode, h.name, h.inode == host, false};
-    n.dumped = std::ranges::find(socks->dumped_netns, h.inode) != socks->dumped_netns.end();
+    n.dumped =
+        std::ranges::find(socks->dumped_netns, h.inode) != socks->dumped_netns.end();
     namespaces.push_back(std::move(n));
   }
 

@@ -14,12 +14,14 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cstring>
 #include <ctime>
 #include <memory>
 #include <optional>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 
@@ -358,45 +360,86 @@ Result<bool> parse_diag_dump(std::span<const std::byte> buffer, Proto proto,
 
 Result<std::vector<Socket>> dump_current_netns(uint64_t netns_inode,
                                                const SocketQuery& query,
-                                               std::vector<std::string>* warnings) {
-  MnlSocket nl(mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC));
-  if (!nl) return std::unexpected(system_error("open NETLINK_SOCK_DIAG socket", errno));
-  if (mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
-    return std::unexpected(system_error("bind NETLINK_SOCK_DIAG socket", errno));
-  }
-  auto buf = std::make_unique_for_overwrite<std::byte[]>(kRecvBuffer);
-  uint32_t seq = static_cast<uint32_t>(time(nullptr));
-  std::string where = "netns " + std::to_string(netns_inode) + ": ";
-
-  std::vector<Socket> out;
-  std::vector<Proto> missing;
+                                               std::vector<std::string>* warnings,
+                                               unsigned parallel) {
+  struct Job {
+    Proto proto;
+    int family;
+    std::vector<Socket> rows;
+    Result<void> status;
+    bool interrupted = false;
+  };
+  std::vector<Job> jobs;
   for (Proto proto : {Proto::tcp, Proto::udp, Proto::udplite, Proto::raw}) {
-    for (int family : {AF_INET, AF_INET6}) {
-      size_t before = out.size();
-      bool interrupted = false;
-      auto done = dump_one(nl.get(), ++seq, proto, family, requested_states(proto, query),
-                           netns_inode, buf.get(), out, interrupted);
-      std::string what = std::string(proto_name(proto)) + " " +
-                         std::string(family_name(family));
-      if (!done) {
-        if (!is_missing_protocol(done.error().errno_value)) {
-          done.error().message = where + what + " dump: " + done.error().message;
-          return std::unexpected(std::move(done.error()));
-        }
-        out.resize(before);
-        if (warnings && std::ranges::find(missing, proto) == missing.end()) {
-          warnings->push_back(where + what + " sockets not listed: the kernel cannot "
-                              "dump them (" + done.error().message + ")");
-        }
-        missing.push_back(proto);
-        continue;
-      }
-      if (interrupted && warnings) {
-        warnings->push_back(where + what + " dump was inconsistent (NLM_F_DUMP_INTR): "
-                            "sockets may be missing or repeated");
+    for (int family : {AF_INET, AF_INET6}) jobs.push_back({proto, family, {}, {}});
+  }
+  if (parallel == 0) parallel = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+  size_t workers = std::clamp<size_t>(parallel, 1, jobs.size());
+
+  // A netlink socket answers for the namespace it was made in, so all are made
+  // here; the threads that use them need not enter the namespace.
+  std::vector<MnlSocket> sockets;
+  for (size_t w = 0; w < workers; ++w) {
+    MnlSocket nl(mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC));
+    if (!nl) return std::unexpected(system_error("open NETLINK_SOCK_DIAG socket", errno));
+    if (mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
+      return std::unexpected(system_error("bind NETLINK_SOCK_DIAG socket", errno));
+    }
+    sockets.push_back(std::move(nl));
+  }
+  uint32_t seq = static_cast<uint32_t>(time(nullptr));
+  std::atomic<size_t> next{0};
+  auto work = [&](size_t w) {
+    auto buf = std::make_unique_for_overwrite<std::byte[]>(kRecvBuffer);
+    for (size_t i = next++; i < jobs.size(); i = next++) {
+      Job& job = jobs[i];
+      job.status = dump_one(sockets[w].get(), seq + static_cast<uint32_t>(i), job.proto,
+                            job.family, requested_states(job.proto, query), netns_inode,
+                            buf.get(), job.rows, job.interrupted);
+    }
+  };
+  {
+    std::vector<std::jthread> threads;
+    for (size_t w = 1; w < workers; ++w) {
+      try {
+        threads.emplace_back(work, w);
+      } catch (const std::system_error&) {
+        break;  // the threads started, and this one, take the rest
       }
     }
+    work(0);
   }
+
+  std::string where = "netns " + std::to_string(netns_inode) + ": ";
+  std::vector<Proto> missing;
+  size_t total = 0;
+  for (Job& job : jobs) {
+    std::string what = std::string(proto_name(job.proto)) + " " +
+                       std::string(family_name(job.family));
+    if (!job.status) {
+      Error& e = job.status.error();
+      if (!is_missing_protocol(e.errno_value)) {
+        e.message = where + what + " dump: " + e.message;
+        return std::unexpected(std::move(e));
+      }
+      job.rows.clear();
+      if (warnings && std::ranges::find(missing, job.proto) == missing.end()) {
+        warnings->push_back(where + std::string(proto_name(job.proto)) +
+                            " sockets not listed: the kernel cannot dump them (" +
+                            e.message + ")");
+      }
+      missing.push_back(job.proto);
+      continue;
+    }
+    if (job.interrupted && warnings) {
+      warnings->push_back(where + what + " dump was inconsistent (NLM_F_DUMP_INTR): "
+                          "sockets may be missing or repeated");
+    }
+    total += job.rows.size();
+  }
+  std::vector<Socket> out;
+  out.reserve(total);
+  for (Job& job : jobs) std::ranges::move(job.rows, std::back_inserter(out));
   return out;
 }
 

@@ -1,7 +1,7 @@
 // The one helper of the error type: an Error that names a failed system call.
-#include <cstring>
-
 #include "portrel/error.h"
+
+#include <cstring>
 
 namespace portrel {
 

@@ -19,9 +19,11 @@ TEST(Sanitize, EscapesControlCharacters) {
 }
 
 TEST(Sanitize, EscapesC1ControlsAndInvalidUtf8) {
-  EXPECT_EQ(sanitize("\xc2\x9b" "31m"), "\\xc2\\x9b31m");  // U+009B is CSI
+  EXPECT_EQ(sanitize("\xc2\x9b"
+                     "31m"),
+            "\\xc2\\x9b31m");  // U+009B is CSI
   EXPECT_EQ(sanitize("\xff\xfe"), "\\xff\\xfe");
-  EXPECT_EQ(sanitize("\xe2\x82"), "\\xe2\\x82");  // truncated sequence
+  EXPECT_EQ(sanitize("\xe2\x82"), "\\xe2\\x82");           // truncated sequence
   EXPECT_EQ(sanitize("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // surrogate
 }
 

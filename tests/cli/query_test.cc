@@ -1,10 +1,9 @@
 // The binary run as a user would, against real processes made by the lab: the
 // default view, `who` and `of` in table, JSON and CSV, with exit codes.
+#include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-
 #include <set>
 
 #include "lab/lab.h"

@@ -3,18 +3,18 @@
 #include "run.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
-
 extern char** environ;
 
 namespace portrel::testing {
 
-CliRun run_portrel(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+CliRun run_portrel(const std::vector<std::string>& args,
+                   const std::vector<std::string>& env) {
   std::vector<std::string> argv_s{PORTREL_BINARY};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -74,7 +74,8 @@ CliRun run_portrel(const std::vector<std::string>& args, const std::vector<std::
   int status = 0;
   waitpid(pid, &status, 0);
   if (WIFSIGNALED(status)) {
-    ADD_FAILURE() << "portrel died of signal " << WTERMSIG(status) << "\nstderr: " << run.err;
+    ADD_FAILURE() << "portrel died of signal " << WTERMSIG(status)
+                  << "\nstderr: " << run.err;
   } else {
     run.exit_code = WEXITSTATUS(status);
   }

@@ -14,6 +14,7 @@ struct CliRun {
 
 /// Runs PORTREL_BINARY with ARGS (no shell), with an optional environment
 /// addition such as "NO_COLOR=1"; fails the test on a crash signal.
-CliRun run_portrel(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
+CliRun run_portrel(const std::vector<std::string>& args,
+                   const std::vector<std::string>& env = {});
 
 }  // namespace portrel::testing

@@ -3,10 +3,10 @@
 // same holders, and the other way round. Sockets that came or went between the
 // reads (ss before and after portrel) are allowed, counted and reported.
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include <cstdio>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -28,7 +28,8 @@ using Rows = std::map<uint64_t, Row>;  // by inode
 
 std::string normal_address(std::string a) {
   if (auto pct = a.find('%'); pct != std::string::npos) a.erase(pct);
-  if (a.size() >= 2 && a.front() == '[' && a.back() == ']') a = a.substr(1, a.size() - 2);
+  if (a.size() >= 2 && a.front() == '[' && a.back() == ']')
+    a = a.substr(1, a.size() - 2);
   if (a == "*" || a == "0.0.0.0" || a == "::") return "*";
   return a;
 }
@@ -71,7 +72,8 @@ Rows read_ss() {
 
 Rows read_portrel() {
   Rows rows;
-  CliRun run = run_portrel({"--all", "-t", "-u", "--netns", "host", "--format", "json"});
+  CliRun run =
+      run_portrel({"--all", "-t", "-u", "--netns", "host", "--format", "json"});
   EXPECT_EQ(run.exit_code, 0) << run.err;
   auto doc = nlohmann::json::parse(run.out);
   for (const auto& s : doc["sockets"]) {
@@ -107,7 +109,8 @@ TEST(Differential, SameSocketsAndHoldersAsSs) {
   auto describe = [](uint64_t inode, const Row& r) {
     std::string s = r.proto + " " + r.address + ":" + std::to_string(r.port) +
                     " inode " + std::to_string(inode) + " holders";
-    for (auto [pid, fd] : r.holders) s += " " + std::to_string(pid) + "/" + std::to_string(fd);
+    for (auto [pid, fd] : r.holders)
+      s += " " + std::to_string(pid) + "/" + std::to_string(fd);
     return s;
   };
   std::set<uint64_t> all;
@@ -125,16 +128,16 @@ TEST(Differential, SameSocketsAndHoldersAsSs) {
     if (!mine.contains(inode)) {
       problems.push_back("missing from portrel: " + describe(inode, before[inode]));
     } else if (!(mine[inode] == before[inode])) {
-      problems.push_back("differs: ss " + describe(inode, before[inode]) + " / portrel " +
-                         describe(inode, mine[inode]));
+      problems.push_back("differs: ss " + describe(inode, before[inode]) +
+                         " / portrel " + describe(inode, mine[inode]));
     }
   }
   for (const auto& [inode, row] : mine) {
     if (before.contains(inode) || after.contains(inode)) continue;
     problems.push_back("only in portrel, in neither ss read: " + describe(inode, row));
   }
-  std::printf("differential: %zu sockets compared, %zu changed between reads\n", compared,
-              transient);
+  std::printf("differential: %zu sockets compared, %zu changed between reads\n",
+              compared, transient);
   EXPECT_LE(transient * 10, compared) << "too many sockets changed during the reads";
   for (const std::string& p : problems) ADD_FAILURE() << p;
   // The lab's inherited socket was compared, not skipped.

@@ -1,8 +1,8 @@
 // A /run/netns namespace (what `ip netns add` makes) is found, entered and
 // labelled by its name; --netns selects it by name.
+#include <gtest/gtest.h>
 #include <unistd.h>
 
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "../cli/run.h"
@@ -28,11 +28,13 @@ TEST(NamedNetns, SocketIsFoundAndLabelled) {
   Snapshot snap = capture_all();
   const Socket* found = nullptr;
   for (const Socket& s : snap.sockets()) {
-    if (s.local_port == port && s.proto == Proto::tcp && netns_label(snap, s.netns) == ns.name()) {
+    if (s.local_port == port && s.proto == Proto::tcp &&
+        netns_label(snap, s.netns) == ns.name()) {
       found = &s;
     }
   }
-  ASSERT_NE(found, nullptr) << "no tcp socket on port " << port << " in netns " << ns.name();
+  ASSERT_NE(found, nullptr) << "no tcp socket on port " << port << " in netns "
+                            << ns.name();
   auto holders = snap.holders(found->inode);
   ASSERT_EQ(holders.size(), 1u);
   EXPECT_EQ(holders[0].pid, server.pid());

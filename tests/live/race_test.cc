@@ -4,15 +4,14 @@
 // a dead process's socket to its successor. Every holding portrel reports for a
 // churned process must match what that very process (pid + start time) logged.
 #include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cstdio>
 #include <cstring>
@@ -52,7 +51,8 @@ uint64_t own_start_time() {
   listen(tcp, 4);
   int udp = socket(AF_INET, SOCK_DGRAM, 0);
   bind(udp, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  struct stat t{}, u{};
+  struct stat t {
+  }, u{};
   fstat(tcp, &t);
   fstat(udp, &u);
   char line[128];
@@ -147,9 +147,11 @@ TEST(Race, ChurningProcessesNeverMisattributed) {
   close(log_fd);
   size_t reused = 0;
   for (const auto& [p, s] : starts) reused += s.size() - 1;
-  std::printf("race: %zu captures, %zu churned processes, %zu pid reuses, %zu holdings seen\n",
-              captures, children, reused, seen.size());
-  ASSERT_GT(seen.size(), 0u) << "no churned socket was ever observed: the test proves nothing";
+  std::printf(
+      "race: %zu captures, %zu churned processes, %zu pid reuses, %zu holdings seen\n",
+      captures, children, reused, seen.size());
+  ASSERT_GT(seen.size(), 0u)
+      << "no churned socket was ever observed: the test proves nothing";
   EXPECT_GT(reused, 0u) << "no pid was reused: the test did not exercise pid reuse";
   for (const auto& row : seen) {
     EXPECT_TRUE(truth.contains(row))

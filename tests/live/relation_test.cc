@@ -2,10 +2,9 @@
 // relation portrel captures from /proc and sock_diag checked exactly against
 // them — including a socket in a private network namespace and one in a
 // /run/netns namespace.
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <set>
 
@@ -51,7 +50,8 @@ TEST(Relation, ListenerSharedByParentAndForkedChildren) {
   }
   ASSERT_EQ(inodes.size(), 1u) << "prefork shares one socket";
   EXPECT_EQ(holders.size(), 5u);
-  EXPECT_EQ(snap.holders(*inodes.begin()).size(), 5u) << "one socket, five holding rows";
+  EXPECT_EQ(snap.holders(*inodes.begin()).size(), 5u)
+      << "one socket, five holding rows";
   const Socket* s = snap.socket(*inodes.begin());
   ASSERT_NE(s, nullptr);
   EXPECT_EQ(snap.on_port({s->netns, Proto::tcp, s->local_port}).size(), 1u);

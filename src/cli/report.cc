@@ -1,0 +1,89 @@
+// Shared behaviour of the commands: one way to capture, to warn, to fail and to
+// print sockets in every format.
+#include "cli/report.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+
+#include "cli/commands.h"
+#include "output/render.h"
+#include "output/table.h"
+#include "output/views.h"
+#include "portrel/capture.h"
+#include "util/text.h"
+
+namespace portrel {
+
+bool use_color(const Options& o) {
+  if (o.color == "always") return true;
+  if (o.color == "never") return false;
+  const char* no_color = std::getenv("NO_COLOR");
+  if (no_color != nullptr && *no_color != '\0') return false;
+  return isatty(STDOUT_FILENO) == 1;
+}
+
+int usage_error(const std::string& message) {
+  fmt::print(stderr, "portrel: {}\n", message);
+  return kExitUsage;
+}
+
+void print_warnings(const Options& o, std::span<const std::string> warnings) {
+  bool color = use_color(o) && isatty(STDERR_FILENO) == 1;
+  for (const std::string& w : warnings) {
+    fmt::print(stderr, "{}\n",
+               styled("portrel: warning: " + sanitize(w), Style::warn, color));
+  }
+}
+
+Result<Snapshot> capture_for(const Options& o, const Filter& filter) {
+  CaptureOptions capture_options;
+  capture_options.only_netns = filter.netns;
+  capture_options.listening_only = filter.listening_only;
+  auto start = std::chrono::steady_clock::now();
+  auto snap = capture(capture_options);
+  if (snap && o.verbose) {
+    auto ms = std::chrono::duration<double, std::milli>(
+        std::chrono::steady_clock::now() - start);
+    size_t dumped = 0;
+    for (const Netns& n : snap->namespaces()) dumped += n.dumped;
+    fmt::print(
+        stderr,
+        "portrel: read {} processes and {} socket fds from /proc, {} sockets from "
+        "sock_diag in {} of {} network namespaces, in {:.1f} ms\n",
+        with_commas(snap->processes().size()), with_commas(snap->holdings().size()),
+        with_commas(snap->sockets().size()), dumped, snap->namespaces().size(),
+        ms.count());
+  }
+  return snap;
+}
+
+std::vector<std::string> all_warnings(const Snapshot& snap,
+                                      std::span<const Socket* const> sockets) {
+  std::vector<std::string> w(snap.warnings().begin(), snap.warnings().end());
+  if (std::string u = unowned_warning(snap, sockets); !u.empty()) w.push_back(u);
+  return w;
+}
+
+int emit_sockets(const Options& o, const Snapshot& snap,
+                 const std::vector<const Socket*>& sockets, const std::string& human) {
+  std::vector<std::string> warnings = all_warnings(snap, sockets);
+  switch (o.format) {
+    case Format::json:
+      fmt::print("{}", sockets_document(snap, sockets, warnings));
+      break;
+    case Format::csv:
+      fmt::print("{}", sockets_csv(snap, sockets));
+      print_warnings(o, warnings);
+      break;
+    case Format::table:
+      if (!sockets.empty()) fmt::print("{}", human);
+      print_warnings(o, warnings);
+      break;
+  }
+  return sockets.empty() ? kExitNothing : kExitFound;
+}
+
+}  // namespace portrel
