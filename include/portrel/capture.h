@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "portrel/error.h"
@@ -16,10 +17,29 @@ struct CaptureOptions {
   std::vector<uint64_t> only_netns;
   /// Dump only listening/bound sockets (cheaper); false dumps every state.
   bool listening_only = false;
+  /// Dump only these protocols; empty means all (TCP, UDP, UDPLite, RAW).
+  std::vector<Proto> protocols;
+  /// Where the fd → socket map comes from: bpf iterators when they load (auto),
+  /// only bpf (an error when it cannot load), or only the /proc walk.
+  enum class Source : uint8_t { automatic, bpf, procfs };
+  Source source = Source::automatic;
+  /// Only sockets on this local port (filtered in the kernel with bpf).
+  std::optional<uint16_t> port;
+  /// Read exact socket options with pidfd_getfd + getsockopt on a duplicate of a
+  /// holder's fd (closed at once). Intrusive, hence off by default.
+  bool probe_sockopts = false;
+};
+
+/// How a capture went: which source it used and, when auto fell back to procfs,
+/// why bpf could not be used.
+struct CaptureInfo {
+  CaptureOptions::Source used = CaptureOptions::Source::procfs;
+  std::string fallback_reason;  ///< "" unless auto fell back
 };
 
 /// Reads the live host. Fails only when nothing at all could be read (no /proc,
 /// no netlink); partial reads come back as warnings inside the Snapshot.
-Result<Snapshot> capture(const CaptureOptions& options);
+/// INFO, when given, says which source was used.
+Result<Snapshot> capture(const CaptureOptions& options, CaptureInfo* info = nullptr);
 
 }  // namespace portrel

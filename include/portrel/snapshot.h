@@ -33,6 +33,17 @@ enum class Unowned : uint8_t {
 };
 std::string_view unowned_reason(Unowned why);
 
+/// One entry of an epoll interest list: process PID's epoll fd EPFD watches its
+/// fd TARGET_FD, which is socket INODE, for EVENTS (EPOLLIN, EPOLLEXCLUSIVE, …).
+struct EpollWatch {
+  pid_t pid = 0;
+  int epfd = -1;
+  int target_fd = -1;
+  uint64_t inode = 0;
+  uint32_t events = 0;
+  auto operator<=>(const EpollWatch&) const = default;
+};
+
 struct PortKey {
   uint64_t netns = 0;
   Proto proto = Proto::tcp;
@@ -54,13 +65,19 @@ class Snapshot {
   /// born after the socket dump); duplicates are removed.
   Snapshot(std::vector<Process> processes, std::vector<Socket> sockets,
            std::vector<Holding> holdings, std::vector<Netns> namespaces,
-           std::vector<std::string> warnings, Unowned unheld = Unowned::hidden);
+           std::vector<std::string> warnings, Unowned unheld = Unowned::hidden,
+           std::vector<EpollWatch> epoll = {});
 
   std::span<const Process> processes() const { return processes_; }
   std::span<const Socket> sockets() const { return sockets_; }
   /// Sorted by (inode, pid, fd).
   std::span<const Holding> holdings() const { return holdings_; }
   std::span<const Netns> namespaces() const { return namespaces_; }
+  /// Epoll watches on the snapshot's sockets, sorted by (inode, pid, epfd);
+  /// empty when the source did not read epoll interest lists.
+  std::span<const EpollWatch> epoll_watches() const { return epoll_; }
+  /// The epoll watches on one socket.
+  std::span<const EpollWatch> watchers(uint64_t inode) const;
   /// Things the caller should tell the user: partial reads, unresolved owners.
   std::span<const std::string> warnings() const { return warnings_; }
 
@@ -87,6 +104,7 @@ class Snapshot {
   std::vector<Netns> namespaces_;
   std::vector<std::string> warnings_;
   Unowned unheld_ = Unowned::hidden;
+  std::vector<EpollWatch> epoll_;
 
   std::unordered_map<pid_t, uint32_t> by_pid_;
   std::unordered_map<uint64_t, uint32_t> by_inode_;

@@ -15,8 +15,22 @@ constexpr std::array kCommands = {
             configure_who, run_who},
     Command{"of", "every socket a process (or processes of that name) holds",
             configure_of, run_of},
+    Command{"shared", "only the ports held by several processes or sockets, and how",
+            configure_shared, run_shared},
+    Command{"audit",
+            "what is wrong with how ports are held: cloexec, leaked, herd, exposed, "
+            "unowned (exit 3 on warnings)",
+            configure_audit, run_audit},
+    Command{"why-busy",
+            "would bind(ADDR:PORT) succeed now? which sockets block it, and what would "
+            "change that (exit 0 yes, 1 no, 3 uncertain)",
+            configure_why_busy, run_why_busy},
     Command{"columns", "the columns of the JSON and CSV output, with their meaning",
             configure_columns, run_columns},
+    Command{"sql", "an SQL query over process, socket and holding (see --schema)",
+            configure_sql, run_sql},
+    Command{"snapshot", "write the whole relation to a SQLite file (query it with sql --db)",
+            configure_snapshot, run_snapshot},
 };
 
 }  // namespace

@@ -15,6 +15,7 @@ namespace portrel {
 inline constexpr int kExitFound = 0;    ///< the query found something
 inline constexpr int kExitNothing = 1;  ///< it found nothing
 inline constexpr int kExitUsage = 2;    ///< usage error (one line on stderr)
+inline constexpr int kExitFindings = 3;  ///< audit: a finding of severity warning or above
 
 struct Command {
   const char* name;  ///< "" for the default view
@@ -35,5 +36,21 @@ void configure_of(CLI::App&, Options&);
 int run_of(const Options&);
 void configure_columns(CLI::App&, Options&);
 int run_columns(const Options&);
+
+// sql_command.cc, snapshot_command.cc
+void configure_sql(CLI::App&, Options&);
+int run_sql(const Options&);
+void configure_snapshot(CLI::App&, Options&);
+int run_snapshot(const Options&);
+
+// shared_command.cc, audit_command.cc
+void configure_shared(CLI::App&, Options&);
+int run_shared(const Options&);
+void configure_audit(CLI::App&, Options&);
+int run_audit(const Options&);
+
+// why_busy_command.cc
+void configure_why_busy(CLI::App&, Options&);
+int run_why_busy(const Options&);
 
 }  // namespace portrel

@@ -37,6 +37,13 @@ void add_filters(CLI::App& app, portrel::Options& o) {
                  "colour: auto (on a terminal, unless NO_COLOR), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
   app.add_flag("-v,--verbose", o.verbose, "say more about how the answer was obtained");
+  app.add_flag("--probe-sockopts", o.probe_sockopts,
+               "read SO_REUSEADDR/SO_REUSEPORT/IPV6_V6ONLY exactly, with getsockopt on a "
+               "pidfd_getfd duplicate of a holder's fd (closed at once)");
+  app.add_option("--source", o.source,
+                 "where the process-socket map comes from: auto (bpf iterators when "
+                 "they load, else /proc), bpf, procfs")
+      ->check(CLI::IsMember({"auto", "bpf", "procfs"}));
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace portrel {
 
@@ -19,8 +20,15 @@ struct Options {
   std::string netns;       ///< inode, /run/netns name, "pid:N" or a pid; "" = all
   std::string user;        ///< user name or uid; "" = any
   bool verbose = false;
-  std::string target;  ///< `who PORT` / `of PID|NAME`
+  bool probe_sockopts = false;  ///< exact options via pidfd_getfd + getsockopt
+  std::string source = "auto";  ///< auto | bpf | procfs: where fd tables come from
+  std::string target;  ///< `who PORT` / `of PID|NAME` / `sql QUERY` / `snapshot FILE`
   bool tree = false;   ///< `of --tree`
+  std::string db;       ///< `sql --db FILE`: query a saved snapshot
+  bool schema = false;  ///< `sql --schema`
+  std::vector<std::string> bind_args;  ///< `why-busy [tcp|udp] ADDR:PORT`
+  bool reuseaddr = false, reuseport = false, v6only = false;  ///< `why-busy` options
+  bool try_bind = false;  ///< `why-busy --try`: also bind for real
 };
 
 /// Whether to colour output on stdout under these options (honours NO_COLOR).

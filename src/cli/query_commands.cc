@@ -52,7 +52,7 @@ int run_who(const Options& o) {
   auto filter = make_filter(o);
   if (!filter) return usage_error(filter.error().message);
   if (spec->proto == Proto::raw) filter->raw = true;
-  auto snap = capture_for(o, *filter);
+  auto snap = capture_for(o, *filter, spec->port);
   if (!snap) return usage_error(snap.error().message);
   auto sockets = select_sockets(*snap, *filter);
   std::erase_if(sockets, [&](const Socket* s) { return !spec->matches(*s); });

@@ -38,12 +38,27 @@ void print_warnings(const Options& o, std::span<const std::string> warnings) {
   }
 }
 
-Result<Snapshot> capture_for(const Options& o, const Filter& filter) {
+Result<Snapshot> capture_for(const Options& o, const Filter& filter,
+                             std::optional<uint16_t> port) {
   CaptureOptions capture_options;
   capture_options.only_netns = filter.netns;
   capture_options.listening_only = filter.listening_only;
+  if (filter.tcp) capture_options.protocols.push_back(Proto::tcp);
+  if (filter.udp) capture_options.protocols.push_back(Proto::udp);
+  if (filter.udplite) capture_options.protocols.push_back(Proto::udplite);
+  if (filter.raw) capture_options.protocols.push_back(Proto::raw);
+  capture_options.probe_sockopts = o.probe_sockopts;
+  capture_options.port = port;
+  capture_options.source = o.source == "bpf"      ? CaptureOptions::Source::bpf
+                           : o.source == "procfs" ? CaptureOptions::Source::procfs
+                                                  : CaptureOptions::Source::automatic;
   auto start = std::chrono::steady_clock::now();
-  auto snap = capture(capture_options);
+  CaptureInfo info;
+  auto snap = capture(capture_options, &info);
+  if (o.verbose && !info.fallback_reason.empty()) {
+    fmt::print(stderr, "portrel: bpf source unavailable ({}); reading /proc instead\n",
+               sanitize(info.fallback_reason));
+  }
   if (snap && o.verbose) {
     auto ms = std::chrono::duration<double, std::milli>(
         std::chrono::steady_clock::now() - start);
@@ -51,9 +66,10 @@ Result<Snapshot> capture_for(const Options& o, const Filter& filter) {
     for (const Netns& n : snap->namespaces()) dumped += n.dumped;
     fmt::print(
         stderr,
-        "portrel: read {} processes and {} socket fds from /proc, {} sockets from "
+        "portrel: read {} processes and {} socket fds {}, {} sockets from "
         "sock_diag in {} of {} network namespaces, in {:.1f} ms\n",
         with_commas(snap->processes().size()), with_commas(snap->holdings().size()),
+        info.used == CaptureOptions::Source::bpf ? "with bpf iterators" : "from /proc",
         with_commas(snap->sockets().size()), dumped, snap->namespaces().size(),
         ms.count());
   }

@@ -2,6 +2,8 @@
 // warnings and errors, and emitting sockets in the chosen format.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -20,7 +22,10 @@ void print_warnings(const Options& options, std::span<const std::string> warning
 
 /// Captures what the filter needs: only its namespaces and protocols, and only
 /// listening sockets unless --all. Under --verbose, says how it was read.
-Result<Snapshot> capture_for(const Options& options, const Filter& filter);
+/// PORT, when given, keeps only sockets on that local port (filtered in the
+/// kernel when the bpf source is used).
+Result<Snapshot> capture_for(const Options& options, const Filter& filter,
+                             std::optional<uint16_t> port = std::nullopt);
 
 /// The snapshot's warnings plus one about sockets among these with no owner.
 std::vector<std::string> all_warnings(const Snapshot& snapshot,

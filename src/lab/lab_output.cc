@@ -61,6 +61,7 @@ std::string truth_table(const GroundTruth& truth, size_t max_rows) {
       if (s.cloexec) flags += "cloexec ";
       if (s.reuseport) flags += "reuseport ";
       if (s.reuseaddr) flags += "reuseaddr ";
+      if (!flags.empty()) flags.pop_back();
       std::string address = s.family == 6 ? "[" + s.address + "]" : s.address;
       out += fmt::format("{:>8} {:>4} {:>10} {:<5} {:<24} {:>6}  {}\n", s.pid, s.fd, s.inode,
                          s.family == 0 ? "unix" : proto_name(s.proto), address, s.port,

@@ -53,7 +53,9 @@ pid_t ppid_of(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string line;
   std::getline(in, line);
-  std::istringstream rest(line.substr(line.rfind(')') + 2));
+  size_t paren = line.rfind(')');
+  if (paren == std::string::npos || paren + 2 > line.size()) return 0;  // it exited
+  std::istringstream rest(line.substr(paren + 2));
   char state;
   pid_t ppid = 0;
   rest >> state >> ppid;

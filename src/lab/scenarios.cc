@@ -219,26 +219,25 @@ void raise_fd_limit(int wanted) {
 }
 
 // One crowd member: sockets of every kind until it holds per_proc of them
-// (counting the two it inherited). Listeners of member i sit on 127.1.x.y so
-// 10,000 members need no ephemeral ports.
+// (counting the two it inherited). IPv4 sockets of member i sit on 127.1.x.y so
+// 10,000 members share a port number without SO_REUSEPORT (whose bind checks grow
+// with the group: quadratic overall); IPv6 ones take ephemeral ports on ::1.
 void crowd_member(const Ctx& ctx, const LabOptions& o, int index,
-                  const std::vector<uint16_t>& ports, uint16_t port6) {
+                  const std::vector<uint16_t>& ports) {
   raise_fd_limit(o.per_proc + 64);
   std::string own = fmt::format("127.{}.{}.{}", 1 + index / 65536, (index / 256) % 256,
                                 index % 256);
   int have = std::min(o.per_proc, 2);
   for (int round = 0; have < o.per_proc; ++round) {
     uint16_t port = ports[round % ports.size()];
-    uint16_t p6 = port6;
     int tcp4 = must_socket(ctx, {.address = own, .port = port});
     report_socket(ctx, tcp4);
     if (++have == o.per_proc) break;
     report_socket(ctx, must_socket(ctx, {.proto = Proto::udp, .address = own, .port = port}));
     if (++have == o.per_proc) break;
-    report_socket(ctx, must_socket(ctx, {.address = "::1", .port = p6, .reuseport = true}));
+    report_socket(ctx, must_socket(ctx, {.address = "::1", .port = 0}));
     if (++have == o.per_proc) break;
-    report_socket(ctx, must_socket(ctx, {.proto = Proto::udp, .address = "::1", .port = p6,
-                                         .reuseport = true}));
+    report_socket(ctx, must_socket(ctx, {.proto = Proto::udp, .address = "::1", .port = 0}));
     if (++have == o.per_proc) break;
     if (o.per_proc - have >= 2) {
       int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -271,7 +270,6 @@ void crowd_member(const Ctx& ctx, const LabOptions& o, int index,
   int rounds = (o.per_proc + 7) / 8;
   std::vector<uint16_t> ports;
   for (int i = 0; i < rounds; ++i) ports.push_back(port_or_pick(ctx, 0));
-  uint16_t port6 = port_or_pick(ctx, 0);
   std::vector<int> inherited;
   if (o.per_proc >= 1) inherited.push_back(must_socket(ctx, {.port = port, .cloexec = false}));
   if (o.per_proc >= 2)
@@ -280,7 +278,7 @@ void crowd_member(const Ctx& ctx, const LabOptions& o, int index,
   for (int i = 0; i < o.procs; ++i) {
     pid_t pid = spawn(ctx, "member", [&, i] {
       for (int fd : inherited) report_socket(ctx, fd);
-      crowd_member(ctx, o, i, ports, port6);
+      crowd_member(ctx, o, i, ports);
     });
     if (pid < 0) fail(ctx, "fork", errno);
   }

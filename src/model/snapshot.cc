@@ -27,7 +27,8 @@ std::string_view unowned_reason(Unowned why) {
 
 Snapshot::Snapshot(std::vector<Process> processes, std::vector<Socket> sockets,
                    std::vector<Holding> holdings, std::vector<Netns> namespaces,
-                   std::vector<std::string> warnings, Unowned unheld)
+                   std::vector<std::string> warnings, Unowned unheld,
+                   std::vector<EpollWatch> epoll)
     : processes_(std::move(processes)),
       sockets_(std::move(sockets)),
       namespaces_(std::move(namespaces)),
@@ -75,6 +76,25 @@ Snapshot::Snapshot(std::vector<Process> processes, std::vector<Socket> sockets,
   for (uint32_t i = 0; i < holdings_.size(); ++i) {
     holdings_by_pid_[holdings_[i].pid].push_back(i);
   }
+
+  // Like holdings: only watches of a known process on a known socket are kept.
+  std::erase_if(epoll, [&](const EpollWatch& w) {
+    return w.inode == 0 || !by_inode_.contains(w.inode) || !by_pid_.contains(w.pid);
+  });
+  std::sort(epoll.begin(), epoll.end(), [](const EpollWatch& a, const EpollWatch& b) {
+    return std::tie(a.inode, a.pid, a.epfd, a.target_fd) <
+           std::tie(b.inode, b.pid, b.epfd, b.target_fd);
+  });
+  epoll.erase(std::unique(epoll.begin(), epoll.end()), epoll.end());
+  epoll_ = std::move(epoll);
+}
+
+std::span<const EpollWatch> Snapshot::watchers(uint64_t inode) const {
+  auto lo = std::lower_bound(epoll_.begin(), epoll_.end(), inode,
+                             [](const EpollWatch& w, uint64_t i) { return w.inode < i; });
+  auto hi = lo;
+  while (hi != epoll_.end() && hi->inode == inode) ++hi;
+  return {lo, hi};
 }
 
 const Process* Snapshot::process(pid_t pid) const {

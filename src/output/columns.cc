@@ -61,6 +61,21 @@ constexpr std::array kSocketColumns = {
         [](const Snapshot&, const Socket& s) { return tristate(s.reuseport); }},
     SocketColumn{"v6only", "boolean", "IPV6_V6ONLY (null when unknown or IPv4)",
                  [](const Snapshot&, const Socket& s) { return tristate(s.v6only); }},
+    SocketColumn{"reuseaddr_from", "text",
+                 "where reuseaddr came from: none, inferred, sock_diag, getsockopt, bpf",
+                 [](const Snapshot&, const Socket& s) {
+                   return Value(std::string(opt_source_name(s.reuseaddr_from)));
+                 }},
+    SocketColumn{"reuseport_from", "text",
+                 "where reuseport came from: none, inferred, sock_diag, getsockopt, bpf",
+                 [](const Snapshot&, const Socket& s) {
+                   return Value(std::string(opt_source_name(s.reuseport_from)));
+                 }},
+    SocketColumn{"v6only_from", "text",
+                 "where v6only came from: none, inferred, sock_diag, getsockopt, bpf",
+                 [](const Snapshot&, const Socket& s) {
+                   return Value(std::string(opt_source_name(s.v6only_from)));
+                 }},
     SocketColumn{"bound_dev", "integer", "ifindex of SO_BINDTODEVICE (0 when unbound)",
                  [](const Snapshot&, const Socket& s) { return integer(s.bound_dev); }},
     SocketColumn{"rx_queue", "integer", "receive queue (accept backlog for listeners)",
@@ -103,10 +118,55 @@ constexpr std::array kHolderColumns = {
                  }},
 };
 
+constexpr std::array kProcessColumns = {
+    ProcessColumn{"pid", "integer", "process id",
+                  [](const Process& p) { return integer(p.pid); }},
+    ProcessColumn{"ppid", "integer", "parent process id",
+                  [](const Process& p) { return integer(p.ppid); }},
+    ProcessColumn{"uid", "integer", "real uid of the process",
+                  [](const Process& p) { return integer(p.uid); }},
+    ProcessColumn{"user", "text", "user name of the real uid",
+                  [](const Process& p) { return Value(p.user); }},
+    ProcessColumn{"comm", "text", "process name (/proc/PID/comm)",
+                  [](const Process& p) { return Value(p.comm); }},
+    ProcessColumn{"exe", "text", "executable path (null when unreadable)",
+                  [](const Process& p) {
+                    return p.exe.empty() ? Value() : Value(p.exe);
+                  }},
+    ProcessColumn{"cmdline", "text", "command line, arguments joined by spaces",
+                  [](const Process& p) { return Value(p.cmdline); }},
+    ProcessColumn{"netns", "integer",
+                  "inode of its network namespace (null when unreadable)",
+                  [](const Process& p) { return p.netns ? integer(p.netns) : Value(); }},
+    ProcessColumn{"pidns", "integer",
+                  "inode of its pid namespace (null when unreadable)",
+                  [](const Process& p) { return p.pidns ? integer(p.pidns) : Value(); }},
+    ProcessColumn{"cgroup", "text",
+                  "cgroup v2 path: its container or service (null when unreadable)",
+                  [](const Process& p) {
+                    return p.cgroup.empty() ? Value() : Value(p.cgroup);
+                  }},
+    ProcessColumn{"start_time", "integer", "start time in clock ticks after boot",
+                  [](const Process& p) { return integer(p.start_time); }},
+};
+
+constexpr std::array kHoldingColumns = {
+    HoldingColumn{"pid", "integer", "process holding the socket",
+                  [](const Holding& h) { return integer(h.pid); }},
+    HoldingColumn{"fd", "integer", "file descriptor number in that process",
+                  [](const Holding& h) { return integer(h.fd); }},
+    HoldingColumn{"inode", "integer", "sockfs inode of the socket held",
+                  [](const Holding& h) { return integer(h.inode); }},
+    HoldingColumn{"cloexec", "boolean", "close-on-exec set on the descriptor",
+                  [](const Holding& h) { return Value(h.cloexec); }},
+};
+
 }  // namespace
 
 std::span<const SocketColumn> socket_columns() { return kSocketColumns; }
 std::span<const HolderColumn> holder_columns() { return kHolderColumns; }
+std::span<const ProcessColumn> process_columns() { return kProcessColumns; }
+std::span<const HoldingColumn> holding_columns() { return kHoldingColumns; }
 
 std::string value_text(const Value& value) {
   struct Visitor {

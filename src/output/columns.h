@@ -33,6 +33,26 @@ struct HolderColumn {
 std::span<const SocketColumn> socket_columns();
 std::span<const HolderColumn> holder_columns();
 
+/// The `process` relation (one row per process) and the `holding` join table
+/// (pid, fd, inode, cloexec), declared like the others; the SQL schema is built
+/// from these.
+struct ProcessColumn {
+  std::string_view name;
+  std::string_view type;
+  std::string_view description;
+  Value (*get)(const Process&);
+};
+
+struct HoldingColumn {
+  std::string_view name;
+  std::string_view type;
+  std::string_view description;
+  Value (*get)(const Holding&);
+};
+
+std::span<const ProcessColumn> process_columns();
+std::span<const HoldingColumn> holding_columns();
+
 /// Text of a cell as CSV and tables show it: "" for null, "true"/"false".
 std::string value_text(const Value& value);
 

@@ -3,6 +3,7 @@
 #include "output/render.h"
 
 #include "output/columns.h"
+#include "output/sharing_view.h"
 
 namespace portrel {
 
@@ -41,6 +42,7 @@ std::string sockets_document(const Snapshot& snapshot,
   nlohmann::json rows = nlohmann::json::array();
   for (const Socket* s : sockets) rows.push_back(socket_json(snapshot, *s));
   doc["sockets"] = std::move(rows);
+  doc["ports"] = ports_json(snapshot, sockets);
   doc["warnings"] =
       nlohmann::json(std::vector<std::string>(warnings.begin(), warnings.end()));
   return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";

@@ -15,7 +15,7 @@ namespace portrel {
 /// holder objects (every holder column).
 nlohmann::json socket_json(const Snapshot& snapshot, const Socket& socket);
 
-/// {"sockets": [...], "warnings": [...]}, serialised; invalid UTF-8 from other
+/// {"sockets": [...], "ports": [...], "warnings": [...]}, serialised; invalid UTF-8 from other
 /// processes is replaced, never thrown on.
 std::string sockets_document(const Snapshot& snapshot,
                              std::span<const Socket* const> sockets,

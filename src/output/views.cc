@@ -11,6 +11,7 @@
 
 #include "output/columns.h"
 #include "output/holders.h"
+#include "output/sharing_view.h"
 #include "output/table.h"
 #include "util/text.h"
 
@@ -21,6 +22,23 @@ bool show_netns_column(std::span<const Socket* const> sockets) {
   return std::ranges::adjacent_find(sockets, [](const Socket* a, const Socket* b) {
            return a->netns != b->netns;
          }) != sockets.end();
+}
+
+// The port group of each socket, for the SHARING cells.
+std::map<const Socket*, const PortGroup*> group_of(const std::vector<PortGroup>& groups) {
+  std::map<const Socket*, const PortGroup*> out;
+  for (const PortGroup& g : groups) {
+    for (const Socket* s : g.sockets) out.emplace(s, &g);
+  }
+  return out;
+}
+
+std::string sharing_cell(const std::map<const Socket*, const PortGroup*>& groups,
+                         std::span<const Socket* const> row) {
+  if (row.empty()) return "";
+  auto it = groups.find(row.front());
+  if (it == groups.end()) return "";
+  return kinds_text(it->second->kinds_of(row));
 }
 
 std::string peer(const Socket& s) {
@@ -59,9 +77,11 @@ std::string listing_table(const Snapshot& snap, std::span<const Socket* const> s
     headers.push_back("STATE");
   }
   if (netns_col) headers.push_back("NETNS");
-  for (const char* h : {">SOCKETS", "USER", "HOLDERS"}) headers.push_back(h);
+  for (const char* h : {">SOCKETS", "USER", "SHARING", "HOLDERS"}) headers.push_back(h);
   Table table(headers);
   std::map<uid_t, std::string> names = user_names(snap);
+  std::vector<PortGroup> port_groups_ = port_groups(snap, sockets);
+  auto groups = group_of(port_groups_);
 
   for (size_t i = 0; i < sockets.size();) {
     const Socket& first = *sockets[i];
@@ -99,6 +119,7 @@ std::string listing_table(const Snapshot& snap, std::span<const Socket* const> s
                (it != names.end() ? it->second : std::to_string(u));
     }
     row.push_back({users});
+    row.push_back({sharing_cell(groups, sockets.subspan(i, j - i))});
     std::string holders = summarize_socket_holders(snap, pids);
     Style style = Style::plain;
     for (const auto& [why, n] : unowned) {
@@ -119,10 +140,12 @@ std::string who_table(const Snapshot& snap, std::span<const Socket* const> socke
   bool netns_col = show_netns_column(sockets);
   std::vector<std::string> headers{"PROTO", "LOCAL", "PEER", "STATE"};
   if (netns_col) headers.push_back("NETNS");
-  for (const char* h : {">INODE", ">PID", ">FD", "CLOEXEC", "USER", "COMMAND"}) {
+  for (const char* h : {"SHARING", ">INODE", ">PID", ">FD", "CLOEXEC", "USER", "COMMAND"}) {
     headers.push_back(h);
   }
   Table table(headers);
+  std::vector<PortGroup> port_groups_ = port_groups(snap, sockets);
+  auto groups = group_of(port_groups_);
   for (const Socket* s : sockets) {
     std::vector<Cell> socket_cells{
         {std::string(proto_name(s->proto))},
@@ -130,6 +153,7 @@ std::string who_table(const Snapshot& snap, std::span<const Socket* const> socke
         {peer(*s)},
         {std::string(state_name(s->proto, s->state))}};
     if (netns_col) socket_cells.push_back({sanitize(netns_label(snap, s->netns))});
+    socket_cells.push_back({sharing_cell(groups, std::span(&s, 1))});
     socket_cells.push_back({std::to_string(s->inode)});
     auto holders = snap.holders(s->inode);
     if (holders.empty()) {
@@ -161,7 +185,14 @@ std::string who_table(const Snapshot& snap, std::span<const Socket* const> socke
       table.add(std::move(row));
     }
   }
-  return table.render(color);
+  std::string text = table.render(color);
+  for (const PortGroup& g : port_groups_) {
+    for (const std::string& sentence : sharing_sentences(snap, g)) {
+      text += styled("port " + std::to_string(g.port) + ": ", Style::bold, color) +
+              sentence + "\n";
+    }
+  }
+  return text;
 }
 
 std::string of_table(const Snapshot& snap, std::span<const pid_t> pids,

@@ -9,8 +9,11 @@
 
 #include <algorithm>
 
+#include "analysis/sockopts.h"
+#include "sources/bpf/bpf_source.h"
 #include "sources/procfs_source.h"
 #include "sources/sock_diag.h"
+#include "sources/sockopt_probe.h"
 
 namespace portrel {
 namespace {
@@ -19,6 +22,25 @@ uint64_t own_netns() {
   struct stat st;
   if (stat("/proc/self/ns/net", &st) != 0) return 0;
   return st.st_ino;
+}
+
+// Exact options (bpf) replace whatever sock_diag or nothing said, by inode.
+void apply_exact_options(std::vector<ExactOptions>& options, std::vector<Socket>& sockets) {
+  if (options.empty()) return;
+  std::ranges::sort(options, {}, &ExactOptions::inode);
+  for (Socket& s : sockets) {
+    if (s.inode == 0) continue;
+    auto it = std::ranges::lower_bound(options, s.inode, {}, &ExactOptions::inode);
+    if (it == options.end() || it->inode != s.inode) continue;
+    auto tri = [](bool b) { return b ? Tristate::yes : Tristate::no; };
+    s.reuseaddr = tri(it->reuseaddr);
+    s.reuseport = tri(it->reuseport);
+    s.reuseaddr_from = s.reuseport_from = OptSource::bpf;
+    if (s.family == 6) {
+      s.v6only = tri(it->v6only);
+      s.v6only_from = OptSource::bpf;
+    }
+  }
 }
 
 }  // namespace
@@ -46,9 +68,15 @@ Result<Snapshot> capture_from(ProcessSource& process_source,
     wanted.push_back(NetnsHandle{host, "/proc/self/ns/net", ""});
   }
 
-  SocketQuery query{.listening_only = options.listening_only};
+  SocketQuery query{.listening_only = options.listening_only,
+                    .protocols = options.protocols};
   auto socks = socket_source.scan(wanted, query);
   if (!socks) return std::unexpected(socks.error());
+  if (options.port) {
+    std::erase_if(socks->sockets,
+                  [&](const Socket& s) { return s.local_port != *options.port; });
+  }
+  apply_exact_options(ps.options, socks->sockets);
 
   std::vector<Netns> namespaces;
   for (const NetnsHandle& h : wanted) {
@@ -60,16 +88,36 @@ Result<Snapshot> capture_from(ProcessSource& process_source,
 
   std::vector<std::string> warnings = std::move(ps.warnings);
   for (std::string& w : socks->warnings) warnings.push_back(std::move(w));
+  if (options.probe_sockopts) probe_socket_options(socks->sockets, ps.holdings, warnings);
+  infer_socket_options(socks->sockets);
   return Snapshot(std::move(ps.processes), std::move(socks->sockets),
                   std::move(ps.holdings), std::move(namespaces), std::move(warnings),
                   ps.fd_unreadable == 0 ? Unowned::hidden
                   : geteuid() == 0      ? Unowned::unreadable
-                                        : Unowned::not_privileged);
+                                        : Unowned::not_privileged,
+                  std::move(ps.epoll));
 }
 
-Result<Snapshot> capture(const CaptureOptions& options) {
-  ProcfsSource processes;
+Result<Snapshot> capture(const CaptureOptions& options, CaptureInfo* info) {
+  using Source = CaptureOptions::Source;
   SockDiagSource sockets;
+  if (options.source != Source::procfs) {
+    BpfSourceOptions bpf_options;
+    if (options.port) bpf_options.filter.ports.push_back(*options.port);
+    bpf_options.filter.listening_only = options.listening_only;
+    bpf_options.only_netns = options.only_netns;
+    auto bpf = BpfSource::open(std::move(bpf_options));
+    Result<Snapshot> snap = std::unexpected(bpf ? Error{} : bpf.error());
+    if (bpf) snap = capture_from(**bpf, sockets, options);
+    if (snap || options.source == Source::bpf) {
+      if (info != nullptr) info->used = Source::bpf;
+      if (!snap) return std::unexpected(Error{"bpf source: " + snap.error().message});
+      return snap;
+    }
+    if (info != nullptr) info->fallback_reason = snap.error().message;
+  }
+  if (info != nullptr) info->used = Source::procfs;
+  ProcfsSource processes;
   return capture_from(processes, sockets, options);
 }
 

@@ -19,12 +19,15 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <iterator>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "sources/epoll.h"
 #include "sources/procfs.h"
 
 namespace portrel {
@@ -116,6 +119,7 @@ class ProcfsSource::Reader {
   size_t link_size_ = 0;
   std::unique_ptr<char[]> dents_;
   std::vector<Holding> holdings_;
+  std::vector<EpollWatch> epoll_;
   std::unordered_map<uid_t, std::string> users_;
 };
 
@@ -170,6 +174,7 @@ const std::string& ProcfsSource::Reader::user_name(uid_t uid) {
 
 int ProcfsSource::Reader::read_fds(int pid_dir, pid_t pid) {
   holdings_.clear();
+  epoll_.clear();
   Fd fd_dir(openat(pid_dir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd_dir.get() < 0) return errno;
   Fd info_dir(-1);
@@ -188,7 +193,8 @@ int ProcfsSource::Reader::read_fds(int pid_dir, pid_t pid) {
       return;
     }
     auto inode = procfs::parse_socket_link(link());
-    if (!inode) return;
+    bool epoll = !inode && is_epoll_link(link());
+    if (!inode && !epoll) return;
     if (info_dir.get() < 0) {
       info_dir.reset(openat(pid_dir, "fdinfo", O_PATH | O_DIRECTORY | O_CLOEXEC));
       if (info_dir.get() < 0) {
@@ -201,6 +207,15 @@ int ProcfsSource::Reader::read_fds(int pid_dir, pid_t pid) {
         closed_during_walk = true;
       } else {
         result = err;
+      }
+      return;
+    }
+    if (epoll) {
+      // A malformed list is skipped: it only hides this instance's watches.
+      if (auto targets = parse_epoll_fdinfo(text())) {
+        for (const EpollTarget& t : *targets) {
+          epoll_.push_back(EpollWatch{pid, *fd, t.fd, t.inode, t.events});
+        }
       }
       return;
     }
@@ -287,9 +302,11 @@ ProcfsSource::Outcome ProcfsSource::Reader::read_process(int pid_dir, pid_t pid,
   if (fd_err != 0) {
     ++into.fd_unreadable;
     holdings_.clear();
+    epoll_.clear();
   }
   into.processes.push_back(std::move(process));
   into.holdings.insert(into.holdings.end(), holdings_.begin(), holdings_.end());
+  into.epoll.insert(into.epoll.end(), epoll_.begin(), epoll_.end());
   return Outcome::read;
 }
 
@@ -388,7 +405,11 @@ Result<ProcessScan> ProcfsSource::scan() {
     std::vector<std::jthread> threads;
     for (size_t t = 1; t < workers; ++t) {
       readers.push_back(std::make_unique<Reader>());
-      threads.emplace_back(walk, std::ref(*readers.back()), std::ref(parts[t]));
+      try {
+        threads.emplace_back(walk, std::ref(*readers.back()), std::ref(parts[t]));
+      } catch (const std::system_error&) {
+        break;  // no more threads: the ones running (and this one) take the rest
+      }
     }
     walk(*reader_, parts[0]);
   }
@@ -398,6 +419,7 @@ Result<ProcessScan> ProcfsSource::scan() {
     ProcessScan& part = parts[t];
     std::move(part.processes.begin(), part.processes.end(), std::back_inserter(scan.processes));
     scan.holdings.insert(scan.holdings.end(), part.holdings.begin(), part.holdings.end());
+    scan.epoll.insert(scan.epoll.end(), part.epoll.begin(), part.epoll.end());
     std::move(part.warnings.begin(), part.warnings.end(), std::back_inserter(scan.warnings));
     scan.vanished += part.vanished;
     scan.fd_unreadable += part.fd_unreadable;

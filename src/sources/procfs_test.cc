@@ -237,7 +237,7 @@ TEST(ProcfsSourceTree, ReadsRowsHoldingsAndNamespaces) {
   root.write("42/status", "Name:\tx\nTgid:\t42\nUid:\t0\t0\t0\t0\n");
   root.write("42/cmdline", std::string_view("srv\0-p\0" "80\0", 10));
   root.write("42/cgroup", data("proc_cgroup_v2"));
-  root.link("42/ns/net", "net:[4026531999]");
+  root.link("42/ns/net", "net:[9000000001]");
   root.link("42/ns/pid", "pid:[4026531836]");
   root.link("42/fd/3", "socket:[777]");
   root.link("42/fd/4", "/dev/null");
@@ -262,7 +262,7 @@ TEST(ProcfsSourceTree, ReadsRowsHoldingsAndNamespaces) {
   EXPECT_EQ(p.exe, "");
   EXPECT_EQ(p.cmdline, "srv -p 80");
   EXPECT_EQ(p.cgroup, "/system.slice/nginx.service");
-  EXPECT_EQ(p.netns, 4026531999u);
+  EXPECT_EQ(p.netns, 9000000001u);
   EXPECT_EQ(p.pidns, 4026531836u);
   EXPECT_EQ(p.start_time, 555u);
 
@@ -276,7 +276,7 @@ TEST(ProcfsSourceTree, ReadsRowsHoldingsAndNamespaces) {
   EXPECT_NE(scan->warnings[0].find("pid 44"), std::string::npos) << scan->warnings[0];
   bool found = false;
   for (const NetnsHandle& ns : scan->netns) {
-    if (ns.inode == 4026531999u) {
+    if (ns.inode == 9000000001u) {
       found = true;
       EXPECT_EQ(ns.path, root.path() + "/42/ns/net");
       EXPECT_EQ(ns.name, "");
@@ -293,7 +293,7 @@ TEST(ProcfsSourceTree, ThreadedWalkMatchesSingleThreaded) {
     root.write(dir + "/stat", dir + " (w" + dir + ") S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 " +
                                   dir + " 0\n");
     root.write(dir + "/status", "Uid:\t" + std::to_string(50000 + pid) + "\t0\t0\t0\n");
-    root.link(dir + "/ns/net", "net:[" + std::to_string(4026532000 + pid % 3) + "]");
+    root.link(dir + "/ns/net", "net:[" + std::to_string(9000000100 + pid % 3) + "]");
     root.write(dir + "/fd/.keep", "");  // an empty fd table, not a missing one
     for (int fd = 3; fd < 3 + pid % 4; ++fd) {
       root.link(dir + "/fd/" + std::to_string(fd), "socket:[" + std::to_string(pid * 10 + fd) + "]");
@@ -316,8 +316,13 @@ TEST(ProcfsSourceTree, ThreadedWalkMatchesSingleThreaded) {
   EXPECT_EQ(one->holdings.size(), 90u);
   EXPECT_EQ(three->holdings, one->holdings);
   EXPECT_TRUE(std::is_sorted(one->holdings.begin(), one->holdings.end()));
-  ASSERT_EQ(three->netns.size(), 3u);
+  // Inodes no real namespace has, so that a /run/netns entry on the host
+  // cannot match them; such entries may follow.
+  ASSERT_GE(three->netns.size(), 3u);
+  EXPECT_EQ(three->netns[0].inode, 9000000101u);
   EXPECT_EQ(three->netns[0].path, root.path() + "/100/ns/net") << "the lowest pid's path";
+  EXPECT_EQ(three->netns[1].inode, 9000000102u);
+  EXPECT_EQ(three->netns[2].inode, 9000000100u);
 }
 
 TEST(ProcfsSourceTree, MissingRootIsAnError) {

@@ -64,6 +64,7 @@ int on_attr(const nlattr* attr, void* data) {
       }
       if (st.socket->family == 6) {
         st.socket->v6only = mnl_attr_get_u8(attr) ? Tristate::yes : Tristate::no;
+        st.socket->v6only_from = OptSource::diag;
       }
       break;
     case INET_DIAG_PROTOCOL:
@@ -245,21 +246,19 @@ Result<bool> run_dump(std::span<const std::byte> buffer, Proto proto, uint64_t n
                       uint32_t seq, uint32_t portid, std::vector<Socket>& out,
                       bool* interrupted) {
   if (buffer.size() > INT_MAX) return std::unexpected(malformed("buffer too large"));
-  std::vector<uint32_t> copy;
   const std::byte* data = buffer.data();
   int size = static_cast<int>(buffer.size());
-  if (!is_aligned(data)) {
+  std::vector<uint32_t> copy;  // an aligned, writable copy, made only when needed
+  auto make_copy = [&] {
+    if (!copy.empty()) return;
     copy.resize((buffer.size() + 3) / 4);
     std::memcpy(copy.data(), buffer.data(), buffer.size());
     data = reinterpret_cast<const std::byte*>(copy.data());
-  }
+  };
+  if (!is_aligned(data)) make_copy();
   Walk walk = walk_headers(data, size);
   if (walk.interrupted) {
-    if (copy.empty()) {
-      copy.resize((buffer.size() + 3) / 4);
-      std::memcpy(copy.data(), buffer.data(), buffer.size());
-      data = reinterpret_cast<const std::byte*>(copy.data());
-    }
+    make_copy();
     clear_dump_intr(reinterpret_cast<std::byte*>(copy.data()), walk.whole);
   }
   if (interrupted) *interrupted = walk.interrupted;
@@ -371,6 +370,10 @@ Result<std::vector<Socket>> dump_current_netns(uint64_t netns_inode,
   };
   std::vector<Job> jobs;
   for (Proto proto : {Proto::tcp, Proto::udp, Proto::udplite, Proto::raw}) {
+    if (!query.protocols.empty() && std::ranges::find(query.protocols, proto) ==
+                                        query.protocols.end()) {
+      continue;
+    }
     for (int family : {AF_INET, AF_INET6}) jobs.push_back({proto, family, {}, {}});
   }
   if (parallel == 0) parallel = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);

@@ -21,14 +21,27 @@ struct NetnsHandle {
   std::string name;  ///< the /run/netns name, "" when none
 };
 
+/// Socket options read exactly from struct sock (by the bpf source).
+struct ExactOptions {
+  uint64_t inode = 0;
+  bool reuseaddr = false;  ///< skc_reuse: SO_REUSEADDR
+  bool reuseport = false;  ///< skc_reuseport: SO_REUSEPORT
+  bool v6only = false;     ///< skc_ipv6only: IPV6_V6ONLY
+};
+
 /// What one walk of /proc yields.
 struct ProcessScan {
   std::vector<Process> processes;
   std::vector<Holding> holdings;     ///< every socket fd: "socket:[INODE]" links
+  /// Every epoll watch (from fdinfo of "anon_inode:[eventpoll]" fds); empty when
+  /// the source does not read interest lists.
+  std::vector<EpollWatch> epoll;
   std::vector<NetnsHandle> netns;    ///< one per distinct netns (+ /run/netns)
   size_t vanished = 0;      ///< processes that exited during the walk
   size_t fd_unreadable = 0; ///< processes whose fd table could not be read (EACCES)
   std::vector<std::string> warnings;
+  /// Exact options by socket inode; empty when the source cannot read them.
+  std::vector<ExactOptions> options;
 };
 
 class ProcessSource {
@@ -46,7 +59,10 @@ struct SocketScan {
 };
 
 struct SocketQuery {
-  bool listening_only = false;  ///< only LISTEN (TCP) and CLOSE (UDP, RAW) states
+  /// Only TCP LISTEN, and UDP/UDPLite CLOSE or ESTABLISHED (a connected UDP
+  /// socket holds its port too); RAW is never filtered by state.
+  bool listening_only = false;
+  std::vector<Proto> protocols;  ///< dump only these; empty: all four
 };
 
 class SocketSource {

@@ -15,8 +15,13 @@ namespace portrel::testing {
 
 CliRun run_portrel(const std::vector<std::string>& args,
                    const std::vector<std::string>& env) {
-  std::vector<std::string> argv_s{PORTREL_BINARY};
-  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<std::string> argv{PORTREL_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_program(argv, env);
+}
+
+CliRun run_program(std::vector<std::string> argv_s,
+                   const std::vector<std::string>& env) {
   std::vector<char*> argv;
   for (auto& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);

@@ -17,4 +17,8 @@ struct CliRun {
 CliRun run_portrel(const std::vector<std::string>& args,
                    const std::vector<std::string>& env = {});
 
+/// Runs ARGV (argv[0] is a path) the same way.
+CliRun run_program(std::vector<std::string> argv,
+                   const std::vector<std::string>& env = {});
+
 }  // namespace portrel::testing

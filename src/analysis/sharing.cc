@@ -1,0 +1,184 @@
+// The sharing classifier. Each kind is a predicate over the sockets of one
+// (netns, port) group; the kinds are independent, so a port can carry several
+// (nginx: one socket inherited by its workers, and IPv4 beside IPv6).
+#include "analysis/sharing.h"
+
+#include <algorithm>
+#include <array>
+#include <map>
+#include <set>
+#include <tuple>
+
+namespace portrel {
+namespace {
+
+constexpr std::array kKinds = {SharingKind::inherited,  SharingKind::reuseport,
+                               SharingKind::addresses,  SharingKind::dual_stack,
+                               SharingKind::protocols,  SharingKind::connections};
+
+// Adds KIND with the sockets of INVOLVED (deduplicated, in group order).
+void add(PortGroup& group, SharingKind kind, const std::set<const Socket*>& involved) {
+  if (involved.empty()) return;
+  Sharing sharing{kind, {}};
+  for (const Socket* s : group.sockets) {
+    if (involved.contains(s)) sharing.sockets.push_back(s);
+  }
+  group.sharing.push_back(std::move(sharing));
+}
+
+std::set<pid_t> distinct_holders(const Snapshot& snap, const Socket& s) {
+  std::set<pid_t> pids;
+  for (const Holding& h : snap.holders(s.inode)) pids.insert(h.pid);
+  return pids;
+}
+
+void classify(const Snapshot& snap, PortGroup& g) {
+  std::vector<const Socket*> listening;
+  for (const Socket* s : g.sockets) {
+    if (s->is_listening()) listening.push_back(s);
+  }
+
+  std::set<const Socket*> inherited;
+  for (const Socket* s : g.sockets) {
+    if (distinct_holders(snap, *s).size() > 1) inherited.insert(s);
+  }
+  add(g, SharingKind::inherited, inherited);
+
+  // Distinct sockets on one (proto, address, device): only SO_REUSEPORT (or, for
+  // UDP, SO_REUSEADDR) lets them coexist.
+  std::map<std::tuple<Proto, Address, uint32_t>, std::vector<const Socket*>> same_address;
+  for (const Socket* s : listening) {
+    same_address[{s->proto, s->local_addr, s->bound_dev}].push_back(s);
+  }
+  std::set<const Socket*> reuseport;
+  for (const auto& [key, sockets] : same_address) {
+    if (sockets.size() > 1) reuseport.insert(sockets.begin(), sockets.end());
+  }
+  add(g, SharingKind::reuseport, reuseport);
+
+  std::map<std::pair<Proto, uint8_t>, std::set<Address>> addresses_of;
+  std::map<Proto, std::set<uint8_t>> families_of;
+  std::set<Proto> protos;
+  for (const Socket* s : listening) {
+    addresses_of[{s->proto, s->family}].insert(s->local_addr);
+    families_of[s->proto].insert(s->family);
+    protos.insert(s->proto);
+  }
+  std::set<const Socket*> addresses, dual_stack, protocols, connections;
+  for (const Socket* s : listening) {
+    if (addresses_of[{s->proto, s->family}].size() > 1) addresses.insert(s);
+    if (families_of[s->proto].size() > 1) dual_stack.insert(s);
+    if (protos.size() > 1) protocols.insert(s);
+  }
+  add(g, SharingKind::addresses, addresses);
+  add(g, SharingKind::dual_stack, dual_stack);
+  add(g, SharingKind::protocols, protocols);
+
+  // Connected sockets beside a listener of their protocol: accepted connections
+  // (TCP), or connected UDP sockets on a server's port (QUIC-style).
+  for (const Socket* s : g.sockets) {
+    if (s->is_listening()) continue;
+    bool beside_listener = std::ranges::any_of(
+        listening, [&](const Socket* l) { return l->proto == s->proto; });
+    if (!beside_listener) continue;
+    connections.insert(s);
+    for (const Socket* l : listening) {
+      if (l->proto == s->proto) connections.insert(l);
+    }
+  }
+  add(g, SharingKind::connections, connections);
+}
+
+}  // namespace
+
+std::string_view sharing_kind_name(SharingKind kind) {
+  switch (kind) {
+    case SharingKind::inherited: return "inherited";
+    case SharingKind::reuseport: return "reuseport";
+    case SharingKind::addresses: return "addresses";
+    case SharingKind::dual_stack: return "dual-stack";
+    case SharingKind::protocols: return "protocols";
+    case SharingKind::connections: return "connections";
+  }
+  return "?";
+}
+
+std::span<const SharingKind> sharing_kinds() { return kKinds; }
+
+const Sharing* PortGroup::find(SharingKind kind) const {
+  for (const Sharing& s : sharing) {
+    if (s.kind == kind) return &s;
+  }
+  return nullptr;
+}
+
+std::vector<SharingKind> PortGroup::kinds() const {
+  std::vector<SharingKind> out;
+  for (const Sharing& s : sharing) out.push_back(s.kind);
+  return out;
+}
+
+std::vector<SharingKind> PortGroup::kinds_of(std::span<const Socket* const> subset) const {
+  std::vector<SharingKind> out;
+  for (const Sharing& s : sharing) {
+    bool involved = std::ranges::any_of(subset, [&](const Socket* x) {
+      return std::ranges::find(s.sockets, x) != s.sockets.end();
+    });
+    if (involved) out.push_back(s.kind);
+  }
+  return out;
+}
+
+std::vector<PortGroup> port_groups(const Snapshot& snap,
+                                   std::span<const Socket* const> sockets) {
+  std::map<std::pair<uint64_t, uint16_t>, PortGroup> groups;
+  for (const Socket* s : sockets) {
+    if (s->local_port == 0 || s->proto == Proto::raw) continue;
+    PortGroup& g = groups[{s->netns, s->local_port}];
+    g.netns = s->netns;
+    g.port = s->local_port;
+    g.sockets.push_back(s);
+  }
+  std::vector<PortGroup> out;
+  out.reserve(groups.size());
+  for (auto& [key, g] : groups) {
+    std::set<pid_t> pids;
+    for (const Socket* s : g.sockets) {
+      for (const Holding& h : snap.holders(s->inode)) pids.insert(h.pid);
+    }
+    g.pids.assign(pids.begin(), pids.end());
+    classify(snap, g);
+    out.push_back(std::move(g));
+  }
+  return out;
+}
+
+bool is_ancestor(const Snapshot& snap, pid_t ancestor, pid_t pid) {
+  const Process* p = snap.process(pid);
+  // The depth bound guards against a ppid cycle in a torn snapshot.
+  for (int depth = 0; p != nullptr && depth < 4096; ++depth) {
+    if (p->ppid == ancestor) return true;
+    if (p->ppid <= 0 || p->ppid == p->pid) return false;
+    p = snap.process(p->ppid);
+  }
+  return false;
+}
+
+std::vector<pid_t> holder_roots(const Snapshot& snap, uint64_t inode) {
+  std::set<pid_t> pids;
+  for (const Holding& h : snap.holders(inode)) pids.insert(h.pid);
+  std::vector<pid_t> roots;
+  for (pid_t pid : pids) {
+    bool has_holder_ancestor = false;
+    const Process* p = snap.process(pid);
+    for (int depth = 0; p != nullptr && depth < 4096 && !has_holder_ancestor; ++depth) {
+      if (p->ppid <= 0 || p->ppid == p->pid) break;
+      has_holder_ancestor = pids.contains(p->ppid);
+      p = snap.process(p->ppid);
+    }
+    if (!has_holder_ancestor) roots.push_back(pid);
+  }
+  return roots;
+}
+
+}  // namespace portrel

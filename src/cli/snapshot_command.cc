@@ -1,0 +1,69 @@
+// `portrel snapshot FILE.db`: captures the relation (under the usual filters)
+// and writes it, with a meta table saying where, when and by which version,
+// into a SQLite file that `portrel sql --db` and ATTACH can read later.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <ctime>
+
+#include "cli/commands.h"
+#include "cli/filter.h"
+#include "cli/report.h"
+#include "query/relations.h"
+#include "query/store.h"
+#include "sources/waits.h"
+#include "util/text.h"
+
+#ifndef PORTREL_VERSION
+#define PORTREL_VERSION "unknown"
+#endif
+
+namespace portrel {
+namespace {
+
+bool keep_filtered(const void* filter, const Snapshot& snap, const Socket& socket) {
+  return static_cast<const Filter*>(filter)->keeps(snap, socket);
+}
+
+std::vector<std::pair<std::string, std::string>> meta(const Filter& filter) {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  time_t now = time(nullptr);
+  tm utc{};
+  gmtime_r(&now, &utc);
+  char when[32];
+  strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return {{"host", host},
+          {"time", when},
+          {"unix_time", std::to_string(now)},
+          {"portrel_version", PORTREL_VERSION},
+          {"states", filter.listening_only ? "listening" : "all"}};
+}
+
+}  // namespace
+
+void configure_snapshot(CLI::App& app, Options& o) {
+  app.add_option("FILE", o.target, "the SQLite file to write (replaced if it exists)")
+      ->required();
+}
+
+int run_snapshot(const Options& o) {
+  auto filter = make_filter(o);
+  if (!filter) return usage_error(filter.error().message);
+  auto snap = capture_for(o, *filter);
+  if (!snap) return usage_error(snap.error().message);
+  Relations relations(*snap, keep_filtered, &*filter);
+  relations.set_wait_reader([](std::span<const pid_t> pids) { return read_waits(pids); });
+  if (auto ok = write_snapshot_file(o.target, relations, meta(*filter)); !ok) {
+    return usage_error("snapshot: " + ok.error().message);
+  }
+  print_warnings(o, snap->warnings());
+  fmt::print(stderr, "portrel: wrote {}: {} processes, {} sockets, {} holdings\n",
+             sanitize(o.target), with_commas(relations.size(TableId::process)),
+             with_commas(relations.size(TableId::socket)),
+             with_commas(relations.size(TableId::holding)));
+  return kExitFound;
+}
+
+}  // namespace portrel

@@ -1,0 +1,388 @@
+// `portrel why-busy [tcp|udp] ADDR:PORT`: would this bind succeed now, which
+// sockets block it (with holders, state and options), and what would change the
+// answer. The rules live in analysis/bind_rules; this file gathers their inputs
+// from the target namespace (a thread that setns()s there reads its sysctls,
+// addresses and the kernel's socket order) and prints the verdict.
+#include <fmt/format.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <charconv>
+#include <cstring>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "analysis/bind_rules.h"
+#include "cli/commands.h"
+#include "cli/filter.h"
+#include "cli/port_spec.h"
+#include "cli/report.h"
+#include "output/holders.h"
+#include "sources/bind_env.h"
+#include "sources/bind_probe.h"
+#include "sources/netns.h"
+#include "sources/sock_diag.h"
+#include "util/text.h"
+
+namespace portrel {
+namespace {
+
+constexpr int kExitUncertain = 3;  // the verdict depends on unknown options
+
+struct Target {
+  BindRequest request;
+  uint64_t netns = 0;
+  std::string netns_path;  // where a thread can setns() to reach it
+  std::string netns_label;
+};
+
+Result<uid_t> resolve_uid(const std::string& user) {
+  if (user.empty()) return geteuid();
+  uid_t uid = 0;
+  auto [end, ec] = std::from_chars(user.data(), user.data() + user.size(), uid);
+  if (ec == std::errc() && end == user.data() + user.size()) return uid;
+  passwd entry;
+  passwd* found = nullptr;
+  char buf[4096];
+  if (getpwnam_r(user.c_str(), &entry, buf, sizeof buf, &found) != 0 || !found) {
+    return std::unexpected(Error{"unknown user '" + user + "'"});
+  }
+  return found->pw_uid;
+}
+
+Result<Target> parse_target(const Options& o) {
+  Target t;
+  BindRequest& r = t.request;
+  std::vector<std::string> args = o.bind_args;
+  r.proto = o.udp && !o.tcp ? Proto::udp : Proto::tcp;
+  if (args.size() == 2) {
+    auto proto = parse_proto(args[0]);
+    if (!proto || *proto == Proto::raw) {
+      return std::unexpected(Error{"why-busy: expected tcp, udp or udplite, not '" +
+                                   sanitize(args[0]) + "'"});
+    }
+    r.proto = *proto;
+    args.erase(args.begin());
+  }
+  if (args.size() != 1) return std::unexpected(Error{"why-busy: expected [tcp|udp] ADDR:PORT"});
+  auto spec = parse_port_spec(args[0]);
+  if (!spec) return std::unexpected(spec.error());
+  if (spec->proto) {
+    if (*spec->proto == Proto::raw) return std::unexpected(Error{"why-busy: raw sockets have no ports"});
+    r.proto = *spec->proto;
+  }
+  r.address = spec->address.value_or(*Address::parse("0.0.0.0"));
+  r.family = r.address.family;
+  r.port = spec->port;
+  r.reuseaddr = o.reuseaddr;
+  r.reuseport = o.reuseport;
+  r.v6only = o.v6only;
+  if (r.v6only && r.family != 6) {
+    return std::unexpected(Error{"why-busy: --v6only needs an IPv6 address"});
+  }
+  auto uid = resolve_uid(o.user);
+  if (!uid) return std::unexpected(uid.error());
+  r.uid = *uid;
+  r.can_bind_service = *uid == 0;
+  std::string spec_ns = o.netns.empty() ? "host" : o.netns;
+  auto inode = resolve_netns(spec_ns);
+  if (!inode) return std::unexpected(inode.error());
+  t.netns = *inode;
+  t.netns_label = spec_ns;
+  return t;
+}
+
+// A path through which a thread can enter the namespace with this inode.
+std::string netns_path(const std::string& spec, uint64_t inode, const Snapshot& snap) {
+  if (spec == "host") return "/proc/self/ns/net";
+  if (spec.find('/') != std::string::npos) return spec;
+  for (const Netns& n : snap.namespaces()) {
+    if (n.inode == inode && !n.name.empty()) return "/run/netns/" + n.name;
+  }
+  for (const Process& p : snap.processes()) {
+    if (p.netns == inode) return "/proc/" + std::to_string(p.pid) + "/ns/net";
+  }
+  return "";
+}
+
+struct NetnsView {
+  BindEnvironment env;
+  std::vector<uint64_t> cookie_order;  // sock_diag order: the kernel's chains
+  std::string warning;
+};
+
+NetnsView read_netns(const Target& t) {
+  NetnsView view;
+  std::thread worker([&] {
+    auto entered = enter_netns(t.netns_path, t.netns);
+    if (!entered) {
+      view.warning = "cannot enter the network namespace: " + entered.error().message;
+      return;
+    }
+    if (auto env = read_bind_environment()) {
+      view.env = *env;
+    } else {
+      view.warning = env.error().message;
+    }
+    if (auto rows = dump_current_netns(t.netns, SocketQuery{})) {
+      for (const Socket& s : *rows) view.cookie_order.push_back(s.cookie);
+    }
+  });
+  worker.join();
+  return view;
+}
+
+std::string show_addr(const Address& a, uint16_t port) {
+  std::string text = a.to_string();
+  if (a.family == 6) text = "[" + text + "]";
+  return text + ":" + std::to_string(port);
+}
+
+std::string errno_text(int e) {
+  switch (e) {
+    case 0: return "success";
+    case EADDRINUSE: return "EADDRINUSE (Address already in use)";
+    case EACCES: return "EACCES (Permission denied)";
+    case EADDRNOTAVAIL: return "EADDRNOTAVAIL (Cannot assign requested address)";
+    case EINVAL: return "EINVAL (Invalid argument)";
+    default: return strerror(e);
+  }
+}
+
+std::string holders_of(const Snapshot& snap, const Socket& s) {
+  std::vector<pid_t> pids;
+  for (const Holding& h : snap.holders(s.inode)) pids.push_back(h.pid);
+  if (pids.empty()) return "(" + std::string(unowned_reason(snap.why_unowned(s))) + ")";
+  return summarize_holders(snap, pids);
+}
+
+// What would change the answer: the same bind with one thing different.
+std::vector<std::string> alternatives(const BindRequest& r, const BindPrediction& p,
+                                      std::span<const Socket* const> table,
+                                      const BindEnvironment& env, const Snapshot& snap) {
+  std::vector<std::string> out;
+  if (p.outcome == BindOutcome::succeeds || p.error != EADDRINUSE) return out;
+  auto verdict = [&](const BindRequest& v) { return predict_bind(v, table, env).outcome; };
+  auto offer = [&](BindRequest v, const std::string& what) {
+    BindOutcome o = verdict(v);
+    if (o != BindOutcome::fails) {
+      out.push_back(what + (o == BindOutcome::succeeds ? ": would succeed"
+                                                       : ": might succeed (depends on "
+                                                         "unknown options)"));
+    }
+  };
+  BindRequest v = r;
+  if (!r.reuseaddr) {
+    v.reuseaddr = true;
+    offer(v, "with SO_REUSEADDR");
+  }
+  v = r;
+  if (!r.reuseport) {
+    v.reuseport = true;
+    offer(v, "with SO_REUSEPORT");
+  }
+  v = r;
+  v.reuseaddr = v.reuseport = true;
+  if (!r.reuseaddr || !r.reuseport) offer(v, "with SO_REUSEADDR and SO_REUSEPORT");
+  if (r.family == 6 && r.address.is_wildcard() && !r.v6only) {
+    v = r;
+    v.v6only = true;
+    offer(v, "with IPV6_V6ONLY (leave IPv4 to the IPv4 sockets)");
+  }
+  for (const BindConflict& c : p.conflicts) {
+    const Socket& s = *c.socket;
+    if (s.uid != r.uid && s.state != kStateTimeWait && s.reuseport != Tristate::no) {
+      v = r;
+      v.uid = s.uid;
+      v.reuseport = true;
+      if (verdict(v) != BindOutcome::fails) {
+        out.push_back(fmt::format("as uid {} with SO_REUSEPORT (the uid of {})", s.uid,
+                                  show_addr(s.local_addr, s.local_port)));
+        break;
+      }
+    }
+  }
+  std::vector<const Socket*> rest;
+  std::vector<std::string> who;
+  for (const Socket* s : table) {
+    bool blocking = std::ranges::any_of(p.conflicts, [&](const BindConflict& c) {
+      return c.socket == s;
+    });
+    if (!blocking) {
+      rest.push_back(s);
+    } else if (s->state == kStateTimeWait) {
+      who.push_back("TIME_WAIT " + show_addr(s->local_addr, s->local_port) +
+                    " to expire (up to 60 s)");
+    } else {
+      who.push_back(fmt::format("{} {} held by {}", state_name(s->proto, s->state),
+                                show_addr(s->local_addr, s->local_port),
+                                holders_of(snap, *s)));
+    }
+  }
+  if (predict_bind(r, rest, env).outcome == BindOutcome::succeeds && !who.empty()) {
+    std::string text = "once these are gone:";
+    for (const std::string& w : who) text += "\n      " + w;
+    out.push_back(text);
+  }
+  for (uint32_t port = r.port + 1; port <= 65535 && port <= r.port + 1000u; ++port) {
+    v = r;
+    v.port = static_cast<uint16_t>(port);
+    if (!env.is_reserved(v.port) && verdict(v) == BindOutcome::succeeds) {
+      out.push_back(fmt::format("another port: {} is free", port));
+      break;
+    }
+  }
+  return out;
+}
+
+nlohmann::json socket_json(const Snapshot& snap, const Socket& s) {
+  nlohmann::json holders = nlohmann::json::array();
+  for (const Holding& h : snap.holders(s.inode)) {
+    const Process* p = snap.process(h.pid);
+    holders.push_back({{"pid", h.pid}, {"fd", h.fd}, {"cloexec", h.cloexec},
+                       {"comm", p ? sanitize(p->comm) : ""}});
+  }
+  auto tri = [](Tristate t) -> nlohmann::json {
+    if (t == Tristate::unknown) return nullptr;
+    return t == Tristate::yes;
+  };
+  return {{"inode", s.inode}, {"state", state_name(s.proto, s.state)},
+          {"family", s.family}, {"local_address", s.local_addr.to_string()},
+          {"local_port", s.local_port}, {"uid", s.uid}, {"reuseaddr", tri(s.reuseaddr)},
+          {"reuseport", tri(s.reuseport)}, {"v6only", tri(s.v6only)},
+          {"bound_dev", s.bound_dev}, {"holders", holders}};
+}
+
+}  // namespace
+
+void configure_why_busy(CLI::App& app, Options& o) {
+  app.add_option("ARGS", o.bind_args,
+                 "[tcp|udp|udplite] ADDR:PORT (127.0.0.1:8080, [::]:80, 0.0.0.0:0; a "
+                 "bare PORT means 0.0.0.0)")
+      ->required()
+      ->expected(1, 2);
+  app.add_flag("--reuseaddr", o.reuseaddr, "the socket would set SO_REUSEADDR");
+  app.add_flag("--reuseport", o.reuseport, "the socket would set SO_REUSEPORT");
+  app.add_flag("--v6only", o.v6only, "the socket would set IPV6_V6ONLY");
+  app.add_flag("--try", o.try_bind,
+               "also bind for real in the target netns (closed at once) and show the "
+               "kernel's answer");
+}
+
+int run_why_busy(const Options& o) {
+  auto target = parse_target(o);
+  if (!target) return usage_error(target.error().message);
+  Filter filter;
+  filter.netns = {target->netns};
+  filter.listening_only = false;
+  auto snap = capture_for(o, filter);
+  if (!snap) return usage_error(snap.error().message);
+  target->netns_path = netns_path(target->netns_label, target->netns, *snap);
+  if (target->netns_path.empty()) {
+    return usage_error("no way into network namespace " + target->netns_label);
+  }
+  NetnsView view = read_netns(*target);
+  const BindRequest& r = target->request;
+
+  std::vector<const Socket*> table;
+  for (const Socket& s : snap->sockets()) {
+    if (s.netns == target->netns && s.proto == r.proto) table.push_back(&s);
+  }
+  std::unordered_map<uint64_t, size_t> rank;
+  for (size_t i = 0; i < view.cookie_order.size(); ++i) rank.emplace(view.cookie_order[i], i);
+  std::ranges::stable_sort(table, [&](const Socket* a, const Socket* b) {
+    auto ra = rank.find(a->cookie), rb = rank.find(b->cookie);
+    size_t x = ra == rank.end() ? SIZE_MAX : ra->second;
+    size_t y = rb == rank.end() ? SIZE_MAX : rb->second;
+    return x < y;
+  });
+  BindPrediction p = predict_bind(r, table, view.env, TableOrder::chain_per_family);
+  std::vector<std::string> changes = alternatives(r, p, table, view.env, *snap);
+
+  std::optional<int> kernel;
+  std::string try_error;
+  if (o.try_bind) {
+    std::optional<uid_t> as;
+    if (r.uid != geteuid()) as = r.uid;
+    auto result = try_bind_in(target->netns_path, target->netns, r, as);
+    if (result) {
+      kernel = *result;
+    } else {
+      try_error = result.error().message;
+    }
+  }
+  std::vector<std::string> warnings(snap->warnings().begin(), snap->warnings().end());
+  if (!view.warning.empty()) warnings.push_back(view.warning);
+
+  std::string what = fmt::format("{} {}", proto_name(r.proto), show_addr(r.address, r.port));
+  if (o.format == Format::json) {
+    nlohmann::json doc;
+    doc["request"] = {{"proto", proto_name(r.proto)}, {"family", r.family},
+                      {"address", r.address.to_string()}, {"port", r.port},
+                      {"reuseaddr", r.reuseaddr}, {"reuseport", r.reuseport},
+                      {"v6only", r.v6only}, {"uid", r.uid}, {"netns", target->netns}};
+    doc["verdict"] = bind_outcome_name(p.outcome);
+    doc["error"] = p.outcome == BindOutcome::succeeds ? "" : errno_text(p.error);
+    doc["reason"] = p.reason;
+    nlohmann::json blockers = nlohmann::json::array();
+    for (const BindConflict& c : p.conflicts) {
+      nlohmann::json b = socket_json(*snap, *c.socket);
+      b["certain"] = c.blocks == Tristate::yes;
+      b["rule"] = c.rule;
+      b["depends_on"] = c.depends_on;
+      blockers.push_back(b);
+    }
+    doc["blockers"] = blockers;
+    doc["notes"] = p.notes;
+    doc["changes"] = changes;
+    if (kernel) doc["kernel"] = *kernel == 0 ? "success" : errno_text(*kernel);
+    doc["warnings"] = warnings;
+    fmt::print("{}\n", doc.dump(2));
+  } else {
+    std::string verdict = p.outcome == BindOutcome::succeeds ? "would succeed"
+                          : p.outcome == BindOutcome::fails
+                              ? "would fail: " + errno_text(p.error)
+                              : "uncertain: may fail with " + errno_text(p.error);
+    fmt::print("{} as uid {} in netns {}: {}\n  {}\n", what, r.uid,
+               sanitize(target->netns_label), verdict, p.reason);
+    if (!p.conflicts.empty()) {
+      fmt::print("blocked by:\n");
+      for (const BindConflict& c : p.conflicts) {
+        const Socket& s = *c.socket;
+        fmt::print("  {}{} {}  uid {}  reuseaddr={} reuseport={}{}{}  held by {}\n",
+                   c.blocks == Tristate::yes ? "" : "maybe: ",
+                   state_name(s.proto, s.state), show_addr(s.local_addr, s.local_port),
+                   s.uid, tristate_name(s.reuseaddr), tristate_name(s.reuseport),
+                   s.family == 6 ? " v6only=" + std::string(tristate_name(s.v6only)) : "",
+                   s.bound_dev ? fmt::format(" dev {}", s.bound_dev) : "",
+                   holders_of(*snap, s));
+        fmt::print("    why: {}\n", c.rule);
+        for (const std::string& d : c.depends_on) fmt::print("    depends on: {}\n", d);
+      }
+    }
+    for (const std::string& n : p.notes) fmt::print("note: {}\n", n);
+    if (!changes.empty()) {
+      fmt::print("what would change the answer:\n");
+      for (const std::string& c : changes) fmt::print("  - {}\n", c);
+    }
+    if (kernel) {
+      bool agrees = (*kernel == 0) == (p.outcome == BindOutcome::succeeds) &&
+                    (*kernel == 0 || *kernel == p.error);
+      fmt::print("kernel (--try): {} — {}\n", errno_text(*kernel),
+                 p.outcome == BindOutcome::uncertain ? "settles the uncertain verdict"
+                 : agrees                            ? "agrees with the prediction"
+                                                     : "DISAGREES with the prediction");
+    }
+    print_warnings(o, warnings);
+  }
+  if (!try_error.empty()) fmt::print(stderr, "portrel: --try: {}\n", sanitize(try_error));
+  switch (p.outcome) {
+    case BindOutcome::succeeds: return kExitFound;
+    case BindOutcome::fails: return kExitNothing;
+    case BindOutcome::uncertain: return kExitUncertain;
+  }
+  return kExitUncertain;
+}
+
+}  // namespace portrel

@@ -1,0 +1,353 @@
+// The bpf ProcessSource. Three iterators give the relation's raw rows; this file
+// decodes them and adds what only /proc has (exe, cmdline, cgroup), for the
+// holders of inet sockets only. The start time read back from /proc/PID/stat
+// tells a holder from a new process that reused its pid after the iterator ran.
+#include "sources/bpf/bpf_source.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "sources/bpf/portrel_bpf.h"
+#include "sources/netns.h"
+#include "sources/procfs.h"
+
+namespace portrel {
+namespace {
+
+constexpr long kNsfsMagic = 0x6e736673;
+constexpr const char* kNamedNetnsDir = "/run/netns";
+constexpr int kCloexecFlag = PORTREL_CLOEXEC;
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+template <typename Rec>
+Result<std::vector<Rec>> records(std::string_view bytes, const char* what) {
+  if (bytes.size() % sizeof(Rec) != 0) {
+    return std::unexpected(Error{std::string("bpf ") + what + " iterator: " +
+                                 std::to_string(bytes.size()) +
+                                 " bytes is not a whole number of records"});
+  }
+  std::vector<Rec> out(bytes.size() / sizeof(Rec));
+  if (!out.empty()) memcpy(out.data(), bytes.data(), bytes.size());
+  return out;
+}
+
+// Reads a whole small file under DIR; returns 0 or an errno.
+int read_file(int dir, const char* name, std::string& out) {
+  out.clear();
+  Fd fd(openat(dir, name, O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (fd.get() < 0) return errno;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(fd.get(), buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (n == 0) return 0;
+    out.append(buf, static_cast<size_t>(n));
+  }
+}
+
+bool gone(int err) { return err == ESRCH || err == ENOENT; }
+
+class UserNames {
+ public:
+  const std::string& operator()(uid_t uid) {
+    auto it = names_.find(uid);
+    if (it != names_.end()) return it->second;
+    std::string name = std::to_string(uid);
+    std::vector<char> scratch(1024);
+    for (;;) {
+      passwd entry{};
+      passwd* found = nullptr;
+      int err = getpwuid_r(uid, &entry, scratch.data(), scratch.size(), &found);
+      if (err == ERANGE && scratch.size() < (1u << 20)) {
+        scratch.resize(scratch.size() * 2);
+        continue;
+      }
+      if (err == 0 && found != nullptr && found->pw_name != nullptr) name = found->pw_name;
+      break;
+    }
+    return names_.emplace(uid, std::move(name)).first->second;
+  }
+
+ private:
+  std::unordered_map<uid_t, std::string> names_;
+};
+
+enum class Read : uint8_t { ok, vanished, unreadable };
+
+// Adds exe, cmdline and cgroup of a holder to P, checking through its stat that
+// /proc/PID is still the process the iterator saw.
+Read read_holder(int root, Process& p, std::string& buf, std::string& warning) {
+  std::string name = std::to_string(p.pid);
+  Fd dir(openat(root, name.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (dir.get() < 0) return gone(errno) ? Read::vanished : Read::unreadable;
+  if (int err = read_file(dir.get(), "stat", buf); err != 0) {
+    if (gone(err)) return Read::vanished;
+    warning = "pid " + name + ": stat: " + strerror(err);
+    return Read::unreadable;
+  }
+  auto stat = procfs::parse_stat(buf);
+  if (!stat) {
+    warning = "pid " + name + ": stat: " + stat.error().message;
+    return Read::unreadable;
+  }
+  if (stat->start_time != p.start_time) return Read::vanished;
+  char link[4096];
+  if (ssize_t n = readlinkat(dir.get(), "exe", link, sizeof link); n >= 0) {
+    p.exe.assign(link, static_cast<size_t>(n));
+  } else if (errno == ESRCH) {
+    return Read::vanished;
+  }
+  if (int err = read_file(dir.get(), "cmdline", buf); err == 0) {
+    p.cmdline = procfs::join_cmdline(buf);
+  } else if (err == ESRCH) {
+    return Read::vanished;
+  }
+  if (int err = read_file(dir.get(), "cgroup", buf); err == 0) {
+    p.cgroup = procfs::parse_cgroup(buf).value_or("");
+  } else if (err == ESRCH) {
+    return Read::vanished;
+  }
+  return Read::ok;
+}
+
+// One handle per namespace (its lowest pid's path; PROCESSES sorted by pid), then
+// every /run/netns name, which replaces the pid path of the namespace it names.
+std::vector<NetnsHandle> namespaces_of(const std::string& root,
+                                       const std::vector<Process>& processes) {
+  std::vector<NetnsHandle> handles;
+  std::unordered_map<uint64_t, size_t> index;
+  for (const Process& p : processes) {
+    if (p.netns == 0 || index.contains(p.netns)) continue;
+    index.emplace(p.netns, handles.size());
+    handles.push_back(
+        NetnsHandle{p.netns, root + "/" + std::to_string(p.pid) + "/ns/net", ""});
+  }
+  DIR* dir = opendir(kNamedNetnsDir);
+  if (dir == nullptr) return handles;
+  while (dirent* entry = readdir(dir)) {
+    std::string name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    std::string path = std::string(kNamedNetnsDir) + "/" + name;
+    struct stat st{};
+    struct statfs fs{};
+    if (stat(path.c_str(), &st) != 0 || statfs(path.c_str(), &fs) != 0 ||
+        fs.f_type != kNsfsMagic) {
+      continue;
+    }
+    if (auto it = index.find(st.st_ino); it != index.end()) {
+      handles[it->second].path = std::move(path);
+      handles[it->second].name = name;
+      continue;
+    }
+    index.emplace(st.st_ino, handles.size());
+    handles.push_back(NetnsHandle{st.st_ino, std::move(path), name});
+  }
+  closedir(dir);
+  return handles;
+}
+
+}  // namespace
+
+Result<std::vector<BpfTask>> decode_tasks(std::string_view bytes) {
+  auto recs = records<portrel_task_rec>(bytes, "task");
+  if (!recs) return std::unexpected(recs.error());
+  std::vector<BpfTask> out;
+  out.reserve(recs->size());
+  for (const portrel_task_rec& r : *recs) {
+    out.push_back(BpfTask{static_cast<pid_t>(r.tgid), static_cast<pid_t>(r.ppid),
+                          static_cast<uid_t>(r.uid), r.start_ns, r.netns, r.pidns,
+                          std::string(r.comm, strnlen(r.comm, sizeof r.comm))});
+  }
+  return out;
+}
+
+Result<std::vector<BpfSocket>> decode_sockets(std::string_view bytes) {
+  auto recs = records<portrel_sock_rec>(bytes, "socket");
+  if (!recs) return std::unexpected(recs.error());
+  std::vector<BpfSocket> out;
+  out.reserve(recs->size());
+  for (const portrel_sock_rec& r : *recs) {
+    BpfSocket s;
+    s.inode = r.inode;
+    s.netns = r.netns;
+    s.pid = static_cast<pid_t>(r.tgid);
+    s.fd = r.fd;
+    s.port = r.port;
+    s.family = r.family;
+    s.cloexec = (r.flags & kCloexecFlag) != 0;
+    s.options = ExactOptions{r.inode, r.reuse != 0, (r.flags & PORTREL_REUSEPORT) != 0,
+                             (r.flags & PORTREL_V6ONLY) != 0};
+    out.push_back(s);
+  }
+  return out;
+}
+
+Result<std::unique_ptr<BpfSource>> BpfSource::open(BpfSourceOptions options) {
+  auto iterators = load_bpf_iterators(options.filter);
+  if (!iterators) return std::unexpected(iterators.error());
+  return std::make_unique<BpfSource>(std::move(*iterators), std::move(options));
+}
+
+BpfSource::BpfSource(std::unique_ptr<BpfIterators> iterators, BpfSourceOptions options)
+    : iterators_(std::move(iterators)), options_(std::move(options)) {}
+
+Result<ProcessScan> BpfSource::scan() {
+  auto task_bytes = iterators_->tasks();
+  if (!task_bytes) return std::unexpected(task_bytes.error());
+  auto tasks = decode_tasks(*task_bytes);
+  if (!tasks) return std::unexpected(tasks.error());
+  auto file_bytes = iterators_->task_files();
+  if (!file_bytes) return std::unexpected(file_bytes.error());
+  auto files = decode_sockets(*file_bytes);
+  if (!files) return std::unexpected(files.error());
+
+  // The iterator reports pids of the initial pid namespace: they must be ours.
+  pid_t self = getpid();
+  if (std::ranges::none_of(*tasks, [self](const BpfTask& t) { return t.pid == self; })) {
+    return std::unexpected(
+        Error{"the bpf iterators' pids are not this /proc's (another pid namespace)"});
+  }
+
+  ProcessScan scan;
+  const uint64_t ns_per_tick = 1'000'000'000 / static_cast<uint64_t>(sysconf(_SC_CLK_TCK));
+  std::unordered_set<pid_t> holders;
+  for (const BpfSocket& s : *files) holders.insert(s.pid);
+
+  Fd root(::open(options_.proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (root.get() < 0) {
+    return std::unexpected(system_error("open " + options_.proc_root, errno));
+  }
+  UserNames users;
+  std::vector<Process> processes;
+  processes.reserve(tasks->size());
+  std::vector<size_t> to_read;
+  for (BpfTask& t : *tasks) {
+    Process p;
+    p.pid = t.pid;
+    p.ppid = t.ppid;
+    p.uid = t.uid;
+    p.user = users(t.uid);
+    p.comm = std::move(t.comm);
+    p.netns = t.netns;
+    p.pidns = t.pidns;
+    p.start_time = t.start_ns / ns_per_tick;
+    if (holders.contains(p.pid)) to_read.push_back(processes.size());
+    processes.push_back(std::move(p));
+  }
+  // Reading /proc is nearly all system calls: split it over the cores.
+  std::vector<Read> outcome(processes.size(), Read::ok);
+  std::vector<std::string> warnings(processes.size());
+  constexpr size_t kPerThread = 200, kBatch = 32;
+  size_t workers = std::clamp<size_t>(to_read.size() / kPerThread, 1,
+                                      std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    std::string buf;
+    for (;;) {
+      size_t begin = next.fetch_add(kBatch, std::memory_order_relaxed);
+      if (begin >= to_read.size()) return;
+      for (size_t k = begin; k < std::min(begin + kBatch, to_read.size()); ++k) {
+        size_t i = to_read[k];
+        outcome[i] = read_holder(root.get(), processes[i], buf, warnings[i]);
+      }
+    }
+  };
+  {
+    std::vector<std::jthread> threads;
+    for (size_t t = 1; t < workers; ++t) threads.emplace_back(work);
+    work();
+  }
+  std::unordered_set<pid_t> dropped;
+  scan.processes.reserve(processes.size());
+  for (size_t i = 0; i < processes.size(); ++i) {
+    if (outcome[i] == Read::vanished) {
+      ++scan.vanished;
+      dropped.insert(processes[i].pid);
+      continue;
+    }
+    if (!warnings[i].empty()) scan.warnings.push_back(std::move(warnings[i]));
+    scan.processes.push_back(std::move(processes[i]));
+  }
+  std::ranges::sort(scan.processes, {}, &Process::pid);
+
+  scan.holdings.reserve(files->size());
+  scan.options.reserve(files->size());
+  for (const BpfSocket& s : *files) {
+    scan.options.push_back(s.options);
+    if (dropped.contains(s.pid)) continue;
+    scan.holdings.push_back(Holding{s.pid, s.fd, s.inode, s.cloexec});
+  }
+  std::ranges::sort(scan.holdings);
+  scan.netns = namespaces_of(options_.proc_root, scan.processes);
+
+  // Options of the sockets no process holds, from each namespace's tables.
+  std::vector<NetnsHandle> wanted;
+  for (const NetnsHandle& h : scan.netns) {
+    if (options_.only_netns.empty() || std::ranges::find(options_.only_netns, h.inode) != options_.only_netns.end()) {
+      wanted.push_back(h);
+    }
+  }
+  auto own = current_netns_inode();
+  std::vector<Result<std::string>> tables(wanted.size(), std::string());
+  std::vector<NetnsHandle> others;
+  std::vector<size_t> other_index;
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    if (own && wanted[i].inode == *own) {
+      tables[i] = iterators_->tables();
+    } else {
+      others.push_back(wanted[i]);
+      other_index.push_back(i);
+    }
+  }
+  for_each_netns(others, 4, [&](size_t i, Result<uint64_t> entered) {
+    if (!entered) {
+      tables[other_index[i]] = std::unexpected(entered.error());
+      return;
+    }
+    tables[other_index[i]] = iterators_->tables();
+  });
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    auto rows = tables[i] ? decode_sockets(*tables[i])
+                          : Result<std::vector<BpfSocket>>(std::unexpected(tables[i].error()));
+    if (!rows) {
+      scan.warnings.push_back("socket options of namespace " +
+                              std::to_string(wanted[i].inode) +
+                              " unknown: " + rows.error().message);
+      continue;
+    }
+    for (const BpfSocket& s : *rows) {
+      if (s.inode != 0) scan.options.push_back(s.options);
+    }
+  }
+  return scan;
+}
+
+}  // namespace portrel

@@ -1,0 +1,70 @@
+// The bpf ProcessSource: the fd → socket join table, the socket options and the
+// process list come from bpf iterators in a few milliseconds; /proc is read only
+// for the processes that hold an inet socket (exe, cmdline, cgroup), not walked.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sources/bpf/bpf_loader.h"
+#include "sources/sources.h"
+
+namespace portrel {
+
+/// The records of one iterator, decoded. A trailing partial record is an error.
+struct BpfTask {
+  pid_t pid = 0;
+  pid_t ppid = 0;
+  uid_t uid = 0;
+  uint64_t start_ns = 0;
+  uint64_t netns = 0;
+  uint64_t pidns = 0;
+  std::string comm;
+};
+struct BpfSocket {
+  uint64_t inode = 0;
+  uint64_t netns = 0;
+  pid_t pid = 0;  ///< 0 for a row of iter/tcp or iter/udp
+  int fd = -1;
+  uint16_t port = 0;
+  uint8_t family = 0;  ///< AF_INET or AF_INET6
+  bool cloexec = false;
+  ExactOptions options;
+};
+Result<std::vector<BpfTask>> decode_tasks(std::string_view bytes);
+Result<std::vector<BpfSocket>> decode_sockets(std::string_view bytes);
+
+struct BpfSourceOptions {
+  BpfFilter filter;
+  std::vector<uint64_t> only_netns;  ///< run iter/tcp, iter/udp only in these
+  std::string proc_root = "/proc";   ///< where to read holders' exe, cmdline, cgroup
+};
+
+class BpfSource : public ProcessSource {
+ public:
+  /// Loads the programs; errors say why bpf cannot be used here (the caller
+  /// falls back to procfs).
+  static Result<std::unique_ptr<BpfSource>> open(BpfSourceOptions options);
+  /// Over given iterators (a test passes canned records).
+  BpfSource(std::unique_ptr<BpfIterators> iterators, BpfSourceOptions options);
+
+  /// Every process (from iter/task), every inet socket fd (iter/task_file) and
+  /// the exact options of every TCP/UDP socket of each namespace (iter/tcp,
+  /// iter/udp, run in each). A holder that exits before its /proc files are read,
+  /// or whose pid was reused meanwhile (start time differs), is `vanished`: its
+  /// row and holdings are dropped. Processes holding no inet socket have no exe,
+  /// cmdline or cgroup. Errors when an iterator cannot be read, or when the
+  /// iterator's pids are not this /proc's (portrel in a child pid namespace).
+  Result<ProcessScan> scan() override;
+
+ private:
+  std::unique_ptr<BpfIterators> iterators_;
+  BpfSourceOptions options_;
+};
+
+}  // namespace portrel

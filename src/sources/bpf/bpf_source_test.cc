@@ -1,0 +1,155 @@
+// BpfSource over canned iterator records and a hand-built /proc tree: decoding,
+// the join of holders with their /proc files, pid reuse caught by start time,
+// and exact options for held and unheld sockets.
+#include "sources/bpf/bpf_source.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "sources/bpf/portrel_bpf.h"
+
+namespace portrel {
+namespace {
+
+namespace fs = std::filesystem;
+
+template <typename Rec>
+void put(std::string& out, const Rec& rec) {
+  out.append(reinterpret_cast<const char*>(&rec), sizeof rec);
+}
+
+uint64_t own_netns() {
+  struct stat st{};
+  EXPECT_EQ(stat("/proc/self/ns/net", &st), 0);
+  return st.st_ino;
+}
+
+portrel_task_rec task(pid_t pid, uint64_t start_ticks, const char* comm) {
+  portrel_task_rec r{};
+  r.tgid = static_cast<__u32>(pid);
+  r.ppid = 1;
+  r.start_ns = start_ticks * (1'000'000'000 / static_cast<uint64_t>(sysconf(_SC_CLK_TCK)));
+  r.netns = own_netns();  // iter/tcp and iter/udp run here without setns
+  r.pidns = 4026531836;
+  strncpy(r.comm, comm, sizeof r.comm);
+  return r;
+}
+
+portrel_sock_rec sock(pid_t pid, int fd, uint64_t inode, uint8_t flags, uint8_t reuse) {
+  portrel_sock_rec r{};
+  r.inode = inode;
+  r.tgid = static_cast<__u32>(pid);
+  r.fd = fd;
+  r.port = 8080;
+  r.family = 10;
+  r.flags = flags;
+  r.reuse = reuse;
+  return r;
+}
+
+class CannedIterators : public BpfIterators {
+ public:
+  std::string task_bytes, file_bytes, table_bytes;
+  Result<std::string> tasks() override { return task_bytes; }
+  Result<std::string> task_files() override { return file_bytes; }
+  Result<std::string> tables() override { return table_bytes; }
+};
+
+class BpfSourceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("portrel-bpf-" + std::to_string(getpid()));
+    fs::create_directories(root_);
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  // /proc/PID with a stat whose start time is START, an exe link and cmdline.
+  void make_proc(pid_t pid, uint64_t start) {
+    fs::path dir = root_ / std::to_string(pid);
+    fs::create_directories(dir);
+    std::ofstream(dir / "stat") << pid << " (srv) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 "
+                                << start << " 0 0\n";
+    std::ofstream(dir / "cmdline") << std::string("srv\0-p\0", 7);
+    std::ofstream(dir / "cgroup") << "0::/system.slice/srv.service\n";
+    fs::create_symlink("/usr/sbin/srv", dir / "exe");
+  }
+
+  fs::path root_;
+};
+
+TEST_F(BpfSourceTest, JoinsHoldersWithTheirProcFilesAndDropsReusedPids) {
+  pid_t self = getpid();
+  make_proc(self, 500);
+  make_proc(4242, 999);  // the iterator saw start 700: the pid was reused
+  auto it = std::make_unique<CannedIterators>();
+  put(it->task_bytes, task(self, 500, "srv"));
+  put(it->task_bytes, task(4242, 700, "old"));
+  put(it->task_bytes, task(7, 1, "idle"));
+  put(it->file_bytes, sock(self, 3, 111, PORTREL_CLOEXEC | PORTREL_V6ONLY, 1));
+  put(it->file_bytes, sock(4242, 5, 222, PORTREL_REUSEPORT, 0));
+  put(it->table_bytes, sock(0, -1, 333, PORTREL_REUSEPORT, 1));
+  BpfSourceOptions options;
+  options.proc_root = root_.string();
+  BpfSource source(std::move(it), options);
+  auto scan = source.scan();
+  ASSERT_TRUE(scan) << scan.error().message;
+  EXPECT_EQ(scan->vanished, 1u);
+  ASSERT_EQ(scan->processes.size(), 2u);
+  EXPECT_EQ(scan->processes[0].pid, 7);
+  EXPECT_EQ(scan->processes[0].exe, "") << "no socket: /proc not read";
+  const Process& srv = scan->processes[1];
+  EXPECT_EQ(srv.pid, self);
+  EXPECT_EQ(srv.comm, "srv");
+  EXPECT_EQ(srv.start_time, 500u);
+  EXPECT_EQ(srv.exe, "/usr/sbin/srv");
+  EXPECT_EQ(srv.cmdline, "srv -p");
+  EXPECT_EQ(srv.cgroup, "/system.slice/srv.service");
+  ASSERT_EQ(scan->holdings.size(), 1u);
+  EXPECT_EQ(scan->holdings[0], (Holding{self, 3, 111, true}));
+  // The lowest pid of a namespace names it (/run/netns names may follow).
+  ASSERT_GE(scan->netns.size(), 1u);
+  EXPECT_EQ(scan->netns[0].inode, own_netns());
+  EXPECT_EQ(scan->netns[0].path, root_.string() + "/7/ns/net");
+  // Options of every socket seen, held or not (a reused pid's socket still exists).
+  ASSERT_GE(scan->options.size(), 2u);
+  bool held = false, unheld = false;
+  for (const ExactOptions& o : scan->options) {
+    if (o.inode == 111) {
+      held = true;
+      EXPECT_TRUE(o.reuseaddr && !o.reuseport && o.v6only);
+    }
+    if (o.inode == 333) {
+      unheld = true;
+      EXPECT_TRUE(o.reuseaddr && o.reuseport && !o.v6only);
+    }
+  }
+  EXPECT_TRUE(held && unheld);
+}
+
+TEST_F(BpfSourceTest, RefusesPidsFromAnotherPidNamespace) {
+  auto it = std::make_unique<CannedIterators>();
+  put(it->task_bytes, task(getpid() + 100000, 1, "other"));
+  BpfSourceOptions options;
+  options.proc_root = root_.string();
+  BpfSource source(std::move(it), options);
+  auto scan = source.scan();
+  ASSERT_FALSE(scan);
+  EXPECT_NE(scan.error().message.find("pid namespace"), std::string::npos);
+}
+
+TEST(BpfDecode, PartialRecordIsAnError) {
+  std::string bytes;
+  put(bytes, sock(1, 2, 3, 0, 0));
+  EXPECT_TRUE(decode_sockets(bytes));
+  bytes.pop_back();
+  EXPECT_FALSE(decode_sockets(bytes));
+  EXPECT_FALSE(decode_tasks(std::string(sizeof(portrel_task_rec) + 1, '\0')));
+}
+
+}  // namespace
+}  // namespace portrel

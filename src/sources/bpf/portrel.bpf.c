@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: GPL-2.0
+/* bpf iterators behind the bpf source: every thread-group leader (iter/task),
+ * every inet socket fd of every process (iter/task_file, recognised with
+ * bpf_sock_from_file) and every TCP/UDP socket of the reader's network namespace
+ * (iter/tcp, iter/udp), each as one fixed binary record (portrel_bpf.h). Fields
+ * come from direct BTF pointer access, which the verifier checks; CO-RE relocates
+ * them to the running kernel. Options set in .bss filter rows in the kernel. */
+#include "vmlinux.h"
+
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+
+#include "portrel_bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+#define SOCK_STREAM 1
+#define TCP_LISTEN 10
+#define TCP_TIME_WAIT 6
+#define TCP_NEW_SYN_RECV 12
+
+/* Set by the loader before an iterator is read. */
+__u32 filter_ports = 0;        /* emit only sockets whose local port is wanted */
+__u32 listening_only = 0;      /* drop TCP sockets that are not listening */
+__u8 wanted_ports[65536 / 8] = {};
+
+static __always_inline int port_wanted(__u16 port) {
+  if (!filter_ports) return 1;
+  return (wanted_ports[port >> 3] >> (port & 7)) & 1;
+}
+
+/* Fills the struct sock part of a record; 0 when SK is not an inet socket or is
+ * filtered out. */
+static __always_inline int fill_sock(struct portrel_sock_rec *rec, struct sock *sk) {
+  __u16 family = sk->__sk_common.skc_family;
+  if (family != AF_INET && family != AF_INET6) return 0;
+  rec->port = sk->__sk_common.skc_num;
+  if (!port_wanted(rec->port)) return 0;
+  rec->family = family;
+  rec->protocol = sk->sk_protocol;
+  rec->state = sk->__sk_common.skc_state;
+  if (listening_only && rec->protocol == IPPROTO_TCP && sk->sk_type == SOCK_STREAM &&
+      rec->state != TCP_LISTEN) {
+    return 0;
+  }
+  rec->reuse = BPF_CORE_READ_BITFIELD(&sk->__sk_common, skc_reuse);
+  if (BPF_CORE_READ_BITFIELD(&sk->__sk_common, skc_reuseport)) rec->flags |= PORTREL_REUSEPORT;
+  if (BPF_CORE_READ_BITFIELD(&sk->__sk_common, skc_ipv6only)) rec->flags |= PORTREL_V6ONLY;
+  rec->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+  rec->cookie = bpf_get_socket_cookie(sk);
+  return 1;
+}
+
+SEC("iter/task")
+int portrel_tasks(struct bpf_iter__task *ctx) {
+  struct task_struct *task = ctx->task;
+  if (!task || task->pid != task->tgid) return 0;
+  struct portrel_task_rec rec = {};
+  rec.tgid = task->tgid;
+  rec.ppid = BPF_CORE_READ(task, real_parent, tgid);
+  rec.uid = BPF_CORE_READ(task, real_cred, uid.val);
+  rec.start_ns = task->start_boottime;
+  rec.netns = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
+  unsigned int level = BPF_CORE_READ(task, thread_pid, level);
+  struct upid upid = {};
+  struct pid *pid = BPF_CORE_READ(task, thread_pid);
+  if (pid && level < 32) {
+    bpf_probe_read_kernel(&upid, sizeof upid, &pid->numbers[level]);
+    rec.pidns = BPF_CORE_READ(upid.ns, ns.inum);
+  }
+  bpf_probe_read_kernel_str(rec.comm, sizeof rec.comm, task->comm);
+  bpf_seq_write(ctx->meta->seq, &rec, sizeof rec);
+  return 0;
+}
+
+SEC("iter/task_file")
+int portrel_task_files(struct bpf_iter__task_file *ctx) {
+  struct task_struct *task = ctx->task;
+  struct file *file = ctx->file;
+  if (!task || !file) return 0;
+  /* /proc/PID/fd shows the leader's table: threads report nothing of their own. */
+  if (task->pid != task->tgid) return 0;
+  struct socket *sock = bpf_sock_from_file(file);
+  if (!sock) return 0;
+  struct sock *sk = sock->sk;
+  if (!sk) return 0;
+  struct portrel_sock_rec rec = {};
+  if (!fill_sock(&rec, sk)) return 0;
+  rec.tgid = task->tgid;
+  rec.fd = ctx->fd;
+  rec.inode = BPF_CORE_READ(file, f_inode, i_ino);
+  unsigned long *coe = BPF_CORE_READ(task, files, fdt, close_on_exec);
+  unsigned long word = 0;
+  __u32 fd = ctx->fd;
+  if (coe) bpf_probe_read_kernel(&word, sizeof word, coe + fd / 64);
+  if ((word >> (fd % 64)) & 1) rec.flags |= PORTREL_CLOEXEC;
+  bpf_seq_write(ctx->meta->seq, &rec, sizeof rec);
+  return 0;
+}
+
+static __always_inline void emit_table_sock(struct seq_file *seq, struct sock *sk) {
+  struct portrel_sock_rec rec = {};
+  if (!fill_sock(&rec, sk)) return;
+  rec.tgid = 0;
+  rec.fd = -1;
+  rec.inode = BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
+  bpf_seq_write(seq, &rec, sizeof rec);
+}
+
+SEC("iter/tcp")
+int portrel_tcp(struct bpf_iter__tcp *ctx) {
+  struct sock_common *skc = ctx->sk_common;
+  if (!skc) return 0;
+  /* TIME_WAIT and request sockets have no file and no options of their own. */
+  if (skc->skc_state == TCP_TIME_WAIT || skc->skc_state == TCP_NEW_SYN_RECV) return 0;
+  struct tcp_sock *tp = bpf_skc_to_tcp_sock(skc);
+  if (!tp) return 0;
+  emit_table_sock(ctx->meta->seq, (struct sock *)tp);
+  return 0;
+}
+
+SEC("iter/udp")
+int portrel_udp(struct bpf_iter__udp *ctx) {
+  struct udp_sock *udp = ctx->udp_sk;
+  if (!udp) return 0;
+  emit_table_sock(ctx->meta->seq, (struct sock *)udp);
+  return 0;
+}

@@ -1,0 +1,319 @@
+// Live kernel: the bpf source against the /proc walk. Both must give the same
+// relation on every lab scenario and on the whole host (allowing, and reporting,
+// sockets that changed between the reads); the options bpf reads from struct sock
+// must equal getsockopt() on the same sockets; and auto must fall back to /proc
+// when the programs cannot load (forced with PORTREL_BPF_FAIL).
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <map>
+#include <set>
+#include <tuple>
+
+#include "../cli/run.h"
+#include "lab/lab.h"
+#include "portrel/capture.h"
+#include "sources/bpf/bpf_loader.h"
+#include "truth.h"
+
+namespace portrel::testing {
+namespace {
+
+using Source = CaptureOptions::Source;
+
+Snapshot capture_from_source(Source source, CaptureOptions options = {}) {
+  options.source = source;
+  CaptureInfo info;
+  auto snap = capture(options, &info);
+  EXPECT_TRUE(snap) << (snap ? "" : snap.error().message);
+  EXPECT_EQ(info.used, source) << info.fallback_reason;
+  return snap ? std::move(*snap) : Snapshot();
+}
+
+void require_bpf() {
+  ASSERT_TRUE(bpf_built_in()) << "this build has no bpf source: install clang, bpftool "
+                                 "and libbpf-dev (scripts/deps.sh) and reconfigure";
+  ASSERT_EQ(geteuid(), 0u) << "the bpf source needs root";
+}
+
+using Row = std::tuple<pid_t, int, uint64_t, bool>;
+
+// Holdings of PIDS whose socket is in the snapshot, as (pid, fd, inode, cloexec).
+std::set<Row> rows_of(const Snapshot& snap, const std::set<pid_t>& pids) {
+  std::set<Row> rows;
+  for (const Holding& h : snap.holdings()) {
+    if (pids.contains(h.pid)) rows.emplace(h.pid, h.fd, h.inode, h.cloexec);
+  }
+  return rows;
+}
+
+class BpfEveryScenario : public ::testing::TestWithParam<std::string_view> {};
+
+TEST_P(BpfEveryScenario, SameRelationAsProcfsAndExactOptions) {
+  require_bpf();
+  lab::LabOptions options{.procs = 8, .per_proc = 6};
+  auto lab = lab::Lab::start(GetParam(), options);
+  ASSERT_TRUE(lab) << lab.error().message;
+  const lab::GroundTruth& truth = lab->truth();
+  Snapshot bpf = capture_from_source(Source::bpf);
+  Snapshot procfs = capture_from_source(Source::procfs);
+  expect_matches_truth(bpf, truth);
+
+  std::set<pid_t> pids;
+  for (const lab::LabProcess& p : truth.processes) pids.insert(p.pid);
+  EXPECT_EQ(rows_of(bpf, pids), rows_of(procfs, pids));
+  for (pid_t pid : pids) {
+    const Process* a = bpf.process(pid);
+    const Process* b = procfs.process(pid);
+    ASSERT_TRUE(a && b) << "pid " << pid;
+    EXPECT_EQ(std::tie(a->ppid, a->uid, a->user, a->comm, a->netns, a->pidns, a->start_time),
+              std::tie(b->ppid, b->uid, b->user, b->comm, b->netns, b->pidns, b->start_time))
+        << "pid " << pid;
+    if (!bpf.held_by(pid).empty()) {
+      EXPECT_EQ(std::tie(a->exe, a->cmdline, a->cgroup),
+                std::tie(b->exe, b->cmdline, b->cgroup))
+          << "pid " << pid;
+    }
+  }
+  for (const lab::LabSocket& s : truth.sockets) {
+    if (s.family == 0) continue;
+    const Socket* row = bpf.socket(s.inode);
+    ASSERT_NE(row, nullptr) << "inode " << s.inode;
+    EXPECT_EQ(row->reuseaddr_from, OptSource::bpf) << "inode " << s.inode;
+    EXPECT_EQ(row->reuseport_from, OptSource::bpf) << "inode " << s.inode;
+    EXPECT_EQ(row->reuseaddr == Tristate::yes, s.reuseaddr) << "inode " << s.inode;
+    EXPECT_EQ(row->reuseport == Tristate::yes, s.reuseport) << "inode " << s.inode;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Lab, BpfEveryScenario, ::testing::ValuesIn(lab::scenario_names()),
+                         [](const auto& info) {
+                           std::string name(info.param);
+                           std::erase(name, '-');
+                           return name;
+                         });
+
+TEST(BpfSource, PrivateNamespaceMatchesProcfs) {
+  require_bpf();
+  auto lab = lab::Lab::start("prefork", {.workers = 3, .private_netns = true});
+  ASSERT_TRUE(lab) << lab.error().message;
+  Snapshot bpf = capture_from_source(Source::bpf);
+  expect_matches_truth(bpf, lab->truth());
+  std::set<pid_t> pids;
+  for (const lab::LabProcess& p : lab->truth().processes) pids.insert(p.pid);
+  EXPECT_EQ(rows_of(bpf, pids), rows_of(capture_from_source(Source::procfs), pids));
+}
+
+// bpf, then /proc, then bpf again: a holding both bpf reads saw must be in the
+// /proc read, and one the /proc read saw must be in a bpf read, unless its
+// process was not readable from /proc or changed between the reads.
+TEST(BpfSource, WholeHostSameAsProcfs) {
+  require_bpf();
+  CaptureOptions all;
+  Snapshot first = capture_from_source(Source::bpf, all);
+  Snapshot procfs = capture_from_source(Source::procfs, all);
+  Snapshot second = capture_from_source(Source::bpf, all);
+  auto everything = [](const Snapshot& s) {
+    std::set<Row> rows;
+    for (const Holding& h : s.holdings()) rows.emplace(h.pid, h.fd, h.inode, h.cloexec);
+    return rows;
+  };
+  std::set<Row> a = everything(first), p = everything(procfs), b = everything(second);
+  auto same_process = [&](pid_t pid) {
+    const Process* x = first.process(pid);
+    const Process* y = procfs.process(pid);
+    const Process* z = second.process(pid);
+    return x && y && z && x->start_time == y->start_time && y->start_time == z->start_time;
+  };
+  size_t stable = 0, missing_in_procfs = 0, missing_in_bpf = 0, changed = 0;
+  for (const Row& r : a) {
+    if (!b.contains(r)) continue;
+    ++stable;
+    if (p.contains(r)) continue;
+    pid_t pid = std::get<0>(r);
+    uint64_t inode = std::get<2>(r);
+    if (!same_process(pid) || !procfs.socket(inode)) {
+      ++changed;
+      continue;
+    }
+    ++missing_in_procfs;
+    ADD_FAILURE() << "bpf (twice) but not /proc: pid " << pid << " fd " << std::get<1>(r)
+                  << " inode " << inode;
+  }
+  for (const Row& r : p) {
+    if (a.contains(r) || b.contains(r)) continue;
+    pid_t pid = std::get<0>(r);
+    if (!same_process(pid) || !first.socket(std::get<2>(r)) ||
+        !second.socket(std::get<2>(r))) {
+      ++changed;
+      continue;
+    }
+    ++missing_in_bpf;
+    ADD_FAILURE() << "/proc but no bpf read: pid " << pid << " fd " << std::get<1>(r)
+                  << " inode " << std::get<2>(r);
+  }
+  ASSERT_GT(stable, 0u) << "no socket held across the reads: nothing compared";
+  RecordProperty("stable_holdings", static_cast<int>(stable));
+  RecordProperty("changed_between_reads", static_cast<int>(changed));
+  std::cout << "[ bpf/procfs ] " << stable << " holdings compared, " << changed
+            << " changed between reads, " << missing_in_procfs << " + " << missing_in_bpf
+            << " unexplained\n";
+}
+
+struct OwnSocket {
+  int fd = -1;
+  int family = AF_INET;
+  uint64_t inode = 0;
+  uint16_t port = 0;
+  ~OwnSocket() {
+    if (fd >= 0) close(fd);
+  }
+};
+
+int getopt_int(int fd, int level, int name) {
+  int value = -1;
+  socklen_t len = sizeof value;
+  EXPECT_EQ(getsockopt(fd, level, name, &value, &len), 0);
+  return value;
+}
+
+// Makes a bound socket on loopback with the given options.
+void make_socket(OwnSocket& s, int family, int type, bool reuseaddr, bool reuseport,
+                 bool v6only) {
+  s.family = family;
+  s.fd = socket(family, type | SOCK_CLOEXEC, 0);
+  ASSERT_GE(s.fd, 0);
+  int one = 1;
+  if (reuseaddr) {
+    ASSERT_EQ(setsockopt(s.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one), 0);
+  }
+  if (reuseport) {
+    ASSERT_EQ(setsockopt(s.fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one), 0);
+  }
+  if (family == AF_INET6) {
+    int v = v6only ? 1 : 0;
+    ASSERT_EQ(setsockopt(s.fd, IPPROTO_IPV6, IPV6_V6ONLY, &v, sizeof v), 0);
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_addr = in6addr_loopback;
+    ASSERT_EQ(bind(s.fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    socklen_t len = sizeof a;
+    getsockname(s.fd, reinterpret_cast<sockaddr*>(&a), &len);
+    s.port = ntohs(a.sin6_port);
+  } else {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(bind(s.fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    socklen_t len = sizeof a;
+    getsockname(s.fd, reinterpret_cast<sockaddr*>(&a), &len);
+    s.port = ntohs(a.sin_port);
+  }
+  if (type == SOCK_STREAM) {
+    ASSERT_EQ(listen(s.fd, 4), 0);
+  }
+  struct stat st{};
+  ASSERT_EQ(fstat(s.fd, &st), 0);
+  s.inode = st.st_ino;
+}
+
+TEST(BpfSource, OptionsEqualGetsockoptAndProbe) {
+  require_bpf();
+  OwnSocket s[6];
+  make_socket(s[0], AF_INET, SOCK_STREAM, true, false, false);
+  make_socket(s[1], AF_INET, SOCK_STREAM, false, true, false);
+  make_socket(s[2], AF_INET6, SOCK_STREAM, true, true, true);
+  make_socket(s[3], AF_INET6, SOCK_STREAM, false, false, false);
+  make_socket(s[4], AF_INET, SOCK_DGRAM, true, true, false);
+  make_socket(s[5], AF_INET6, SOCK_DGRAM, false, false, true);
+  Snapshot bpf = capture_from_source(Source::bpf);
+  CaptureOptions probe_options;
+  probe_options.probe_sockopts = true;
+  Snapshot probed = capture_from_source(Source::procfs, probe_options);
+  auto tri = [](int v) { return v ? Tristate::yes : Tristate::no; };
+  for (const OwnSocket& o : s) {
+    const Socket* row = bpf.socket(o.inode);
+    ASSERT_NE(row, nullptr) << "inode " << o.inode;
+    EXPECT_EQ(row->reuseaddr, tri(getopt_int(o.fd, SOL_SOCKET, SO_REUSEADDR)));
+    EXPECT_EQ(row->reuseport, tri(getopt_int(o.fd, SOL_SOCKET, SO_REUSEPORT)));
+    EXPECT_EQ(row->reuseaddr_from, OptSource::bpf);
+    EXPECT_EQ(row->reuseport_from, OptSource::bpf);
+    const Socket* other = probed.socket(o.inode);
+    ASSERT_NE(other, nullptr) << "inode " << o.inode;
+    EXPECT_EQ(other->reuseaddr_from, OptSource::probe) << "inode " << o.inode;
+    EXPECT_EQ(row->reuseaddr, other->reuseaddr) << "inode " << o.inode;
+    EXPECT_EQ(row->reuseport, other->reuseport) << "inode " << o.inode;
+    if (o.family == AF_INET6) {
+      EXPECT_EQ(row->v6only, tri(getopt_int(o.fd, IPPROTO_IPV6, IPV6_V6ONLY)));
+      EXPECT_EQ(row->v6only_from, OptSource::bpf);
+      EXPECT_EQ(row->v6only, other->v6only) << "inode " << o.inode;
+    }
+  }
+}
+
+TEST(BpfSource, PortFilterKeepsOnlyThatPort) {
+  require_bpf();
+  OwnSocket mine, other;
+  make_socket(mine, AF_INET, SOCK_STREAM, false, false, false);
+  make_socket(other, AF_INET, SOCK_STREAM, false, false, false);
+  CaptureOptions options;
+  options.port = mine.port;
+  Snapshot snap = capture_from_source(Source::bpf, options);
+  ASSERT_NE(snap.socket(mine.inode), nullptr);
+  EXPECT_EQ(snap.socket(other.inode), nullptr);
+  for (const Socket& s : snap.sockets()) EXPECT_EQ(s.local_port, mine.port);
+  for (const Holding& h : snap.holdings()) EXPECT_NE(h.inode, other.inode);
+  auto held = snap.holders(mine.inode);
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_EQ(held[0].pid, getpid());
+  EXPECT_EQ(held[0].fd, mine.fd);
+  EXPECT_TRUE(held[0].cloexec);
+  const Process* self = snap.process(getpid());
+  ASSERT_NE(self, nullptr);
+  EXPECT_FALSE(self->exe.empty());
+}
+
+TEST(BpfSource, AutoFallsBackToProcfsWhenBpfFailsToLoad) {
+  require_bpf();
+  ASSERT_EQ(setenv(kBpfFailEnv, "1", 1), 0);
+  CaptureInfo info;
+  auto snap = capture(CaptureOptions{}, &info);
+  CaptureOptions only_bpf;
+  only_bpf.source = Source::bpf;
+  auto refused = capture(only_bpf);
+  unsetenv(kBpfFailEnv);
+  ASSERT_TRUE(snap) << snap.error().message;
+  EXPECT_EQ(info.used, Source::procfs);
+  EXPECT_NE(info.fallback_reason.find(kBpfFailEnv), std::string::npos)
+      << info.fallback_reason;
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("bpf"), std::string::npos);
+
+  CaptureInfo normal;
+  ASSERT_TRUE(capture(CaptureOptions{}, &normal));
+  EXPECT_EQ(normal.used, Source::bpf) << normal.fallback_reason;
+}
+
+TEST(BpfSourceCli, VerboseSaysWhichSourceAndWhyItFellBack) {
+  require_bpf();
+  CliRun fell = run_portrel({"--verbose"}, {std::string(kBpfFailEnv) + "=1"});
+  EXPECT_NE(fell.err.find("reading /proc instead"), std::string::npos) << fell.err;
+  EXPECT_NE(fell.err.find("from /proc"), std::string::npos) << fell.err;
+  CliRun quiet = run_portrel({}, {std::string(kBpfFailEnv) + "=1"});
+  EXPECT_EQ(quiet.err.find("reading /proc instead"), std::string::npos) << quiet.err;
+  CliRun refused = run_portrel({"--source", "bpf"}, {std::string(kBpfFailEnv) + "=1"});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("bpf source"), std::string::npos) << refused.err;
+  CliRun used = run_portrel({"--verbose", "--source", "bpf"});
+  EXPECT_NE(used.err.find("with bpf iterators"), std::string::npos) << used.err;
+  CliRun bad = run_portrel({"--source", "kernel"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+}
+
+}  // namespace
+}  // namespace portrel::testing
