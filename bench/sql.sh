@@ -36,14 +36,21 @@ cleanup() {
 trap cleanup EXIT
 ulimit -n 1048576 2>/dev/null || true
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-echo "bench: starting $procs processes x $per sockets (port $port)" >&2
-"$portrel" lab crowd --procs "$procs" --per-proc "$per" --port "$port" --for 3600 \
-    >"$tmp/lab.out" 2>"$tmp/lab.err" &
-lab=$!
-until [ -s "$tmp/lab.out" ]; do
-  kill -0 "$lab" 2>/dev/null || { cat "$tmp/lab.err" >&2; exit 1; }
-  sleep 0.5
+# The crowd picks its members' ports itself; a TIME_WAIT left on one of them by
+# an earlier crowd makes it fail, so it gets a few attempts.
+for attempt in 1 2 3 4 5 6; do
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  echo "bench: starting $procs processes x $per sockets (port $port)" >&2
+  : >"$tmp/lab.out"
+  "$portrel" lab crowd --procs "$procs" --per-proc "$per" --port "$port" --for 3600 \
+      >"$tmp/lab.out" 2>"$tmp/lab.err" &
+  lab=$!
+  until [ -s "$tmp/lab.out" ] || ! kill -0 "$lab" 2>/dev/null; do sleep 0.5; done
+  [ -s "$tmp/lab.out" ] && break
+  cat "$tmp/lab.err" >&2
+  wait "$lab" 2>/dev/null || true
+  lab=""
+  [ "$attempt" = 6 ] && exit 1
 done
 
 query="SELECT pid, comm, fd, cloexec, proto, local_address FROM process JOIN holding USING(pid) JOIN socket USING(inode) WHERE local_port = $port"

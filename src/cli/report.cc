@@ -88,7 +88,7 @@ int emit_sockets(const Options& o, const Snapshot& snap,
   std::vector<std::string> warnings = all_warnings(snap, sockets);
   switch (o.format) {
     case Format::json:
-      fmt::print("{}", sockets_document(snap, sockets, warnings));
+      write_sockets_document(stdout, snap, sockets, warnings);
       break;
     case Format::csv:
       fmt::print("{}", sockets_csv(snap, sockets));

@@ -33,7 +33,7 @@ int run_shared(const Options& o) {
 
   switch (o.format) {
     case Format::json:
-      fmt::print("{}", sockets_document(*snap, sockets, warnings));
+      write_sockets_document(stdout, *snap, sockets, warnings);
       break;
     case Format::csv:
       fmt::print("netns,netns_name,port,protos,sockets,processes,sharing\r\n");

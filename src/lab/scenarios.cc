@@ -240,7 +240,17 @@ void crowd_member(const Ctx& ctx, const LabOptions& o, int index,
     report_socket(ctx, must_socket(ctx, {.proto = Proto::udp, .address = "::1", .port = 0}));
     if (++have == o.per_proc) break;
     if (o.per_proc - have >= 2) {
+      // The client's source is 127.0.0.1 with a port chosen at connect time
+      // (IP_BIND_ADDRESS_NO_PORT): left to itself the kernel would take an
+      // ephemeral port on the member's own address, which a later round's
+      // listener may need, and 10,000 members would exhaust the range.
       int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      int one = 1;
+      setsockopt(client, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+      sockaddr_in src{.sin_family = AF_INET, .sin_port = 0,
+                      .sin_addr = {htonl(INADDR_LOOPBACK)}, .sin_zero = {}};
+      if (bind(client, reinterpret_cast<sockaddr*>(&src), sizeof src) != 0)
+        fail(ctx, "bind client", errno);
       sockaddr_in sin{.sin_family = AF_INET, .sin_port = htons(port), .sin_addr = {},
                       .sin_zero = {}};
       inet_pton(AF_INET, own.c_str(), &sin.sin_addr);
@@ -267,7 +277,9 @@ void crowd_member(const Ctx& ctx, const LabOptions& o, int index,
   send_line(ctx, fmt::format("T {}", o.procs + 1));
   report_process(ctx, "parent");
   uint16_t port = port_or_pick(ctx, o.port);
-  int rounds = (o.per_proc + 7) / 8;
+  // A round makes 4 to 8 sockets (fewer when the pairs no longer fit), each
+  // round on its own port, so that no round reuses an earlier round's port.
+  int rounds = (o.per_proc + 3) / 4 + 1;
   std::vector<uint16_t> ports;
   for (int i = 0; i < rounds; ++i) ports.push_back(port_or_pick(ctx, 0));
   std::vector<int> inherited;

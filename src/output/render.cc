@@ -2,6 +2,8 @@
 // column appears in every format at once.
 #include "output/render.h"
 
+#include <cstdlib>
+
 #include "output/columns.h"
 #include "output/sharing_view.h"
 
@@ -35,17 +37,39 @@ nlohmann::json socket_json(const Snapshot& snapshot, const Socket& socket) {
   return obj;
 }
 
+void write_sockets_document(std::FILE* out, const Snapshot& snapshot,
+                            std::span<const Socket* const> sockets,
+                            std::span<const std::string> warnings) {
+  constexpr auto kReplace = nlohmann::json::error_handler_t::replace;
+  std::fputs("{\"sockets\": [", out);
+  std::string line;
+  for (size_t i = 0; i < sockets.size(); ++i) {
+    line = i == 0 ? "\n" : ",\n";
+    line += socket_json(snapshot, *sockets[i]).dump(-1, ' ', false, kReplace);
+    std::fwrite(line.data(), 1, line.size(), out);
+  }
+  std::fputs("\n],\n\"ports\": ", out);
+  line = ports_json(snapshot, sockets).dump(-1, ' ', false, kReplace);
+  std::fwrite(line.data(), 1, line.size(), out);
+  std::fputs(",\n\"warnings\": ", out);
+  line = nlohmann::json(std::vector<std::string>(warnings.begin(), warnings.end()))
+             .dump(-1, ' ', false, kReplace);
+  std::fwrite(line.data(), 1, line.size(), out);
+  std::fputs("}\n", out);
+}
+
 std::string sockets_document(const Snapshot& snapshot,
                              std::span<const Socket* const> sockets,
                              std::span<const std::string> warnings) {
-  nlohmann::json doc = nlohmann::json::object();
-  nlohmann::json rows = nlohmann::json::array();
-  for (const Socket* s : sockets) rows.push_back(socket_json(snapshot, *s));
-  doc["sockets"] = std::move(rows);
-  doc["ports"] = ports_json(snapshot, sockets);
-  doc["warnings"] =
-      nlohmann::json(std::vector<std::string>(warnings.begin(), warnings.end()));
-  return doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  char* data = nullptr;
+  size_t size = 0;
+  std::FILE* mem = open_memstream(&data, &size);
+  if (mem == nullptr) return "";
+  write_sockets_document(mem, snapshot, sockets, warnings);
+  std::fclose(mem);
+  std::string text(data, size);
+  std::free(data);
+  return text;
 }
 
 std::string csv_field(const std::string& text) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <cstdio>
 #include <span>
 #include <string>
 
@@ -15,8 +16,14 @@ namespace portrel {
 /// holder objects (every holder column).
 nlohmann::json socket_json(const Snapshot& snapshot, const Socket& socket);
 
-/// {"sockets": [...], "ports": [...], "warnings": [...]}, serialised; invalid UTF-8 from other
-/// processes is replaced, never thrown on.
+/// Writes {"sockets": [...], "ports": [...], "warnings": [...]} to OUT as it
+/// goes, one socket per line, so memory does not grow with the output; invalid
+/// UTF-8 from other processes is replaced, never thrown on.
+void write_sockets_document(std::FILE* out, const Snapshot& snapshot,
+                            std::span<const Socket* const> sockets,
+                            std::span<const std::string> warnings);
+
+/// The same document as a string.
 std::string sockets_document(const Snapshot& snapshot,
                              std::span<const Socket* const> sockets,
                              std::span<const std::string> warnings);
