@@ -17,6 +17,9 @@ struct CaptureOptions {
   std::vector<uint64_t> only_netns;
   /// Dump only listening/bound sockets (cheaper); false dumps every state.
   bool listening_only = false;
+  /// Read every process detail (exe, cmdline, cgroup). A view that shows only
+  /// pid, ppid, uid, comm may turn this off: with bpf, /proc is then not read.
+  bool process_details = true;
   /// Dump only these protocols; empty means all (TCP, UDP, UDPLite, RAW).
   std::vector<Proto> protocols;
   /// Where the fd → socket map comes from: bpf iterators when they load (auto),

@@ -37,7 +37,8 @@ void configure_columns(CLI::App&, Options&) {}
 int run_list(const Options& o) {
   auto filter = make_filter(o);
   if (!filter) return usage_error(filter.error().message);
-  auto snap = capture_for(o, *filter);
+  // The table shows names and pids only: no exe, cmdline or cgroup to read.
+  auto snap = capture_for(o, *filter, std::nullopt, o.format != Format::table);
   if (!snap) return usage_error(snap.error().message);
   auto sockets = select_sockets(*snap, *filter);
   return emit_sockets(o, *snap, sockets,

@@ -39,7 +39,7 @@ void print_warnings(const Options& o, std::span<const std::string> warnings) {
 }
 
 Result<Snapshot> capture_for(const Options& o, const Filter& filter,
-                             std::optional<uint16_t> port) {
+                             std::optional<uint16_t> port, bool details) {
   CaptureOptions capture_options;
   capture_options.only_netns = filter.netns;
   capture_options.listening_only = filter.listening_only;
@@ -49,6 +49,7 @@ Result<Snapshot> capture_for(const Options& o, const Filter& filter,
   if (filter.raw) capture_options.protocols.push_back(Proto::raw);
   capture_options.probe_sockopts = o.probe_sockopts;
   capture_options.port = port;
+  capture_options.process_details = details;
   capture_options.source = o.source == "bpf"      ? CaptureOptions::Source::bpf
                            : o.source == "procfs" ? CaptureOptions::Source::procfs
                                                   : CaptureOptions::Source::automatic;

@@ -23,9 +23,11 @@ void print_warnings(const Options& options, std::span<const std::string> warning
 /// Captures what the filter needs: only its namespaces and protocols, and only
 /// listening sockets unless --all. Under --verbose, says how it was read.
 /// PORT, when given, keeps only sockets on that local port (filtered in the
-/// kernel when the bpf source is used).
+/// kernel when the bpf source is used). DETAILS false skips exe, cmdline and
+/// cgroup, for views that do not show them.
 Result<Snapshot> capture_for(const Options& options, const Filter& filter,
-                             std::optional<uint16_t> port = std::nullopt);
+                             std::optional<uint16_t> port = std::nullopt,
+                             bool details = true);
 
 /// The snapshot's warnings plus one about sockets among these with no owner.
 std::vector<std::string> all_warnings(const Snapshot& snapshot,

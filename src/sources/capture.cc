@@ -106,6 +106,7 @@ Result<Snapshot> capture(const CaptureOptions& options, CaptureInfo* info) {
     if (options.port) bpf_options.filter.ports.push_back(*options.port);
     bpf_options.filter.listening_only = options.listening_only;
     bpf_options.only_netns = options.only_netns;
+    bpf_options.process_details = options.process_details;
     auto bpf = BpfSource::open(std::move(bpf_options));
     Result<Snapshot> snap = std::unexpected(bpf ? Error{} : bpf.error());
     if (bpf) snap = capture_from(**bpf, sockets, options);

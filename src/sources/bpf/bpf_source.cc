@@ -259,7 +259,9 @@ Result<ProcessScan> BpfSource::scan() {
     p.netns = t.netns;
     p.pidns = t.pidns;
     p.start_time = t.start_ns / ns_per_tick;
-    if (holders.contains(p.pid)) to_read.push_back(processes.size());
+    if (options_.process_details && holders.contains(p.pid)) {
+      to_read.push_back(processes.size());
+    }
     processes.push_back(std::move(p));
   }
   // Reading /proc is nearly all system calls: split it over the cores.

@@ -43,6 +43,10 @@ struct BpfSourceOptions {
   BpfFilter filter;
   std::vector<uint64_t> only_netns;  ///< run iter/tcp, iter/udp only in these
   std::string proc_root = "/proc";   ///< where to read holders' exe, cmdline, cgroup
+  /// Read holders' exe, cmdline and cgroup from /proc. Without them every row
+  /// comes from the iterators alone (pid, ppid, uid, comm, start time,
+  /// namespaces) and /proc is not read at all.
+  bool process_details = true;
 };
 
 class BpfSource : public ProcessSource {
