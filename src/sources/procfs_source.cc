@@ -29,6 +29,7 @@
 
 #include "sources/epoll.h"
 #include "sources/procfs.h"
+#include "util/user_names.h"
 
 namespace portrel {
 namespace {
@@ -110,7 +111,6 @@ class ProcfsSource::Reader {
   // Fills holdings_ with the socket fds of the process; returns 0, or the errno
   // that stopped the walk (EACCES: unreadable; ESRCH/ENOENT: gone).
   int read_fds(int pid_dir, pid_t pid);
-  const std::string& user_name(uid_t uid);
 
   std::unique_ptr<char[]> buf_;
   size_t buf_capacity_ = 0;
@@ -120,7 +120,7 @@ class ProcfsSource::Reader {
   std::unique_ptr<char[]> dents_;
   std::vector<Holding> holdings_;
   std::vector<EpollWatch> epoll_;
-  std::unordered_map<uid_t, std::string> users_;
+  UserNames user_name;
 };
 
 int ProcfsSource::Reader::read_file(int dir, const char* name) {
@@ -151,25 +151,6 @@ int ProcfsSource::Reader::read_link(int dir, const char* name) {
   if (n < 0) return errno;
   link_size_ = static_cast<size_t>(n);
   return 0;
-}
-
-const std::string& ProcfsSource::Reader::user_name(uid_t uid) {
-  auto it = users_.find(uid);
-  if (it != users_.end()) return it->second;
-  std::string name = std::to_string(uid);
-  std::vector<char> scratch(1024);
-  for (;;) {
-    passwd entry{};
-    passwd* found = nullptr;
-    int err = getpwuid_r(uid, &entry, scratch.data(), scratch.size(), &found);
-    if (err == ERANGE && scratch.size() < (1u << 20)) {
-      scratch.resize(scratch.size() * 2);
-      continue;
-    }
-    if (err == 0 && found != nullptr && found->pw_name != nullptr) name = found->pw_name;
-    break;
-  }
-  return users_.emplace(uid, std::move(name)).first->second;
 }
 
 int ProcfsSource::Reader::read_fds(int pid_dir, pid_t pid) {

@@ -7,19 +7,11 @@
 #include <set>
 
 #include "lab/lab.h"
+#include "../live/truth.h"
 #include "run.h"
 
 namespace portrel::testing {
 namespace {
-
-lab::Lab start(std::string_view scenario, lab::LabOptions options = {}) {
-  auto lab = lab::Lab::start(scenario, options);
-  if (!lab) {
-    ADD_FAILURE() << scenario << ": " << lab.error().message;
-    std::abort();
-  }
-  return std::move(*lab);
-}
 
 pid_t master_of(const lab::GroundTruth& t) {
   for (const auto& p : t.processes) {
@@ -41,7 +33,7 @@ std::string comm_of(pid_t pid) {
 }
 
 TEST(Query, WhoJsonListsEveryHolderOfAPreforkListener) {
-  lab::Lab lab = start("prefork", {.workers = 3});
+  lab::Lab lab = start_lab("prefork", {.workers = 3});
   const auto& t = lab.truth();
   uint16_t port = t.sockets.at(0).port;
   CliRun r = run_portrel({"who", "tcp/" + std::to_string(port), "--format", "json"});
@@ -72,7 +64,7 @@ TEST(Query, WhoJsonListsEveryHolderOfAPreforkListener) {
 }
 
 TEST(Query, DefaultViewFoldsMasterAndWorkersOnOneLine) {
-  lab::Lab lab = start("prefork", {.workers = 3});
+  lab::Lab lab = start_lab("prefork", {.workers = 3});
   pid_t master = master_of(lab.truth());
   ASSERT_NE(master, 0);
   std::string port = std::to_string(lab.truth().sockets.at(0).port);
@@ -87,7 +79,7 @@ TEST(Query, DefaultViewFoldsMasterAndWorkersOnOneLine) {
 }
 
 TEST(Query, OfPidShowsItsSocketsAndOfMissingPortIsExitOne) {
-  lab::Lab lab = start("multi-port");
+  lab::Lab lab = start_lab("multi-port");
   pid_t pid = lab.truth().sockets.at(0).pid;
   CliRun r = run_portrel({"of", std::to_string(pid), "--format", "csv"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -112,7 +104,7 @@ TEST(Query, OfPidShowsItsSocketsAndOfMissingPortIsExitOne) {
 }
 
 TEST(Query, ColourOnlyWhenAskedAndNoColorWins) {
-  lab::Lab lab = start("prefork", {.workers = 1});
+  lab::Lab lab = start_lab("prefork", {.workers = 1});
   CliRun always = run_portrel({"-t", "--color", "always"});
   EXPECT_NE(always.out.find("\x1b["), std::string::npos);
   CliRun piped = run_portrel({"-t"});

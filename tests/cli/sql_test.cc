@@ -14,19 +14,11 @@
 #include <sstream>
 
 #include "lab/lab.h"
+#include "../live/truth.h"
 #include "run.h"
 
 namespace portrel::testing {
 namespace {
-
-lab::Lab start(std::string_view scenario, lab::LabOptions options = {}) {
-  auto lab = lab::Lab::start(scenario, options);
-  if (!lab) {
-    ADD_FAILURE() << scenario << ": " << lab.error().message;
-    std::abort();
-  }
-  return std::move(*lab);
-}
 
 nlohmann::json json_of(const CliRun& r) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
@@ -62,7 +54,7 @@ PidFd sql_pid_fd(const std::string& query) {
 }
 
 TEST(Sql, HoldersOfAPortAgreeWithWho) {
-  lab::Lab lab = start("prefork", {.workers = 3});
+  lab::Lab lab = start_lab("prefork", {.workers = 3});
   std::string port = std::to_string(lab.truth().sockets.at(0).port);
   PidFd want;
   for (const auto& s : lab.truth().sockets) want.insert({s.pid, s.fd});
@@ -81,7 +73,7 @@ TEST(Sql, HoldersOfAPortAgreeWithWho) {
 }
 
 TEST(Sql, SocketsOfAProcessAgreeWithOf) {
-  lab::Lab lab = start("multi-port");
+  lab::Lab lab = start_lab("multi-port");
   pid_t pid = lab.truth().sockets.at(0).pid;
   auto of = json_of(run_portrel({"of", std::to_string(pid), "--format", "json"}));
   std::set<std::tuple<std::string, std::string, int64_t, int64_t>> want, got;
@@ -108,9 +100,9 @@ TEST(Sql, SocketsOfAProcessAgreeWithOf) {
 }
 
 TEST(Sql, PortViewAgreesWithWhoOnEveryScenarioPort) {
-  lab::Lab reuse = start("reuseport", {.workers = 3});
-  lab::Lab pre = start("prefork", {.workers = 2});
-  lab::Lab multi = start("multi-port");
+  lab::Lab reuse = start_lab("reuseport", {.workers = 3});
+  lab::Lab pre = start_lab("prefork", {.workers = 2});
+  lab::Lab multi = start_lab("multi-port");
   std::set<uint16_t> ports;
   for (const auto* lab : {&reuse, &pre, &multi}) {
     for (const auto& s : lab->truth().sockets) ports.insert(s.port);
@@ -137,10 +129,10 @@ TEST(Sql, PortViewAgreesWithWhoOnEveryScenarioPort) {
 }
 
 TEST(Sql, SharingAgreesWithShared) {
-  lab::Lab pre = start("prefork", {.workers = 2});
-  lab::Lab reuse = start("reuseport", {.workers = 2});
-  lab::Lab proto = start("protocols");
-  lab::Lab addr = start("addresses");
+  lab::Lab pre = start_lab("prefork", {.workers = 2});
+  lab::Lab reuse = start_lab("reuseport", {.workers = 2});
+  lab::Lab proto = start_lab("protocols");
+  lab::Lab addr = start_lab("addresses");
   std::set<std::string> ports;
   for (const auto* lab : {&pre, &reuse, &proto, &addr}) {
     ports.insert(std::to_string(lab->truth().sockets.at(0).port));
@@ -183,7 +175,7 @@ TEST(Sql, SharingAgreesWithShared) {
 }
 
 TEST(Sql, FindingAgreesWithAudit) {
-  lab::Lab leak = start("cloexec-leak");
+  lab::Lab leak = start_lab("cloexec-leak");
   std::set<int64_t> lab_pids;
   for (const auto& p : leak.truth().processes) lab_pids.insert(p.pid);
   for (const auto& s : leak.truth().sockets) lab_pids.insert(s.pid);
@@ -214,7 +206,7 @@ TEST(Sql, FindingAgreesWithAudit) {
 }
 
 TEST(Sql, SnapshotRoundTripsAndIsReadOnly) {
-  lab::Lab lab = start("prefork", {.workers = 2});
+  lab::Lab lab = start_lab("prefork", {.workers = 2});
   std::string port = std::to_string(lab.truth().sockets.at(0).port);
   std::string db = temp_db("roundtrip");
   CliRun w = run_portrel({"snapshot", db});
@@ -253,10 +245,10 @@ TEST(Sql, SnapshotRoundTripsAndIsReadOnly) {
 }
 
 TEST(Sql, AttachFindsListenersThatAppearedSinceASnapshot) {
-  lab::Lab old_lab = start("protocols");
+  lab::Lab old_lab = start_lab("protocols");
   std::string db = temp_db("attach");
   ASSERT_EQ(run_portrel({"snapshot", db}).exit_code, 0);
-  lab::Lab new_lab = start("prefork", {.workers = 1});
+  lab::Lab new_lab = start_lab("prefork", {.workers = 1});
   auto doc = json_of(run_portrel(
       {"sql",
        "ATTACH '" + db + "' AS old; "
@@ -369,9 +361,9 @@ TEST(Sql, EveryReadmeQueryRunsAndFindsTheLab) {
       ASSERT_EQ(r.exit_code, 0) << r.err;
     }
   }
-  lab::Lab pre = start("prefork", {.workers = 2});
-  lab::Lab multi = start("multi-port");
-  lab::Lab reuse = start("reuseport", {.workers = 2});
+  lab::Lab pre = start_lab("prefork", {.workers = 2});
+  lab::Lab multi = start_lab("multi-port");
+  lab::Lab reuse = start_lab("reuseport", {.workers = 2});
   std::string port = std::to_string(pre.truth().sockets.at(0).port);
   pid_t master = 0;
   for (const auto& p : pre.truth().processes) {

@@ -27,15 +27,6 @@
 namespace portrel::testing {
 namespace {
 
-lab::Lab start(std::string_view scenario, lab::LabOptions options = {}) {
-  auto lab = lab::Lab::start(scenario, options);
-  if (!lab) {
-    ADD_FAILURE() << scenario << ": " << lab.error().message;
-    std::abort();
-  }
-  return std::move(*lab);
-}
-
 // Audits a live capture the way `portrel audit` does.
 std::vector<Finding> audit_live(const Snapshot& snap) {
   std::vector<const Socket*> sockets;
@@ -76,14 +67,14 @@ std::set<pid_t> pids_of(const lab::GroundTruth& t) {
 }
 
 TEST(AuditLive, CloexecLeakGivesCloexecAndLeaked) {
-  lab::Lab lab = start("cloexec-leak");
+  lab::Lab lab = start_lab("cloexec-leak");
   ASSERT_EQ(inodes_of(lab.truth()).size(), 1u) << "the helper inherits the listener";
   auto kinds = kinds_touching(audit_live(capture_all()), inodes_of(lab.truth()), {});
   EXPECT_EQ(kinds, (std::set<FindingKind>{FindingKind::cloexec, FindingKind::leaked}));
 }
 
 TEST(AuditLive, FixedCloexecLeakGivesNeither) {
-  lab::Lab lab = start("cloexec-leak", {.fixed = true});
+  lab::Lab lab = start_lab("cloexec-leak", {.fixed = true});
   EXPECT_TRUE(inodes_of(lab.truth()).empty()) << "nothing inherited the listener";
   auto kinds = kinds_touching(audit_live(capture_all()), {}, pids_of(lab.truth()));
   EXPECT_FALSE(kinds.contains(FindingKind::cloexec));
@@ -91,7 +82,7 @@ TEST(AuditLive, FixedCloexecLeakGivesNeither) {
 }
 
 TEST(AuditLive, PreforkWorkersInAcceptAreNeitherLeakedNorAHerd) {
-  lab::Lab lab = start("prefork", {.workers = 3});
+  lab::Lab lab = start_lab("prefork", {.workers = 3});
   usleep(100 * 1000);  // let the workers reach accept()
   auto kinds = kinds_touching(audit_live(capture_all()), inodes_of(lab.truth()), {});
   // The lab makes the listener without FD_CLOEXEC, on 127.0.0.1.
@@ -184,7 +175,7 @@ TEST(AuditLive, HerdForPlainEpollOnly) {
 }
 
 TEST(AuditCli, JsonFindingsAndExitCode) {
-  lab::Lab lab = start("cloexec-leak");
+  lab::Lab lab = start_lab("cloexec-leak");
   uint64_t inode = *inodes_of(lab.truth()).begin();
   CliRun run = run_portrel({"audit", "--format", "json"});
   EXPECT_EQ(run.exit_code, 3) << run.err;
@@ -200,13 +191,13 @@ TEST(AuditCli, JsonFindingsAndExitCode) {
   EXPECT_EQ(kinds, (std::set<std::string>{"cloexec", "leaked"}));
   // Only info-level findings (exposed/unowned) in a namespace with just a
   // close-on-exec listener on a wildcard: exit 0.
-  lab::Lab quiet = start("protocols", {.private_netns = true});
+  lab::Lab quiet = start_lab("protocols", {.private_netns = true});
   CliRun q = run_portrel({"audit", "--netns", std::to_string(quiet.truth().netns)});
   EXPECT_EQ(q.exit_code, 0) << q.out << q.err;
 }
 
 TEST(SharedCli, ShowsOnlySharedPortsWithKinds) {
-  lab::Lab pre = start("prefork", {.workers = 2});
+  lab::Lab pre = start_lab("prefork", {.workers = 2});
   uint16_t port = pre.truth().sockets.front().port;
   CliRun run = run_portrel({"shared", "--format", "json"});
   EXPECT_EQ(run.exit_code, 0) << run.err;

@@ -5,9 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -44,26 +45,29 @@ Rows read_ss() {
   size_t n;
   while ((n = fread(buf, 1, sizeof buf, p)) > 0) text.append(buf, n);
   pclose(p);
-  static const std::regex ino(R"(ino:(\d+))");
-  static const std::regex holder(R"(pid=(\d+),fd=(\d+))");
   std::istringstream lines(text);
   std::string line;
   while (std::getline(lines, line)) {
     std::istringstream f(line);
     std::string netid, state, rq, sq, local;
     f >> netid >> state >> rq >> sq >> local;
-    std::smatch m;
-    if (!std::regex_search(line, m, ino)) continue;
-    uint64_t inode = std::stoull(m[1]);
+    size_t ino = line.rfind(" ino:");
+    if (ino == std::string::npos) continue;
+    uint64_t inode = std::strtoull(line.c_str() + ino + 5, nullptr, 10);
     if (inode == 0) continue;
     Row r;
     r.proto = netid;
     auto colon = local.rfind(':');
     r.address = normal_address(local.substr(0, colon));
     r.port = std::stoi(local.substr(colon + 1));
-    for (auto it = std::sregex_iterator(line.begin(), line.end(), holder);
-         it != std::sregex_iterator(); ++it) {
-      r.holders.insert({std::stoi((*it)[1]), std::stoi((*it)[2])});
+    // users:(("name",pid=12,fd=3),...): names are quoted and may hold anything,
+    // but "pid=" and ",fd=" are only ever written by ss itself after a quote.
+    for (size_t at = line.find("\",pid="); at != std::string::npos;
+         at = line.find("\",pid=", at + 1)) {
+      char* end = nullptr;
+      long pid = std::strtol(line.c_str() + at + 6, &end, 10);
+      if (std::strncmp(end, ",fd=", 4) != 0) continue;
+      r.holders.insert({static_cast<int>(pid), std::atoi(end + 4)});
     }
     rows[inode] = r;
   }

@@ -15,17 +15,8 @@
 namespace portrel::testing {
 namespace {
 
-lab::Lab start(std::string_view scenario, lab::LabOptions options = {}) {
-  auto lab = lab::Lab::start(scenario, options);
-  if (!lab) {
-    ADD_FAILURE() << scenario << ": " << lab.error().message;
-    std::abort();
-  }
-  return std::move(*lab);
-}
-
 TEST(Relation, OneProcessWithSeveralPorts) {
-  lab::Lab lab = start("multi-port");
+  lab::Lab lab = start_lab("multi-port");
   const auto& truth = lab.truth();
   std::set<uint16_t> ports;
   std::set<Proto> protos;
@@ -39,7 +30,7 @@ TEST(Relation, OneProcessWithSeveralPorts) {
 }
 
 TEST(Relation, ListenerSharedByParentAndForkedChildren) {
-  lab::Lab lab = start("prefork", {.workers = 4});
+  lab::Lab lab = start_lab("prefork", {.workers = 4});
   Snapshot snap = capture_all();
   expect_matches_truth(snap, lab.truth());
   std::set<uint64_t> inodes;
@@ -58,7 +49,7 @@ TEST(Relation, ListenerSharedByParentAndForkedChildren) {
 }
 
 TEST(Relation, TwoReuseportSockets) {
-  lab::Lab lab = start("reuseport", {.workers = 2});
+  lab::Lab lab = start_lab("reuseport", {.workers = 2});
   Snapshot snap = capture_all();
   expect_matches_truth(snap, lab.truth());
   std::set<uint64_t> inodes;
@@ -75,8 +66,8 @@ TEST(Relation, TwoReuseportSockets) {
 }
 
 TEST(Relation, UdpTcpAndIpv6OnOnePort) {
-  lab::Lab protocols = start("protocols");
-  lab::Lab addresses = start("addresses");
+  lab::Lab protocols = start_lab("protocols");
+  lab::Lab addresses = start_lab("addresses");
   Snapshot snap = capture_all();
   expect_matches_truth(snap, protocols.truth());
   expect_matches_truth(snap, addresses.truth());
@@ -86,7 +77,7 @@ TEST(Relation, UdpTcpAndIpv6OnOnePort) {
 }
 
 TEST(Relation, SocketInAPrivateNetworkNamespace) {
-  lab::Lab lab = start("prefork", {.workers = 1, .private_netns = true});
+  lab::Lab lab = start_lab("prefork", {.workers = 1, .private_netns = true});
   struct stat host;
   ASSERT_EQ(stat("/proc/self/ns/net", &host), 0);
   ASSERT_NE(lab.truth().netns, 0u);
@@ -100,8 +91,8 @@ TEST(Relation, SocketInAPrivateNetworkNamespace) {
 }
 
 TEST(Relation, OnlyTheAskedNamespaceIsRead) {
-  lab::Lab inside = start("prefork", {.workers = 1, .private_netns = true});
-  lab::Lab outside = start("prefork", {.workers = 1});
+  lab::Lab inside = start_lab("prefork", {.workers = 1, .private_netns = true});
+  lab::Lab outside = start_lab("prefork", {.workers = 1});
   CaptureOptions options;
   options.only_netns = {inside.truth().netns};
   auto snap = capture(options);

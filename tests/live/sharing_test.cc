@@ -16,15 +16,6 @@ namespace {
 
 using K = SharingKind;
 
-lab::Lab start(std::string_view scenario, lab::LabOptions options = {}) {
-  auto lab = lab::Lab::start(scenario, options);
-  if (!lab) {
-    ADD_FAILURE() << scenario << ": " << lab.error().message;
-    std::abort();
-  }
-  return std::move(*lab);
-}
-
 Snapshot capture_with(CaptureOptions::Source source, bool probe = false) {
   CaptureOptions o;
   o.source = source;
@@ -54,7 +45,7 @@ PortGroup group_of(const Snapshot& snap, const lab::GroundTruth& truth) {
 }
 
 TEST(SharingLive, PreforkIsInherited) {
-  lab::Lab lab = start("prefork", {.workers = 3});
+  lab::Lab lab = start_lab("prefork", {.workers = 3});
   Snapshot snap = capture_all();
   PortGroup g = group_of(snap, lab.truth());
   EXPECT_EQ(g.kinds(), std::vector<K>{K::inherited});
@@ -64,7 +55,7 @@ TEST(SharingLive, PreforkIsInherited) {
 }
 
 TEST(SharingLive, ReuseportSiblingsAndInferredOption) {
-  lab::Lab lab = start("reuseport", {.workers = 3});
+  lab::Lab lab = start_lab("reuseport", {.workers = 3});
   // procfs + sock_diag carry no SO_REUSEPORT: it must be inferred.
   Snapshot snap = capture_with(CaptureOptions::Source::procfs);
   PortGroup g = group_of(snap, lab.truth());
@@ -78,8 +69,8 @@ TEST(SharingLive, ReuseportSiblingsAndInferredOption) {
 }
 
 TEST(SharingLive, ProbeReadsExactOptions) {
-  lab::Lab reuse = start("reuseport", {.workers = 2});
-  lab::Lab pre = start("prefork", {.workers = 1});
+  lab::Lab reuse = start_lab("reuseport", {.workers = 2});
+  lab::Lab pre = start_lab("prefork", {.workers = 1});
   Snapshot snap = capture_with(CaptureOptions::Source::procfs, /*probe=*/true);
   for (const auto& truth : {reuse.truth(), pre.truth()}) {
     for (const auto& t : truth.sockets) {
@@ -95,14 +86,14 @@ TEST(SharingLive, ProbeReadsExactOptions) {
 }
 
 TEST(SharingLive, AddressesAreAddressesAndDualStack) {
-  lab::Lab lab = start("addresses");
+  lab::Lab lab = start_lab("addresses");
   Snapshot snap = capture_all();
   PortGroup g = group_of(snap, lab.truth());
   EXPECT_EQ(g.kinds(), (std::vector<K>{K::addresses, K::dual_stack}));
 }
 
 TEST(SharingLive, TcpBesideUdpIsProtocols) {
-  lab::Lab lab = start("protocols");
+  lab::Lab lab = start_lab("protocols");
   Snapshot snap = capture_all();
   PortGroup g = group_of(snap, lab.truth());
   EXPECT_EQ(g.kinds(), std::vector<K>{K::protocols});

@@ -14,6 +14,15 @@ Snapshot capture_all() {
   return snap ? std::move(*snap) : Snapshot();
 }
 
+lab::Lab start_lab(std::string_view scenario, lab::LabOptions options) {
+  auto lab = lab::Lab::start(scenario, options);
+  if (!lab) {
+    ADD_FAILURE() << scenario << ": " << lab.error().message;
+    std::abort();
+  }
+  return std::move(*lab);
+}
+
 void expect_matches_truth(const Snapshot& snap, const lab::GroundTruth& truth) {
   std::map<uint64_t, std::set<std::tuple<pid_t, int, bool>>> want;
   std::map<uint64_t, const lab::LabSocket*> example;

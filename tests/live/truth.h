@@ -18,4 +18,8 @@ void expect_matches_truth(const Snapshot& snap, const lab::GroundTruth& truth);
 /// Captures the live host (every namespace, every state).
 Snapshot capture_all();
 
+/// Starts a lab scenario; a scenario that cannot start fails the test and aborts
+/// (every later check would be meaningless).
+lab::Lab start_lab(std::string_view scenario, lab::LabOptions options = {});
+
 }  // namespace portrel::testing

@@ -22,6 +22,7 @@
 #include "sources/bpf/portrel_bpf.h"
 #include "sources/netns.h"
 #include "sources/procfs.h"
+#include "util/user_names.h"
 
 namespace portrel {
 namespace {
@@ -74,31 +75,6 @@ int read_file(int dir, const char* name, std::string& out) {
 }
 
 bool gone(int err) { return err == ESRCH || err == ENOENT; }
-
-class UserNames {
- public:
-  const std::string& operator()(uid_t uid) {
-    auto it = names_.find(uid);
-    if (it != names_.end()) return it->second;
-    std::string name = std::to_string(uid);
-    std::vector<char> scratch(1024);
-    for (;;) {
-      passwd entry{};
-      passwd* found = nullptr;
-      int err = getpwuid_r(uid, &entry, scratch.data(), scratch.size(), &found);
-      if (err == ERANGE && scratch.size() < (1u << 20)) {
-        scratch.resize(scratch.size() * 2);
-        continue;
-      }
-      if (err == 0 && found != nullptr && found->pw_name != nullptr) name = found->pw_name;
-      break;
-    }
-    return names_.emplace(uid, std::move(name)).first->second;
-  }
-
- private:
-  std::unordered_map<uid_t, std::string> names_;
-};
 
 enum class Read : uint8_t { ok, vanished, unreadable };
 
