@@ -21,7 +21,9 @@ void add(PortGroup& group, SharingKind kind, const std::set<const Socket*>& invo
   if (involved.empty()) return;
   Sharing sharing{kind, {}};
   for (const Socket* s : group.sockets) {
-    if (involved.contains(s)) sharing.sockets.push_back(s);
+    if (!involved.contains(s)) continue;
+    sharing.sockets.push_back(s);
+    group.kind_bits[s] |= 1u << static_cast<unsigned>(kind);
   }
   group.sharing.push_back(std::move(sharing));
 }
@@ -76,15 +78,16 @@ void classify(const Snapshot& snap, PortGroup& g) {
 
   // Connected sockets beside a listener of their protocol: accepted connections
   // (TCP), or connected UDP sockets on a server's port (QUIC-style).
+  // (Each listener is added once per protocol, not once per connection: a
+  // port with 10,000 listeners and 10,000 connections stays linear.)
+  std::set<Proto> connected;
   for (const Socket* s : g.sockets) {
-    if (s->is_listening()) continue;
-    bool beside_listener = std::ranges::any_of(
-        listening, [&](const Socket* l) { return l->proto == s->proto; });
-    if (!beside_listener) continue;
+    if (s->is_listening() || !protos.contains(s->proto)) continue;
     connections.insert(s);
-    for (const Socket* l : listening) {
-      if (l->proto == s->proto) connections.insert(l);
-    }
+    connected.insert(s->proto);
+  }
+  for (const Socket* l : listening) {
+    if (connected.contains(l->proto)) connections.insert(l);
   }
   add(g, SharingKind::connections, connections);
 }
@@ -119,12 +122,13 @@ std::vector<SharingKind> PortGroup::kinds() const {
 }
 
 std::vector<SharingKind> PortGroup::kinds_of(std::span<const Socket* const> subset) const {
+  uint32_t bits = 0;
+  for (const Socket* x : subset) {
+    if (auto it = kind_bits.find(x); it != kind_bits.end()) bits |= it->second;
+  }
   std::vector<SharingKind> out;
   for (const Sharing& s : sharing) {
-    bool involved = std::ranges::any_of(subset, [&](const Socket* x) {
-      return std::ranges::find(s.sockets, x) != s.sockets.end();
-    });
-    if (involved) out.push_back(s.kind);
+    if (bits & (1u << static_cast<unsigned>(s.kind))) out.push_back(s.kind);
   }
   return out;
 }

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "portrel/snapshot.h"
@@ -43,6 +44,8 @@ struct PortGroup {
   std::vector<const Socket*> sockets;  ///< in the order given
   std::vector<pid_t> pids;             ///< distinct visible holders, sorted
   std::vector<Sharing> sharing;        ///< at most one entry per kind, in kind order
+  /// For each socket of the group, a bit per kind (1 << kind) that involves it.
+  std::unordered_map<const Socket*, uint32_t> kind_bits;
 
   /// Held by more than one process, or more than one socket.
   bool shared() const { return sockets.size() > 1 || pids.size() > 1; }
