@@ -52,11 +52,12 @@ TEST(Herd, EpollWithoutExclusiveWakesTheHerd) {
   // A woken epoll_wait() that finds the queue emptied sleeps again in the kernel, so
   // the herd shows in wakeups, and hardly at all in EAGAIN returns.
   EXPECT_LT(epoll.eagain, epoll.wakeups - epoll.accepted);
-  // One sleeper per connection: the kernel wakes exactly one, or one holds the lock.
-  // A worker may find the next connection queued and accept without sleeping.
-  EXPECT_NEAR(r[HerdStrategy::blocking_accept].wakeups_per_connection, 1.0, 0.1);
-  EXPECT_NEAR(r[HerdStrategy::reuseport].wakeups_per_connection, 1.0, 0.1);
-  EXPECT_NEAR(r[HerdStrategy::accept_mutex].wakeups_per_connection, 1.0, 0.1);
+  // At most one sleeper per connection: the kernel wakes exactly one, or one
+  // holds the lock. Fewer when a worker finds the next connection already queued
+  // and accepts without sleeping (the lock holder of accept-mutex often does).
+  EXPECT_LE(r[HerdStrategy::blocking_accept].wakeups_per_connection, 1.1);
+  EXPECT_LE(r[HerdStrategy::reuseport].wakeups_per_connection, 1.1);
+  EXPECT_LE(r[HerdStrategy::accept_mutex].wakeups_per_connection, 1.1);
   EXPECT_LT(r[HerdStrategy::epoll_exclusive].wakeups_per_connection, 1.5);
 }
 

@@ -5,7 +5,9 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <dirent.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,9 +15,16 @@
 #include <cerrno>
 #include <system_error>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 namespace portrel {
+namespace {
+
+constexpr long kNsfsMagic = 0x6e736673;  // statfs f_type of a namespace file
+constexpr const char* kNamedNetnsDir = "/run/netns";
+
+}  // namespace
 
 Result<uint64_t> current_netns_inode() {
   struct stat st {};
@@ -80,6 +89,40 @@ void for_each_netns(std::span<const NetnsHandle> namespaces, unsigned workers,
                                     namespaces[i].path}));
     }
   }
+}
+
+std::vector<NetnsHandle> netns_handles(const std::string& root,
+                                       std::span<const Process> processes) {
+  std::vector<NetnsHandle> handles;
+  std::unordered_map<uint64_t, size_t> index;
+  for (const Process& p : processes) {
+    if (p.netns == 0 || index.contains(p.netns)) continue;
+    index.emplace(p.netns, handles.size());
+    handles.push_back(
+        NetnsHandle{p.netns, root + "/" + std::to_string(p.pid) + "/ns/net", ""});
+  }
+  DIR* dir = opendir(kNamedNetnsDir);
+  if (dir == nullptr) return handles;
+  while (dirent* entry = readdir(dir)) {
+    std::string name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    std::string path = std::string(kNamedNetnsDir) + "/" + name;
+    struct stat st{};
+    struct statfs fs{};
+    if (stat(path.c_str(), &st) != 0 || statfs(path.c_str(), &fs) != 0 ||
+        fs.f_type != kNsfsMagic) {
+      continue;
+    }
+    if (auto it = index.find(st.st_ino); it != index.end()) {
+      handles[it->second].path = std::move(path);
+      handles[it->second].name = name;
+      continue;
+    }
+    index.emplace(st.st_ino, handles.size());
+    handles.push_back(NetnsHandle{st.st_ino, std::move(path), name});
+  }
+  closedir(dir);
+  return handles;
 }
 
 }  // namespace portrel

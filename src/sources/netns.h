@@ -8,6 +8,7 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "portrel/error.h"
 #include "sources/sources.h"
@@ -16,6 +17,13 @@ namespace portrel {
 
 /// Inode of the network namespace the calling thread is in.
 Result<uint64_t> current_netns_inode();
+
+/// One handle per network namespace of PROCESSES (sorted by pid: each namespace
+/// gets its lowest pid's PROC_ROOT/PID/ns/net), then every /run/netns name,
+/// which replaces the pid path of the namespace it names (a name outlives any
+/// one process). A /run/netns entry that is no longer an nsfs mount is skipped.
+std::vector<NetnsHandle> netns_handles(const std::string& proc_root,
+                                       std::span<const Process> processes);
 
 /// Opens `path` (an nsfs file) and setns()s the calling thread into it; returns
 /// the inode of the namespace entered. Errors when the path is gone, is not a

@@ -28,7 +28,9 @@
 #include <vector>
 
 #include "sources/epoll.h"
+#include "sources/netns.h"
 #include "sources/procfs.h"
+#include "util/unique_fd.h"
 #include "util/user_names.h"
 
 namespace portrel {
@@ -36,27 +38,6 @@ namespace {
 
 constexpr size_t kDentsSize = 32 * 1024;
 constexpr size_t kFirstBufSize = 4096;
-constexpr long kNsfsMagic = 0x6e736673;
-constexpr const char* kNamedNetnsDir = "/run/netns";
-
-// Closes an fd at scope exit.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  int get() const { return fd_; }
-  void reset(int fd) {
-    if (fd_ >= 0) close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_;
-};
 
 bool gone(int err) { return err == ESRCH || err == ENOENT; }
 
@@ -125,7 +106,7 @@ class ProcfsSource::Reader {
 
 int ProcfsSource::Reader::read_file(int dir, const char* name) {
   buf_size_ = 0;
-  Fd fd(openat(dir, name, O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  UniqueFd fd(openat(dir, name, O_RDONLY | O_CLOEXEC | O_NOCTTY));
   if (fd.get() < 0) return errno;
   // A short read is the end: procfs fills the whole buffer while it has data.
   for (;;) {
@@ -156,9 +137,9 @@ int ProcfsSource::Reader::read_link(int dir, const char* name) {
 int ProcfsSource::Reader::read_fds(int pid_dir, pid_t pid) {
   holdings_.clear();
   epoll_.clear();
-  Fd fd_dir(openat(pid_dir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd fd_dir(openat(pid_dir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (fd_dir.get() < 0) return errno;
-  Fd info_dir(-1);
+  UniqueFd info_dir(-1);
   int result = 0;
   bool closed_during_walk = false;
   int walk_err = for_each_entry(fd_dir.get(), dents_.get(), [&](const char* name) {
@@ -291,46 +272,6 @@ ProcfsSource::Outcome ProcfsSource::Reader::read_process(int pid_dir, pid_t pid,
   return Outcome::read;
 }
 
-namespace {
-
-// The namespaces of the rows (PROCESSES sorted by pid: each gets its lowest
-// pid's path), then every /run/netns name, which replaces the pid path of a
-// namespace it names: a name outlives any one process.
-std::vector<NetnsHandle> collect_netns(const std::string& root,
-                                       const std::vector<Process>& processes,
-                                       char* dents) {
-  std::vector<NetnsHandle> handles;
-  std::unordered_map<uint64_t, size_t> index;
-  for (const Process& p : processes) {
-    if (p.netns == 0 || index.contains(p.netns)) continue;
-    index.emplace(p.netns, handles.size());
-    handles.push_back(NetnsHandle{p.netns, root + "/" + std::to_string(p.pid) + "/ns/net", ""});
-  }
-  Fd dir(open(kNamedNetnsDir, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (dir.get() < 0) return handles;  // no named namespaces: the common case
-  for_each_entry(dir.get(), dents, [&](const char* name) {
-    std::string path = std::string(kNamedNetnsDir) + "/" + name;
-    struct stat st{};
-    struct statfs fs{};
-    // A name whose bind mount is gone is a plain empty file: not a namespace.
-    if (stat(path.c_str(), &st) != 0 || statfs(path.c_str(), &fs) != 0 ||
-        fs.f_type != kNsfsMagic) {
-      return;
-    }
-    auto it = index.find(st.st_ino);
-    if (it != index.end()) {
-      handles[it->second].path = std::move(path);
-      handles[it->second].name = name;
-      return;
-    }
-    index.emplace(st.st_ino, handles.size());
-    handles.push_back(NetnsHandle{st.st_ino, std::move(path), name});
-  });
-  return handles;
-}
-
-}  // namespace
-
 ProcfsSource::ProcfsSource(std::string proc_root, unsigned threads)
     : root_(std::move(proc_root)), threads_(threads), reader_(new Reader()) {}
 
@@ -341,7 +282,7 @@ ProcfsSource::Outcome ProcfsSource::read_process(int pid_dir, pid_t pid, Process
 }
 
 Result<ProcessScan> ProcfsSource::scan() {
-  Fd root(open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd root(open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (root.get() < 0) return std::unexpected(system_error("open " + root_, errno));
 
   std::vector<pid_t> pids;
@@ -368,7 +309,7 @@ Result<ProcessScan> ProcfsSource::scan() {
       if (begin >= pids.size()) return;
       for (size_t i = begin; i < std::min(begin + kBatch, pids.size()); ++i) {
         *std::to_chars(name, name + sizeof name - 1, pids[i]).ptr = '\0';
-        Fd pid_dir(openat(root.get(), name, O_PATH | O_DIRECTORY | O_CLOEXEC));
+        UniqueFd pid_dir(openat(root.get(), name, O_PATH | O_DIRECTORY | O_CLOEXEC));
         if (pid_dir.get() < 0) {
           if (gone(errno)) {
             ++into.vanished;
@@ -408,7 +349,7 @@ Result<ProcessScan> ProcfsSource::scan() {
   std::sort(scan.processes.begin(), scan.processes.end(),
             [](const Process& a, const Process& b) { return a.pid < b.pid; });
   std::sort(scan.holdings.begin(), scan.holdings.end());
-  scan.netns = collect_netns(root_, scan.processes, reader_->dents());
+  scan.netns = netns_handles(root_, scan.processes);
 
   if (scan.fd_unreadable > 0) {
     std::string count = std::to_string(scan.fd_unreadable);

@@ -22,28 +22,13 @@
 #include "sources/bpf/portrel_bpf.h"
 #include "sources/netns.h"
 #include "sources/procfs.h"
+#include "util/unique_fd.h"
 #include "util/user_names.h"
 
 namespace portrel {
 namespace {
 
-constexpr long kNsfsMagic = 0x6e736673;
-constexpr const char* kNamedNetnsDir = "/run/netns";
 constexpr int kCloexecFlag = PORTREL_CLOEXEC;
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 template <typename Rec>
 Result<std::vector<Rec>> records(std::string_view bytes, const char* what) {
@@ -60,7 +45,7 @@ Result<std::vector<Rec>> records(std::string_view bytes, const char* what) {
 // Reads a whole small file under DIR; returns 0 or an errno.
 int read_file(int dir, const char* name, std::string& out) {
   out.clear();
-  Fd fd(openat(dir, name, O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  UniqueFd fd(openat(dir, name, O_RDONLY | O_CLOEXEC | O_NOCTTY));
   if (fd.get() < 0) return errno;
   char buf[4096];
   for (;;) {
@@ -82,7 +67,7 @@ enum class Read : uint8_t { ok, vanished, unreadable };
 // /proc/PID is still the process the iterator saw.
 Read read_holder(int root, Process& p, std::string& buf, std::string& warning) {
   std::string name = std::to_string(p.pid);
-  Fd dir(openat(root, name.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd dir(openat(root, name.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (dir.get() < 0) return gone(errno) ? Read::vanished : Read::unreadable;
   if (int err = read_file(dir.get(), "stat", buf); err != 0) {
     if (gone(err)) return Read::vanished;
@@ -112,42 +97,6 @@ Read read_holder(int root, Process& p, std::string& buf, std::string& warning) {
     return Read::vanished;
   }
   return Read::ok;
-}
-
-// One handle per namespace (its lowest pid's path; PROCESSES sorted by pid), then
-// every /run/netns name, which replaces the pid path of the namespace it names.
-std::vector<NetnsHandle> namespaces_of(const std::string& root,
-                                       const std::vector<Process>& processes) {
-  std::vector<NetnsHandle> handles;
-  std::unordered_map<uint64_t, size_t> index;
-  for (const Process& p : processes) {
-    if (p.netns == 0 || index.contains(p.netns)) continue;
-    index.emplace(p.netns, handles.size());
-    handles.push_back(
-        NetnsHandle{p.netns, root + "/" + std::to_string(p.pid) + "/ns/net", ""});
-  }
-  DIR* dir = opendir(kNamedNetnsDir);
-  if (dir == nullptr) return handles;
-  while (dirent* entry = readdir(dir)) {
-    std::string name = entry->d_name;
-    if (name == "." || name == "..") continue;
-    std::string path = std::string(kNamedNetnsDir) + "/" + name;
-    struct stat st{};
-    struct statfs fs{};
-    if (stat(path.c_str(), &st) != 0 || statfs(path.c_str(), &fs) != 0 ||
-        fs.f_type != kNsfsMagic) {
-      continue;
-    }
-    if (auto it = index.find(st.st_ino); it != index.end()) {
-      handles[it->second].path = std::move(path);
-      handles[it->second].name = name;
-      continue;
-    }
-    index.emplace(st.st_ino, handles.size());
-    handles.push_back(NetnsHandle{st.st_ino, std::move(path), name});
-  }
-  closedir(dir);
-  return handles;
 }
 
 }  // namespace
@@ -217,7 +166,7 @@ Result<ProcessScan> BpfSource::scan() {
   std::unordered_set<pid_t> holders;
   for (const BpfSocket& s : *files) holders.insert(s.pid);
 
-  Fd root(::open(options_.proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd root(::open(options_.proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (root.get() < 0) {
     return std::unexpected(system_error("open " + options_.proc_root, errno));
   }
@@ -284,7 +233,7 @@ Result<ProcessScan> BpfSource::scan() {
     scan.holdings.push_back(Holding{s.pid, s.fd, s.inode, s.cloexec});
   }
   std::ranges::sort(scan.holdings);
-  scan.netns = namespaces_of(options_.proc_root, scan.processes);
+  scan.netns = netns_handles(options_.proc_root, scan.processes);
 
   // Options of the sockets no process holds, from each namespace's tables.
   std::vector<NetnsHandle> wanted;
