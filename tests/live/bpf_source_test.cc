@@ -114,6 +114,10 @@ TEST(BpfSource, PrivateNamespaceMatchesProcfs) {
 // process was not readable from /proc or changed between the reads.
 TEST(BpfSource, WholeHostSameAsProcfs) {
   require_bpf();
+  // Whatever else the host runs (a fresh machine may hold no socket at all),
+  // these are held across the reads: an inherited listener and several ports.
+  lab::Lab prefork = start_lab("prefork", {.workers = 2});
+  lab::Lab multi = start_lab("multi-port");
   CaptureOptions all;
   Snapshot first = capture_from_source(Source::bpf, all);
   Snapshot procfs = capture_from_source(Source::procfs, all);
