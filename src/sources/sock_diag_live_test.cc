@@ -29,20 +29,6 @@
 namespace portrel {
 namespace {
 
-Address v4(const char* text) {
-  Address a;
-  a.family = 4;
-  inet_pton(AF_INET, text, a.bytes.data());
-  return a;
-}
-
-Address v6(const char* text) {
-  Address a;
-  a.family = 6;
-  inet_pton(AF_INET6, text, a.bytes.data());
-  return a;
-}
-
 struct Fd {
   int fd = -1;
   explicit Fd(int f) : fd(f) {}
@@ -104,12 +90,12 @@ TEST(DumpCurrentNetns, FindsOwnListenersByInode) {
   EXPECT_EQ(s4->local_port, port_of(l4.fd));
   EXPECT_EQ(s4->state, kStateListen);
   EXPECT_EQ(s4->netns, *ns);
-  EXPECT_EQ(s4->local_addr, v4("127.0.0.1"));
+  EXPECT_EQ(s4->local_addr, Address::parse("127.0.0.1"));
   const Socket* s6 = find_inode(*rows, inode_of(l6.fd));
   ASSERT_NE(s6, nullptr);
   EXPECT_EQ(s6->local_port, port_of(l6.fd));
   EXPECT_EQ(s6->v6only, Tristate::yes);
-  EXPECT_EQ(s6->local_addr, v6("::1"));
+  EXPECT_EQ(s6->local_addr, Address::parse("::1"));
 }
 
 TEST(DumpCurrentNetns, ListeningOnlyDropsConnections) {

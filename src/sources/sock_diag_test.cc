@@ -75,20 +75,6 @@ const Socket* find(const std::vector<Socket>& rows, uint16_t local_port,
   return nullptr;
 }
 
-Address v4(const char* text) {
-  Address a;
-  a.family = 4;
-  inet_pton(AF_INET, text, a.bytes.data());
-  return a;
-}
-
-Address v6(const char* text) {
-  Address a;
-  a.family = 6;
-  inet_pton(AF_INET6, text, a.bytes.data());
-  return a;
-}
-
 // Offsets of each message in a dump, the terminating one included.
 std::vector<size_t> message_offsets(const std::vector<std::byte>& buf) {
   std::vector<size_t> offsets;
@@ -118,7 +104,7 @@ TEST(ParseDiagDump, RecordedTcp4ListenersPairUnacceptedAndTimeWait) {
   EXPECT_EQ(listener->family, 4);
   EXPECT_EQ(listener->proto, Proto::tcp);
   EXPECT_EQ(listener->netns, kNetns);
-  EXPECT_EQ(listener->local_addr, v4("127.0.0.1"));
+  EXPECT_EQ(listener->local_addr, Address::parse("127.0.0.1"));
   EXPECT_EQ(listener->tx_queue, 16u);  // a listener's wqueue is its backlog
   EXPECT_EQ(listener->rx_queue, 0u);
   EXPECT_EQ(listener->uid, 0u);
@@ -140,7 +126,7 @@ TEST(ParseDiagDump, RecordedTcp4ListenersPairUnacceptedAndTimeWait) {
   EXPECT_EQ(server->inode, facts.at("inode.est_server"));
   EXPECT_EQ(client->inode, facts.at("inode.est_client"));
   EXPECT_EQ(server->state, kStateEstablished);
-  EXPECT_EQ(client->remote_addr, v4("127.0.0.1"));
+  EXPECT_EQ(client->remote_addr, Address::parse("127.0.0.1"));
 
   const Socket* unaccepted = find(rows, 40011, 40012);
   ASSERT_NE(unaccepted, nullptr);
@@ -169,7 +155,7 @@ TEST(ParseDiagDump, RecordedTcp6CarriesV6only) {
   ASSERT_NE(dual, nullptr);
   EXPECT_EQ(only6->inode, facts.at("inode.tcp6_v6only"));
   EXPECT_EQ(only6->family, 6);
-  EXPECT_EQ(only6->local_addr, v6("::"));
+  EXPECT_EQ(only6->local_addr, Address::parse("::"));
   EXPECT_EQ(only6->v6only, Tristate::yes);
   EXPECT_EQ(only6->v6only_from, OptSource::diag);
   EXPECT_EQ(dual->inode, facts.at("inode.tcp6_dual"));
@@ -185,7 +171,7 @@ TEST(ParseDiagDump, RecordedUdp) {
   EXPECT_EQ(bound->inode, facts.at("inode.udp4"));
   EXPECT_EQ(bound->proto, Proto::udp);
   EXPECT_EQ(bound->state, kStateClose);
-  EXPECT_EQ(bound->local_addr, v4("0.0.0.0"));
+  EXPECT_EQ(bound->local_addr, Address::parse("0.0.0.0"));
   EXPECT_GT(bound->rx_queue, 100u);  // one unread 100-byte datagram, plus overhead
 
   const Socket* dev = find(rows, 40009);
@@ -206,7 +192,7 @@ TEST(ParseDiagDump, RecordedUdp) {
   ASSERT_EQ(rows6.size(), 1u);
   EXPECT_EQ(rows6[0].inode, facts.at("inode.udp6_v6only"));
   EXPECT_EQ(rows6[0].local_port, 40005);
-  EXPECT_EQ(rows6[0].local_addr, v6("::1"));
+  EXPECT_EQ(rows6[0].local_addr, Address::parse("::1"));
   EXPECT_EQ(rows6[0].v6only, Tristate::yes);
 
   auto lite = parse_all("diag_udplite4.bin", Proto::udplite);
