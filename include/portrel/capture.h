@@ -38,6 +38,9 @@ struct CaptureOptions {
 struct CaptureInfo {
   CaptureOptions::Source used = CaptureOptions::Source::procfs;
   std::string fallback_reason;  ///< "" unless auto fell back
+  /// With bpf: whether the programs were loaded by this capture or opened from
+  /// the pins of an earlier one ("pinned in /sys/fs/bpf/portrel/ID").
+  std::string bpf_programs;
 };
 
 /// Reads the live host. Fails only when nothing at all could be read (no /proc,

@@ -60,6 +60,9 @@ Result<Snapshot> capture_for(const Options& o, const Filter& filter,
     fmt::print(stderr, "portrel: bpf source unavailable ({}); reading /proc instead\n",
                sanitize(info.fallback_reason));
   }
+  if (o.verbose && !info.bpf_programs.empty()) {
+    fmt::print(stderr, "portrel: bpf programs {}\n", sanitize(info.bpf_programs));
+  }
   if (snap && o.verbose) {
     auto ms = std::chrono::duration<double, std::milli>(
         std::chrono::steady_clock::now() - start);

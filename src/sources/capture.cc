@@ -108,8 +108,9 @@ Result<Snapshot> capture(const CaptureOptions& options, CaptureInfo* info) {
     bpf_options.only_netns = options.only_netns;
     bpf_options.process_details = options.process_details;
     auto bpf = BpfSource::open(std::move(bpf_options));
-    Result<Snapshot> snap = std::unexpected(bpf ? Error{} : bpf.error());
-    if (bpf) snap = capture_from(**bpf, sockets, options);
+    if (bpf && info != nullptr) info->bpf_programs = (*bpf)->origin();
+    Result<Snapshot> snap = bpf ? capture_from(**bpf, sockets, options)
+                                : Result<Snapshot>(std::unexpected(bpf.error()));
     if (snap || options.source == Source::bpf) {
       if (info != nullptr) info->used = Source::bpf;
       if (!snap) return std::unexpected(Error{"bpf source: " + snap.error().message});

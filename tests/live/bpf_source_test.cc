@@ -6,19 +6,23 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <iostream>
 #include <map>
+#include <filesystem>
 #include <set>
+#include <thread>
 #include <tuple>
 
 #include "../cli/run.h"
 #include "lab/lab.h"
 #include "portrel/capture.h"
 #include "sources/bpf/bpf_loader.h"
+#include "sources/bpf/bpf_source.h"
 #include "truth.h"
 
 namespace portrel::testing {
@@ -317,6 +321,132 @@ TEST(BpfSourceCli, VerboseSaysWhichSourceAndWhyItFellBack) {
   EXPECT_NE(used.err.find("with bpf iterators"), std::string::npos) << used.err;
   CliRun bad = run_portrel({"--source", "kernel"});
   EXPECT_EQ(bad.exit_code, 2) << bad.err;
+}
+
+// A bpffs of the test's own, mounted on a temporary directory, with
+// PORTREL_BPF_PINS pointing into it; unmounted and removed at scope exit.
+class OwnBpffs {
+ public:
+  OwnBpffs() {
+    char dir[] = "/tmp/portrel-bpffs-XXXXXX";
+    if (mkdtemp(dir) == nullptr) return;
+    mount_ = dir;
+    if (mount("bpf", dir, "bpf", 0, nullptr) != 0) {
+      error_ = std::string("mount -t bpf: ") + strerror(errno);
+      rmdir(dir);
+      mount_.clear();
+      return;
+    }
+    pins_ = mount_ + "/portrel";
+    setenv(kBpfPinsEnv, pins_.c_str(), 1);
+  }
+  ~OwnBpffs() {
+    unsetenv(kBpfPinsEnv);
+    if (mount_.empty()) return;
+    umount2(mount_.c_str(), MNT_DETACH);
+    rmdir(mount_.c_str());
+  }
+  OwnBpffs(const OwnBpffs&) = delete;
+  OwnBpffs& operator=(const OwnBpffs&) = delete;
+  bool ok() const { return !mount_.empty(); }
+  const std::string& error() const { return error_; }
+  const std::string& pins() const { return pins_; }
+
+ private:
+  std::string mount_, pins_, error_;
+};
+
+std::set<uint64_t> inodes_read(BpfIterators& it) {
+  auto bytes = it.task_files();
+  EXPECT_TRUE(bytes) << (bytes ? "" : bytes.error().message);
+  if (!bytes) return {};
+  auto rows = decode_sockets(*bytes);
+  EXPECT_TRUE(rows) << (rows ? "" : rows.error().message);
+  std::set<uint64_t> inodes;
+  if (rows) {
+    for (const BpfSocket& s : *rows) inodes.insert(s.inode);
+  }
+  return inodes;
+}
+
+TEST(BpfPins, SecondLoadOpensThePinsAndEachReaderKeepsItsFilter) {
+  require_bpf();
+  OwnBpffs fs;
+  ASSERT_TRUE(fs.ok()) << "cannot mount a bpffs for the test: " << fs.error();
+  OwnSocket mine, other;
+  make_socket(mine, AF_INET, SOCK_STREAM, false, false, false);
+  make_socket(other, AF_INET, SOCK_STREAM, false, false, false);
+
+  auto first = load_bpf_iterators(BpfFilter{});
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_NE((*first)->origin().find("loaded and pinned in " + fs.pins()), std::string::npos)
+      << (*first)->origin();
+  size_t versions = 0;
+  for (const auto& e : std::filesystem::directory_iterator(fs.pins())) {
+    ++versions;
+    EXPECT_TRUE(std::filesystem::exists(e.path() / "task_files")) << e.path();
+  }
+  EXPECT_EQ(versions, 1u);
+
+  auto second = load_bpf_iterators(BpfFilter{{mine.port}, false});
+  ASSERT_TRUE(second) << second.error().message;
+  EXPECT_EQ((*second)->origin().rfind("pinned in " + fs.pins(), 0), 0u) << (*second)->origin();
+
+  // Both read at once, many times: the pinned programs serve two filters.
+  std::set<uint64_t> all, filtered;
+  {
+    std::jthread a([&] {
+      for (int i = 0; i < 20; ++i) all = inodes_read(**first);
+    });
+    for (int i = 0; i < 20; ++i) filtered = inodes_read(**second);
+  }
+  EXPECT_TRUE(all.contains(mine.inode));
+  EXPECT_TRUE(all.contains(other.inode));
+  EXPECT_EQ(filtered, std::set<uint64_t>{mine.inode});
+
+  // A pin that is not what it should be is replaced by a fresh load.
+  std::filesystem::path version = std::filesystem::directory_iterator(fs.pins())->path();
+  std::filesystem::remove(version / "udp");
+  auto third = load_bpf_iterators(BpfFilter{});
+  ASSERT_TRUE(third) << third.error().message;
+  EXPECT_NE((*third)->origin().find("loaded and pinned"), std::string::npos)
+      << (*third)->origin();
+  EXPECT_TRUE(std::filesystem::exists(version / "udp"));
+  EXPECT_TRUE(inodes_read(**third).contains(other.inode));
+}
+
+TEST(BpfPins, OffOrNoBpffsMeansLoadedEachTime) {
+  require_bpf();
+  ASSERT_EQ(setenv(kBpfPinsEnv, "off", 1), 0);
+  auto off = load_bpf_iterators(BpfFilter{});
+  char dir[] = "/tmp/portrel-nobpffs-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  ASSERT_EQ(setenv(kBpfPinsEnv, (std::string(dir) + "/portrel").c_str(), 1), 0);
+  auto plain = load_bpf_iterators(BpfFilter{});
+  unsetenv(kBpfPinsEnv);
+  ASSERT_TRUE(off) << off.error().message;
+  EXPECT_NE((*off)->origin().find("not pinned"), std::string::npos) << (*off)->origin();
+  ASSERT_TRUE(plain) << plain.error().message;
+  EXPECT_NE((*plain)->origin().find("no bpffs mounted at " + std::string(dir)),
+            std::string::npos)
+      << (*plain)->origin();
+  EXPECT_FALSE(std::filesystem::exists(std::string(dir) + "/portrel"));
+  rmdir(dir);
+}
+
+TEST(BpfPinsCli, VerboseSaysWhetherTheProgramsWereLoadedOrPinned) {
+  require_bpf();
+  OwnBpffs fs;
+  ASSERT_TRUE(fs.ok()) << "cannot mount a bpffs for the test: " << fs.error();
+  std::vector<std::string> env = {std::string(kBpfPinsEnv) + "=" + fs.pins()};
+  CliRun first = run_portrel({"--verbose", "--source", "bpf"}, env);
+  EXPECT_NE(first.err.find("bpf programs loaded and pinned in " + fs.pins()), std::string::npos)
+      << first.err;
+  CliRun second = run_portrel({"--verbose", "--source", "bpf"}, env);
+  EXPECT_NE(second.err.find("bpf programs pinned in " + fs.pins()), std::string::npos)
+      << second.err;
+  EXPECT_NE(first.exit_code, 2) << first.err;
+  EXPECT_EQ(second.exit_code, first.exit_code) << second.err;
 }
 
 }  // namespace

@@ -1,6 +1,9 @@
-// Loading the bpf iterators through the libbpf skeleton generated at build time
-// (portrel.skel.h), and reading an iterator: attach it (a bpf_link), create an
-// iterator fd, read() it to the end. Without PORTREL_HAVE_BPF the binary has no
+// Loading the bpf iterators and reading them. Loading is the slow part (libbpf
+// relocates the programs against the kernel's 5 MB BTF, then the verifier runs:
+// ~30 ms), so the loaded iterators are pinned in bpffs and later runs open the
+// pins instead (~1 ms). Each read: the reading thread's filter goes into the
+// portrel_filter map, an iterator fd is made from the link, read() to the end,
+// and the filter entry is deleted. Without PORTREL_HAVE_BPF the binary has no
 // programs and load_bpf_iterators() says so.
 #include "sources/bpf/bpf_loader.h"
 
@@ -9,13 +12,21 @@
 #if PORTREL_HAVE_BPF
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
-#include <mutex>
 
 #include "portrel.skel.h"
+#include "sources/bpf/portrel_bpf.h"
+#include "util/unique_fd.h"
 #endif
 
 namespace portrel {
@@ -23,77 +34,242 @@ namespace portrel {
 #if PORTREL_HAVE_BPF
 namespace {
 
+// Pin names of the iterator links, in the order of Loaded::links.
+constexpr std::array<const char*, 4> kLinkPins = {"tasks", "task_files", "tcp", "udp"};
+constexpr const char* kFilterPin = "filter";
+constexpr const char* kDefaultPins = "/sys/fs/bpf/portrel";
+
+struct Loaded {
+  std::array<UniqueFd, 4> links;  // tasks, task_files, tcp, udp
+  UniqueFd filter;                // the portrel_filter map
+};
+
 // libbpf prints to stderr by default; the library never prints.
 int silent(libbpf_print_level, const char*, va_list) { return 0; }
 
-class SkeletonIterators : public BpfIterators {
- public:
-  explicit SkeletonIterators(portrel_bpf* skel) : skel_(skel) {}
-  ~SkeletonIterators() override {
-    for (bpf_link* link : {tasks_, files_, tcp_, udp_}) {
-      if (link != nullptr) bpf_link__destroy(link);
-    }
-    portrel_bpf__destroy(skel_);
-  }
-  SkeletonIterators(const SkeletonIterators&) = delete;
-  SkeletonIterators& operator=(const SkeletonIterators&) = delete;
+// Names this build's programs: a pin made by another build is never reused.
+std::string object_id() {
+  size_t size = 0;
+  const auto* bytes = static_cast<const unsigned char*>(portrel_bpf::elf_bytes(&size));
+  uint64_t hash = 14695981039346656037ull;  // FNV-1a
+  for (size_t i = 0; i < size; ++i) hash = (hash ^ bytes[i]) * 1099511628211ull;
+  char text[17];
+  snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
+  return text;
+}
 
-  Result<std::string> tasks() override { return read(skel_->progs.portrel_tasks, tasks_); }
-  Result<std::string> task_files() override {
-    return read(skel_->progs.portrel_task_files, files_);
+void remove_pins(const std::string& dir) {
+  for (const char* name : kLinkPins) unlink((dir + "/" + name).c_str());
+  unlink((dir + "/" + kFilterPin).c_str());
+  rmdir(dir.c_str());
+}
+
+template <typename Info>
+bool object_info(int fd, Info& info) {
+  memset(&info, 0, sizeof info);
+  auto len = static_cast<uint32_t>(sizeof info);
+  return bpf_obj_get_info_by_fd(fd, &info, &len) == 0;
+}
+
+// Opens the pins of DIR when they are this build's, made by root and still what
+// they should be; nullopt otherwise.
+std::optional<Loaded> open_pins(const std::string& dir) {
+  struct stat st;
+  if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 ||
+      (st.st_mode & 022) != 0) {
+    return std::nullopt;
   }
+  Loaded loaded;
+  for (size_t i = 0; i < kLinkPins.size(); ++i) {
+    loaded.links[i].reset(bpf_obj_get((dir + "/" + kLinkPins[i]).c_str()));
+    bpf_link_info info;
+    if (loaded.links[i].get() < 0 || !object_info(loaded.links[i].get(), info) ||
+        info.type != BPF_LINK_TYPE_ITER) {
+      return std::nullopt;
+    }
+  }
+  loaded.filter.reset(bpf_obj_get((dir + "/" + kFilterPin).c_str()));
+  bpf_map_info info;
+  if (loaded.filter.get() < 0 || !object_info(loaded.filter.get(), info) ||
+      info.type != BPF_MAP_TYPE_HASH || info.key_size != sizeof(uint64_t) ||
+      info.value_size != sizeof(portrel_filter)) {
+    return std::nullopt;
+  }
+  return loaded;
+}
+
+Result<Loaded> load_programs() {
+  libbpf_set_print(silent);
+  portrel_bpf* skel = portrel_bpf__open();
+  if (skel == nullptr) return std::unexpected(system_error("open bpf programs", errno));
+  if (int err = portrel_bpf__load(skel); err != 0) {
+    portrel_bpf__destroy(skel);
+    int e = err < 0 ? -err : err;
+    std::string why = e == EPERM || e == EACCES ? " (needs root, or CAP_BPF and CAP_PERFMON)"
+                                                : " (kernel older than 5.11, or no iterator)";
+    return std::unexpected(system_error("load bpf programs" + why, e));
+  }
+  Loaded loaded;
+  std::array<bpf_program*, 4> progs = {skel->progs.portrel_tasks, skel->progs.portrel_task_files,
+                                       skel->progs.portrel_tcp, skel->progs.portrel_udp};
+  for (size_t i = 0; i < progs.size(); ++i) {
+    // The link lives on through the duplicate once the skeleton is gone.
+    bpf_link* link = bpf_program__attach_iter(progs[i], nullptr);
+    if (link == nullptr) {
+      int err = errno;
+      portrel_bpf__destroy(skel);
+      return std::unexpected(system_error(
+          std::string("attach bpf iterator ") + bpf_program__name(progs[i]), err));
+    }
+    loaded.links[i].reset(fcntl(bpf_link__fd(link), F_DUPFD_CLOEXEC, 0));
+    bpf_link__destroy(link);
+  }
+  loaded.filter.reset(fcntl(bpf_map__fd(skel->maps.portrel_filter), F_DUPFD_CLOEXEC, 0));
+  portrel_bpf__destroy(skel);
+  for (const UniqueFd& fd : loaded.links) {
+    if (fd.get() < 0) return std::unexpected(system_error("dup bpf link", errno));
+  }
+  if (loaded.filter.get() < 0) return std::unexpected(system_error("dup bpf map", errno));
+  return loaded;
+}
+
+// Pins LOADED as ROOT/ID: built under a private name (bpffs allows no dots in
+// names) and renamed into place, so
+// a concurrent run sees all of it or none. Pins of other builds are removed.
+std::string pin(const Loaded& loaded, const std::string& root, const std::string& id) {
+  if (mkdir(root.c_str(), 0700) != 0 && errno != EEXIST) {
+    return "cannot create " + root + ": " + strerror(errno);
+  }
+  std::string tmp = root + "/new-" + std::to_string(getpid());
+  remove_pins(tmp);
+  if (mkdir(tmp.c_str(), 0700) != 0) return "cannot create " + tmp + ": " + strerror(errno);
+  bool ok = true;
+  for (size_t i = 0; i < kLinkPins.size(); ++i) {
+    ok = ok && bpf_obj_pin(loaded.links[i].get(), (tmp + "/" + kLinkPins[i]).c_str()) == 0;
+  }
+  ok = ok && bpf_obj_pin(loaded.filter.get(), (tmp + "/" + kFilterPin).c_str()) == 0;
+  std::string target = root + "/" + id;
+  if (!ok || rename(tmp.c_str(), target.c_str()) != 0) {
+    int err = errno;
+    remove_pins(tmp);
+    // Another run pinned the same programs first: theirs serve later runs.
+    if (err == EEXIST || err == ENOTEMPTY) return "";
+    return "cannot pin in " + root + ": " + strerror(err);
+  }
+  if (DIR* d = opendir(root.c_str())) {
+    while (dirent* e = readdir(d)) {
+      std::string name = e->d_name;
+      if (name == "." || name == ".." || name == id) continue;
+      if (name.starts_with("new-") && kill(atoi(name.c_str() + 4), 0) == 0) continue;
+      remove_pins(root + "/" + name);
+    }
+    closedir(d);
+  }
+  return "";
+}
+
+class LinkIterators : public BpfIterators {
+ public:
+  LinkIterators(Loaded loaded, const BpfFilter& filter, std::string origin)
+      : loaded_(std::move(loaded)), origin_(std::move(origin)) {
+    memset(&filter_, 0, sizeof filter_);
+    filter_.filter_ports = filter.ports.empty() ? 0 : 1;
+    for (uint16_t port : filter.ports) {
+      filter_.wanted_ports[port >> 3] |= static_cast<uint8_t>(1u << (port & 7));
+    }
+    filter_.listening_only = filter.listening_only ? 1 : 0;
+  }
+
+  Result<std::string> tasks() override { return read(loaded_.links[0].get()); }
+  Result<std::string> task_files() override { return read(loaded_.links[1].get()); }
   Result<std::string> tables() override {
-    auto tcp = read(skel_->progs.portrel_tcp, tcp_);
+    auto tcp = read(loaded_.links[2].get());
     if (!tcp) return tcp;
-    auto udp = read(skel_->progs.portrel_udp, udp_);
+    auto udp = read(loaded_.links[3].get());
     if (!udp) return udp;
     tcp->append(*udp);
     return tcp;
   }
+  std::string origin() const override { return origin_; }
 
  private:
-  // Attaches PROG once (the link is shared by every thread; each read makes its
-  // own iterator fd, bound to the reading thread's namespace) and reads it.
-  Result<std::string> read(bpf_program* prog, bpf_link*& link) {
-    {
-      std::lock_guard lock(mutex_);
-      if (link == nullptr) {
-        link = bpf_program__attach_iter(prog, nullptr);
-        if (link == nullptr) {
-          return std::unexpected(system_error(
-              std::string("attach bpf iterator ") + bpf_program__name(prog), errno));
-        }
+  // The programs find this thread's filter under the key the kernel's
+  // bpf_get_current_pid_tgid() gives it.
+  static uint64_t reader_key() {
+    return (static_cast<uint64_t>(getpid()) << 32) | static_cast<uint32_t>(gettid());
+  }
+
+  // Entries of readers that died before deleting theirs.
+  void collect_stale() {
+    uint64_t key = 0, next = 0;
+    const uint64_t* prev = nullptr;
+    std::vector<uint64_t> stale;
+    while (bpf_map_get_next_key(loaded_.filter.get(), prev, &next) == 0) {
+      std::string task = "/proc/" + std::to_string(next >> 32) + "/task/" +
+                         std::to_string(static_cast<uint32_t>(next));
+      if (access(task.c_str(), F_OK) != 0) stale.push_back(next);
+      key = next;
+      prev = &key;
+    }
+    for (uint64_t k : stale) bpf_map_delete_elem(loaded_.filter.get(), &k);
+  }
+
+  Result<std::string> read(int link) {
+    uint64_t key = reader_key();
+    if (bpf_map_update_elem(loaded_.filter.get(), &key, &filter_, BPF_ANY) != 0) {
+      collect_stale();
+      if (bpf_map_update_elem(loaded_.filter.get(), &key, &filter_, BPF_ANY) != 0) {
+        return std::unexpected(system_error("set the bpf filter", errno));
       }
     }
-    int fd = bpf_iter_create(bpf_link__fd(link));
-    if (fd < 0) return std::unexpected(system_error("bpf_iter_create", errno));
+    auto out = read_iterator(link);
+    bpf_map_delete_elem(loaded_.filter.get(), &key);
+    return out;
+  }
+
+  static Result<std::string> read_iterator(int link) {
+    UniqueFd fd(bpf_iter_create(link));
+    if (fd.get() < 0) return std::unexpected(system_error("bpf_iter_create", errno));
     std::string out;
     size_t size = 0;
     out.resize(64 * 1024);
     for (;;) {
       if (out.size() - size < 16 * 1024) out.resize(out.size() * 2);
-      ssize_t n = ::read(fd, out.data() + size, out.size() - size);
+      ssize_t n = ::read(fd.get(), out.data() + size, out.size() - size);
       if (n < 0) {
         if (errno == EINTR) continue;
-        int err = errno;
-        close(fd);
-        return std::unexpected(system_error("read bpf iterator", err));
+        return std::unexpected(system_error("read bpf iterator", errno));
       }
       if (n == 0) break;
       size += static_cast<size_t>(n);
     }
-    close(fd);
     out.resize(size);
     return out;
   }
 
-  portrel_bpf* skel_;
-  std::mutex mutex_;
-  bpf_link* tasks_ = nullptr;
-  bpf_link* files_ = nullptr;
-  bpf_link* tcp_ = nullptr;
-  bpf_link* udp_ = nullptr;
+  Loaded loaded_;
+  portrel_filter filter_;
+  std::string origin_;
 };
+
+// Where pins go: PORTREL_BPF_PINS, else /sys/fs/bpf/portrel; "" when pinning is
+// off or the parent directory is not a mounted bpffs (portrel never mounts one).
+std::string pin_root(std::string& why_not) {
+  const char* env = std::getenv(kBpfPinsEnv);
+  std::string root = env != nullptr && *env != '\0' ? env : kDefaultPins;
+  if (root == "off") {
+    why_not = std::string(kBpfPinsEnv) + "=off";
+    return "";
+  }
+  std::string parent = root.substr(0, root.find_last_of('/'));
+  struct statfs fs;
+  if (statfs(parent.empty() ? "/" : parent.c_str(), &fs) != 0 ||
+      static_cast<unsigned long>(fs.f_type) != BPF_FS_MAGIC) {
+    why_not = "no bpffs mounted at " + parent;
+    return "";
+  }
+  return root;
+}
 
 }  // namespace
 
@@ -106,24 +282,25 @@ Result<std::unique_ptr<BpfIterators>> load_bpf_iterators(const BpfFilter& filter
   if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
     return std::unexpected(Error{"the kernel has no BTF (/sys/kernel/btf/vmlinux)"});
   }
-  libbpf_set_print(silent);
-  portrel_bpf* skel = portrel_bpf__open();
-  if (skel == nullptr) return std::unexpected(system_error("open bpf programs", errno));
-  if (!filter.ports.empty()) {
-    skel->bss->filter_ports = 1;
-    for (uint16_t port : filter.ports) {
-      skel->bss->wanted_ports[port >> 3] |= static_cast<uint8_t>(1u << (port & 7));
+  std::string why_not;
+  std::string root = pin_root(why_not);
+  std::string id = object_id();
+  if (!root.empty()) {
+    if (auto pinned = open_pins(root + "/" + id)) {
+      return std::make_unique<LinkIterators>(std::move(*pinned), filter,
+                                             "pinned in " + root + "/" + id);
     }
   }
-  skel->bss->listening_only = filter.listening_only ? 1 : 0;
-  if (int err = portrel_bpf__load(skel); err != 0) {
-    portrel_bpf__destroy(skel);
-    int e = err < 0 ? -err : err;
-    std::string why = e == EPERM || e == EACCES ? " (needs root, or CAP_BPF and CAP_PERFMON)"
-                                                : " (kernel older than 5.11, or no iterator)";
-    return std::unexpected(system_error("load bpf programs" + why, e));
+  auto loaded = load_programs();
+  if (!loaded) return std::unexpected(loaded.error());
+  std::string origin = "loaded";
+  if (!root.empty()) {
+    // A pin that failed validation is replaced.
+    remove_pins(root + "/" + id);
+    why_not = pin(*loaded, root, id);
   }
-  return std::make_unique<SkeletonIterators>(skel);
+  origin += why_not.empty() ? " and pinned in " + root + "/" + id : " (not pinned: " + why_not + ")";
+  return std::make_unique<LinkIterators>(std::move(*loaded), filter, std::move(origin));
 }
 
 #else

@@ -1,7 +1,8 @@
 // The kernel half of the bpf source: loads the iterator programs of
-// portrel.bpf.c (a libbpf skeleton built with the project) and reads each
-// iterator into a byte buffer of fixed-size records (portrel_bpf.h). Behind an
-// interface so that the decoding in bpf_source.cc is tested without the kernel.
+// portrel.bpf.c (a libbpf skeleton built with the project), or opens the ones an
+// earlier run pinned in bpffs, and reads each iterator into a byte buffer of
+// fixed-size records (portrel_bpf.h). Behind an interface so that the decoding
+// in bpf_source.cc is tested without the kernel.
 #pragma once
 
 #include <cstdint>
@@ -14,7 +15,7 @@
 
 namespace portrel {
 
-/// What the programs filter in the kernel, fixed at load time.
+/// What the programs filter in the kernel for this reader.
 struct BpfFilter {
   std::vector<uint16_t> ports;  ///< only sockets on these local ports; empty: all
   bool listening_only = false;  ///< drop TCP sockets that are not listening
@@ -30,16 +31,25 @@ class BpfIterators {
   /// portrel_sock_rec for every TCP and UDP socket of the network namespace the
   /// calling thread is in (the kernel binds the iterator to it).
   virtual Result<std::string> tables() = 0;
+  /// How the programs came: "loaded", "loaded and pinned in DIR", "pinned in
+  /// DIR" (for --verbose).
+  virtual std::string origin() const { return ""; }
 };
 
 /// The environment variable that makes load_bpf_iterators() fail, so that the
 /// fallback path can be tested: PORTREL_BPF_FAIL=1.
 inline constexpr const char* kBpfFailEnv = "PORTREL_BPF_FAIL";
 
+/// Where loaded programs are pinned so that later runs skip loading them:
+/// PORTREL_BPF_PINS=DIR (default /sys/fs/bpf/portrel), or "off". Pins are made
+/// only when DIR's parent is a mounted bpffs; they vanish at reboot, and
+/// `rm -r DIR` removes them.
+inline constexpr const char* kBpfPinsEnv = "PORTREL_BPF_PINS";
+
 /// True when this binary was built with the bpf programs.
 bool bpf_built_in();
 
-/// Loads and verifies the programs. Errors (with the reason in one line) when
+/// Opens this build's pinned programs, or loads, verifies and pins them. Errors (with the reason in one line) when
 /// the binary has no bpf source, PORTREL_BPF_FAIL is set, the kernel lacks BTF
 /// or an iterator, or privilege is missing (CAP_BPF and CAP_PERFMON, or root).
 Result<std::unique_ptr<BpfIterators>> load_bpf_iterators(const BpfFilter& filter);

@@ -66,6 +66,9 @@ class BpfSource : public ProcessSource {
   /// iterator's pids are not this /proc's (portrel in a child pid namespace).
   Result<ProcessScan> scan() override;
 
+  /// How the programs came (BpfIterators::origin).
+  std::string origin() const { return iterators_->origin(); }
+
  private:
   std::unique_ptr<BpfIterators> iterators_;
   BpfSourceOptions options_;

@@ -4,7 +4,8 @@
  * bpf_sock_from_file) and every TCP/UDP socket of the reader's network namespace
  * (iter/tcp, iter/udp), each as one fixed binary record (portrel_bpf.h). Fields
  * come from direct BTF pointer access, which the verifier checks; CO-RE relocates
- * them to the running kernel. Options set in .bss filter rows in the kernel. */
+ * them to the running kernel. A reader's entry in the portrel_filter map filters
+ * rows in the kernel. */
 #include "vmlinux.h"
 
 #include <bpf/bpf_core_read.h>
@@ -22,14 +23,26 @@ char LICENSE[] SEC("license") = "GPL";
 #define TCP_TIME_WAIT 6
 #define TCP_NEW_SYN_RECV 12
 
-/* Set by the loader before an iterator is read. */
-__u32 filter_ports = 0;        /* emit only sockets whose local port is wanted */
-__u32 listening_only = 0;      /* drop TCP sockets that are not listening */
-__u8 wanted_ports[65536 / 8] = {};
+/* What the reading thread wants, keyed by its bpf_get_current_pid_tgid(): the
+ * programs stay loaded (pinned) across runs of portrel, so a filter cannot live
+ * in .bss; each reader writes its own entry before it reads and deletes it after.
+ * No entry: every socket. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __uint(max_entries, PORTREL_MAX_READERS);
+  __type(key, __u64);
+  __type(value, struct portrel_filter);
+} portrel_filter SEC(".maps");
 
-static __always_inline int port_wanted(__u16 port) {
-  if (!filter_ports) return 1;
-  return (wanted_ports[port >> 3] >> (port & 7)) & 1;
+static __always_inline const struct portrel_filter *reader_filter(void) {
+  __u64 key = bpf_get_current_pid_tgid();
+  return bpf_map_lookup_elem(&portrel_filter, &key);
+}
+
+static __always_inline int port_wanted(const struct portrel_filter *f, __u16 port) {
+  if (!f || !f->filter_ports) return 1;
+  return (f->wanted_ports[port >> 3] >> (port & 7)) & 1;
 }
 
 /* Fills the struct sock part of a record; 0 when SK is not an inet socket or is
@@ -38,18 +51,19 @@ static __always_inline int fill_sock(struct portrel_sock_rec *rec, struct sock *
   __u16 family = sk->__sk_common.skc_family;
   if (family != AF_INET && family != AF_INET6) return 0;
   rec->port = sk->__sk_common.skc_num;
-  if (!port_wanted(rec->port)) return 0;
+  const struct portrel_filter *f = reader_filter();
+  if (!port_wanted(f, rec->port)) return 0;
   rec->family = family;
   rec->protocol = sk->sk_protocol;
   rec->state = sk->__sk_common.skc_state;
-  if (listening_only && rec->protocol == IPPROTO_TCP && sk->sk_type == SOCK_STREAM &&
+  if (f && f->listening_only && rec->protocol == IPPROTO_TCP && sk->sk_type == SOCK_STREAM &&
       rec->state != TCP_LISTEN) {
     return 0;
   }
   rec->reuse = BPF_CORE_READ_BITFIELD(&sk->__sk_common, skc_reuse);
   if (BPF_CORE_READ_BITFIELD(&sk->__sk_common, skc_reuseport)) rec->flags |= PORTREL_REUSEPORT;
   if (BPF_CORE_READ_BITFIELD(&sk->__sk_common, skc_ipv6only)) rec->flags |= PORTREL_V6ONLY;
-  rec->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+  rec->netns = sk->__sk_common.skc_net.net->ns.inum;
   rec->cookie = bpf_get_socket_cookie(sk);
   return 1;
 }
@@ -91,8 +105,8 @@ int portrel_task_files(struct bpf_iter__task_file *ctx) {
   if (!fill_sock(&rec, sk)) return 0;
   rec.tgid = task->tgid;
   rec.fd = ctx->fd;
-  rec.inode = BPF_CORE_READ(file, f_inode, i_ino);
-  unsigned long *coe = BPF_CORE_READ(task, files, fdt, close_on_exec);
+  rec.inode = file->f_inode->i_ino;
+  unsigned long *coe = task->files->fdt->close_on_exec;
   unsigned long word = 0;
   __u32 fd = ctx->fd;
   if (coe) bpf_probe_read_kernel(&word, sizeof word, coe + fd / 64);

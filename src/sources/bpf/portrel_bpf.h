@@ -42,4 +42,15 @@ struct portrel_sock_rec {
   __u8 flags;    /* PORTREL_* */
 };
 
+/* A reader's filter (the portrel_filter map, keyed by pid_tgid of the reading
+ * thread). */
+struct portrel_filter {
+  __u32 filter_ports;    /* emit only sockets whose local port is wanted */
+  __u32 listening_only;  /* drop TCP sockets that are not listening */
+  __u8 wanted_ports[65536 / 8];
+};
+
+/* Threads that may read at once before stale entries are collected. */
+#define PORTREL_MAX_READERS 1024
+
 #endif
