@@ -13,24 +13,43 @@ void hex_escape(std::string& out, unsigned char c) {
   out += kHex[c & 15];
 }
 
-// Length of the valid UTF-8 sequence at s[i], or 0 when it is not one.
-size_t utf8_length(std::string_view s, size_t i) {
-  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = byte(i);
-  size_t n = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
-  if (n == 0 || i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    if ((byte(i + k) & 0xc0) != 0x80) return 0;
-  }
-  uint32_t cp = c & (0x7f >> n);
-  for (size_t k = 1; k < n; ++k) cp = cp << 6 | (byte(i + k) & 0x3f);
-  if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff))) return 0;
-  if (cp >= 0xd800 && cp <= 0xdfff) return 0;
-  if (cp >= 0x80 && cp <= 0x9f) return 0;  // C1 controls, e.g. CSI
-  return n;
-}
+// C1 controls, e.g. U+009B (CSI), which terminals obey like ESC [.
+bool is_c1(char32_t cp) { return cp >= 0x80 && cp <= 0x9f; }
 
 }  // namespace
+
+Utf8Step utf8_step(std::string_view s, size_t i) {
+  auto c = static_cast<unsigned char>(s[i]);
+  if (c < 0x80) return {1, true, c};
+  // The lead byte fixes the length and the range of the second byte, which
+  // rules out overlong forms (E0, F0), surrogates (ED) and code points past
+  // U+10FFFF (F4); C0, C1 and F5..FF never start a character.
+  size_t n = 0;
+  unsigned char lo = 0x80, hi = 0xbf;
+  if (c >= 0xc2 && c <= 0xdf) {
+    n = 2;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    n = 3;
+    if (c == 0xe0) lo = 0xa0;
+    if (c == 0xed) hi = 0x9f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4;
+    if (c == 0xf0) lo = 0x90;
+    if (c == 0xf4) hi = 0x8f;
+  } else {
+    return {1, false, 0};
+  }
+  char32_t cp = c & (0x7f >> n);
+  for (size_t k = 1; k < n; ++k) {
+    if (i + k >= s.size()) return {k, false, 0};
+    auto b = static_cast<unsigned char>(s[i + k]);
+    if (b < lo || b > hi) return {k, false, 0};
+    lo = 0x80;
+    hi = 0xbf;
+    cp = cp << 6 | (b & 0x3f);
+  }
+  return {n, true, cp};
+}
 
 std::string sanitize(std::string_view s) {
   std::string out;
@@ -50,9 +69,9 @@ std::string sanitize(std::string_view s) {
     } else if (c < 0x80) {
       hex_escape(out, c);
       ++i;
-    } else if (size_t n = utf8_length(s, i); n > 0) {
-      out.append(s.substr(i, n));
-      i += n;
+    } else if (Utf8Step u = utf8_step(s, i); u.valid && !is_c1(u.codepoint)) {
+      out.append(s.substr(i, u.length));
+      i += u.length;
     } else {
       hex_escape(out, c);
       ++i;

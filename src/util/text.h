@@ -13,6 +13,19 @@ namespace portrel {
 /// backslash becomes \\. Escape sequences therefore never reach the terminal.
 std::string sanitize(std::string_view bytes);
 
+/// One step of decoding UTF-8 at BYTES[I] (I < size): a whole valid character
+/// (VALID, LENGTH 1 to 4, its CODEPOINT), or else the longest start of a
+/// character there that cannot be completed (not VALID, LENGTH at least 1: a
+/// lone continuation byte, an overlong form, a surrogate, a truncated sequence).
+/// Replacing each invalid step by one U+FFFD is Unicode's "maximal subpart"
+/// practice, the one JSON writers such as nlohmann's follow.
+struct Utf8Step {
+  size_t length = 1;
+  bool valid = false;
+  char32_t codepoint = 0;
+};
+Utf8Step utf8_step(std::string_view bytes, size_t i);
+
 /// 1234567 -> "1,234,567".
 std::string with_commas(uint64_t n);
 

@@ -27,6 +27,50 @@ TEST(Sanitize, EscapesC1ControlsAndInvalidUtf8) {
   EXPECT_EQ(sanitize("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // surrogate
 }
 
+TEST(Sanitize, EscapesBytesThatNeverStartACharacter) {
+  EXPECT_EQ(sanitize("\xf5\x80\x80"), "\\xf5\\x80\\x80");
+  EXPECT_EQ(sanitize("\xf8\x88\x80\x80"), "\\xf8\\x88\\x80\\x80");
+}
+
+TEST(Utf8Step, DecodesWholeCharacters) {
+  struct Case {
+    std::string_view bytes;
+    size_t length;
+    char32_t codepoint;
+  };
+  for (Case c : {Case{"A", 1, U'A'}, Case{"\xc3\xa9", 2, U'\u00e9'},
+                 Case{"\xe2\x82\xac", 3, U'\u20ac'}, Case{"\xf0\x9f\x98\x80", 4, U'\U0001F600'},
+                 Case{"\xf4\x8f\xbf\xbf", 4, U'\U0010FFFF'}}) {
+    Utf8Step u = utf8_step(c.bytes, 0);
+    EXPECT_TRUE(u.valid) << c.bytes;
+    EXPECT_EQ(u.length, c.length) << c.bytes;
+    EXPECT_EQ(u.codepoint, c.codepoint) << c.bytes;
+  }
+}
+
+TEST(Utf8Step, InvalidStepIsTheLongestStartThatCannotBeCompleted) {
+  struct Case {
+    std::string_view bytes;
+    size_t length;
+  };
+  for (Case c : {Case{"\x80", 1}, Case{"\xc0\x80", 1}, Case{"\xc1\xbf", 1},
+                 Case{"\xe0\x80\x80", 1}, Case{"\xed\xa0\x80", 1},
+                 Case{"\xf0\x8f\xbf\xbf", 1}, Case{"\xf4\x90\x80\x80", 1},
+                 Case{"\xf5\x80", 1}, Case{"\xff", 1}, Case{"\xc3", 1},
+                 Case{"\xc3(", 1}, Case{"\xe2\x82", 2}, Case{"\xe2\x82(", 2},
+                 Case{"\xf0\x9f\x98", 3}, Case{"\xf0\x9f\x98\xc3", 3}}) {
+    Utf8Step u = utf8_step(c.bytes, 0);
+    EXPECT_FALSE(u.valid) << ::testing::PrintToString(c.bytes);
+    EXPECT_EQ(u.length, c.length) << ::testing::PrintToString(c.bytes);
+  }
+}
+
+TEST(Utf8Step, StartsAtTheGivenByte) {
+  Utf8Step u = utf8_step("ab\xc3\xa9", 2);
+  EXPECT_TRUE(u.valid);
+  EXPECT_EQ(u.length, 2u);
+}
+
 TEST(Sanitize, OutputHasNoControlBytes) {
   std::string all;
   for (int c = 0; c < 256; ++c) all += static_cast<char>(c);
