@@ -34,6 +34,11 @@ struct Address {
   bool is_loopback() const;  ///< 127/8, ::1, ::ffff:127/104
   /// Canonical text: dotted quad or RFC 5952 form (no brackets).
   std::string to_string() const;
+  /// Room for the longest text with its NUL (INET6_ADDRSTRLEN).
+  using TextBuffer = std::array<char, 46>;
+  /// The text of to_string() written into BUF, without allocating; the view
+  /// points into BUF.
+  std::string_view format(TextBuffer& buf) const;
   auto operator<=>(const Address&) const = default;
 };
 

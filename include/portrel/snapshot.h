@@ -111,6 +111,8 @@ class Snapshot {
   std::unordered_map<PortKey, std::vector<uint32_t>, PortKeyHash> by_port_;
   std::unordered_map<pid_t, std::vector<pid_t>> children_;
   std::unordered_map<pid_t, std::vector<uint32_t>> holdings_by_pid_;
+  /// Per socket (index into sockets_): its holdings, [first, last) in holdings_.
+  std::vector<std::pair<uint32_t, uint32_t>> holder_range_;
 };
 
 }  // namespace portrel

@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 
+#include <charconv>
 #include <cstring>
 
 namespace portrel {
@@ -82,12 +83,25 @@ bool Address::is_loopback() const {
 }
 
 std::string Address::to_string() const {
+  TextBuffer buf;
+  return std::string(format(buf));
+}
+
+std::string_view Address::format(TextBuffer& buf) const {
+  static_assert(std::tuple_size_v<TextBuffer> == INET6_ADDRSTRLEN);
   if (family == 0) return "";
-  char buf[INET6_ADDRSTRLEN];
-  if (!inet_ntop(family == 4 ? AF_INET : AF_INET6, bytes.data(), buf, sizeof buf)) {
+  if (family == 4) {  // as inet_ntop writes it, without its sprintf
+    char* out = buf.data();
+    for (int i = 0; i < 4; ++i) {
+      if (i > 0) *out++ = '.';
+      out = std::to_chars(out, buf.data() + buf.size(), bytes[i]).ptr;
+    }
+    return {buf.data(), out};
+  }
+  if (!inet_ntop(AF_INET6, bytes.data(), buf.data(), buf.size())) {
     return "?";
   }
-  return buf;
+  return buf.data();
 }
 
 std::string_view tristate_name(Tristate value) {

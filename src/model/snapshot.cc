@@ -76,6 +76,11 @@ Snapshot::Snapshot(std::vector<Process> processes, std::vector<Socket> sockets,
   for (uint32_t i = 0; i < holdings_.size(); ++i) {
     holdings_by_pid_[holdings_[i].pid].push_back(i);
   }
+  holder_range_.assign(sockets_.size(), {0, 0});
+  for (uint32_t first = 0, last = 0; first < holdings_.size(); first = last) {
+    while (last < holdings_.size() && holdings_[last].inode == holdings_[first].inode) ++last;
+    holder_range_[by_inode_.find(holdings_[first].inode)->second] = {first, last};
+  }
 
   // Like holdings: only watches of a known process on a known socket are kept.
   std::erase_if(epoll, [&](const EpollWatch& w) {
@@ -116,11 +121,10 @@ const Socket* Snapshot::socket(uint64_t inode) const {
 
 std::span<const Holding> Snapshot::holders(uint64_t inode) const {
   if (inode == 0) return {};
-  auto lo = std::lower_bound(holdings_.begin(), holdings_.end(), inode,
-                             [](const Holding& h, uint64_t i) { return h.inode < i; });
-  auto hi = lo;
-  while (hi != holdings_.end() && hi->inode == inode) ++hi;
-  return {lo, hi};
+  auto it = by_inode_.find(inode);
+  if (it == by_inode_.end()) return {};
+  auto [first, last] = holder_range_[it->second];
+  return {holdings_.data() + first, holdings_.data() + last};
 }
 
 std::vector<Holding> Snapshot::held_by(pid_t pid) const {
