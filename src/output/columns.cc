@@ -2,163 +2,220 @@
 // here are the documented JSON/CSV contract: change them only by adding.
 #include "output/columns.h"
 
+#include <fmt/format.h>
+
 #include <array>
 
 namespace portrel {
 namespace {
 
-Value tristate(Tristate t) {
-  if (t == Tristate::unknown) return std::monostate{};
-  return t == Tristate::yes;
+void tristate(Tristate t, CellSink& out) {
+  if (t == Tristate::unknown) return out.null();
+  out.boolean(t == Tristate::yes);
 }
 
-Value integer(uint64_t v) { return static_cast<int64_t>(v); }
+// Cells are signed 64-bit, as in SQL; a cookie past 2^63 comes out negative.
+void integer(uint64_t v, CellSink& out) { out.integer(static_cast<int64_t>(v)); }
+
+// A text cell, or null when the string is empty.
+void text_or_null(std::string_view v, CellSink& out) {
+  if (v.empty()) return out.null();
+  out.text(v);
+}
+
+void address(const Address& a, CellSink& out) {
+  Address::TextBuffer buf;
+  out.text(a.format(buf));
+}
+
+// Collects the cell that WRITE hands over.
+class ValueSink final : public CellSink {
+ public:
+  void null() override { value = std::monostate{}; }
+  void integer(int64_t v) override { value = v; }
+  void text(std::string_view v) override { value = std::string(v); }
+  void boolean(bool v) override { value = v; }
+  Value value;
+};
+
+Value collect(auto&& write) {
+  ValueSink sink;
+  write(sink);
+  return std::move(sink.value);
+}
 
 constexpr std::array kSocketColumns = {
-    SocketColumn{"inode", "integer",
-                 "sockfs inode (0 for sockets with no file, e.g. TIME_WAIT)",
-                 [](const Snapshot&, const Socket& s) { return integer(s.inode); }},
+    SocketColumn{
+        "inode", "integer", "sockfs inode (0 for sockets with no file, e.g. TIME_WAIT)",
+        [](const Snapshot&, const Socket& s, CellSink& out) { integer(s.inode, out); }},
     SocketColumn{"cookie", "integer", "kernel socket cookie",
-                 [](const Snapshot&, const Socket& s) { return integer(s.cookie); }},
-    SocketColumn{"netns", "integer", "inode of the network namespace",
-                 [](const Snapshot&, const Socket& s) { return integer(s.netns); }},
+                 [](const Snapshot&, const Socket& s, CellSink& out) {
+                   integer(s.cookie, out);
+                 }},
+    SocketColumn{
+        "netns", "integer", "inode of the network namespace",
+        [](const Snapshot&, const Socket& s, CellSink& out) { integer(s.netns, out); }},
     SocketColumn{"netns_name", "text", "\"host\", the /run/netns name, or net:[INODE]",
-                 [](const Snapshot& snap, const Socket& s) {
-                   return Value(netns_label(snap, s.netns));
+                 [](const Snapshot& snap, const Socket& s, CellSink& out) {
+                   NetnsLabelBuffer buf;
+                   out.text(netns_label(snap, s.netns, buf));
                  }},
     SocketColumn{"proto", "text", "tcp, udp, udplite or raw",
-                 [](const Snapshot&, const Socket& s) {
-                   return Value(std::string(proto_name(s.proto)));
+                 [](const Snapshot&, const Socket& s, CellSink& out) {
+                   out.text(proto_name(s.proto));
                  }},
     SocketColumn{"family", "integer", "4 or 6",
-                 [](const Snapshot&, const Socket& s) { return integer(s.family); }},
+                 [](const Snapshot&, const Socket& s, CellSink& out) {
+                   integer(s.family, out);
+                 }},
     SocketColumn{"state", "text",
                  "kernel state: LISTEN, ESTABLISHED, UNCONN, TIME_WAIT, ...",
-                 [](const Snapshot&, const Socket& s) {
-                   return Value(std::string(state_name(s.proto, s.state)));
+                 [](const Snapshot&, const Socket& s, CellSink& out) {
+                   out.text(state_name(s.proto, s.state));
                  }},
     SocketColumn{"local_address", "text", "local address (0.0.0.0 or :: for any)",
-                 [](const Snapshot&, const Socket& s) {
-                   return Value(s.local_addr.to_string());
+                 [](const Snapshot&, const Socket& s, CellSink& out) {
+                   address(s.local_addr, out);
                  }},
-    SocketColumn{
-        "local_port", "integer", "local port",
-        [](const Snapshot&, const Socket& s) { return integer(s.local_port); }},
+    SocketColumn{"local_port", "integer", "local port",
+                 [](const Snapshot&, const Socket& s, CellSink& out) {
+                   integer(s.local_port, out);
+                 }},
     SocketColumn{"remote_address", "text", "peer address (0.0.0.0 or :: when none)",
-                 [](const Snapshot&, const Socket& s) {
-                   return Value(s.remote_addr.to_string());
+                 [](const Snapshot&, const Socket& s, CellSink& out) {
+                   address(s.remote_addr, out);
+                 }},
+    SocketColumn{"remote_port", "integer", "peer port (0 when none)",
+                 [](const Snapshot&, const Socket& s, CellSink& out) {
+                   integer(s.remote_port, out);
                  }},
     SocketColumn{
-        "remote_port", "integer", "peer port (0 when none)",
-        [](const Snapshot&, const Socket& s) { return integer(s.remote_port); }},
-    SocketColumn{"uid", "integer", "uid that created the socket",
-                 [](const Snapshot&, const Socket& s) { return integer(s.uid); }},
-    SocketColumn{
-        "reuseaddr", "boolean", "SO_REUSEADDR (null when unknown)",
-        [](const Snapshot&, const Socket& s) { return tristate(s.reuseaddr); }},
-    SocketColumn{
-        "reuseport", "boolean", "SO_REUSEPORT (null when unknown)",
-        [](const Snapshot&, const Socket& s) { return tristate(s.reuseport); }},
+        "uid", "integer", "uid that created the socket",
+        [](const Snapshot&, const Socket& s, CellSink& out) { integer(s.uid, out); }},
+    SocketColumn{"reuseaddr", "boolean", "SO_REUSEADDR (null when unknown)",
+                 [](const Snapshot&, const Socket& s, CellSink& out) {
+                   tristate(s.reuseaddr, out);
+                 }},
+    SocketColumn{"reuseport", "boolean", "SO_REUSEPORT (null when unknown)",
+                 [](const Snapshot&, const Socket& s, CellSink& out) {
+                   tristate(s.reuseport, out);
+                 }},
     SocketColumn{"v6only", "boolean", "IPV6_V6ONLY (null when unknown or IPv4)",
-                 [](const Snapshot&, const Socket& s) { return tristate(s.v6only); }},
-    SocketColumn{"reuseaddr_from", "text",
-                 "where reuseaddr came from: none, inferred, sock_diag, getsockopt, bpf",
-                 [](const Snapshot&, const Socket& s) {
-                   return Value(std::string(opt_source_name(s.reuseaddr_from)));
+                 [](const Snapshot&, const Socket& s, CellSink& out) {
+                   tristate(s.v6only, out);
                  }},
-    SocketColumn{"reuseport_from", "text",
-                 "where reuseport came from: none, inferred, sock_diag, getsockopt, bpf",
-                 [](const Snapshot&, const Socket& s) {
-                   return Value(std::string(opt_source_name(s.reuseport_from)));
-                 }},
+    SocketColumn{
+        "reuseaddr_from", "text",
+        "where reuseaddr came from: none, inferred, sock_diag, getsockopt, bpf",
+        [](const Snapshot&, const Socket& s, CellSink& out) {
+          out.text(opt_source_name(s.reuseaddr_from));
+        }},
+    SocketColumn{
+        "reuseport_from", "text",
+        "where reuseport came from: none, inferred, sock_diag, getsockopt, bpf",
+        [](const Snapshot&, const Socket& s, CellSink& out) {
+          out.text(opt_source_name(s.reuseport_from));
+        }},
     SocketColumn{"v6only_from", "text",
                  "where v6only came from: none, inferred, sock_diag, getsockopt, bpf",
-                 [](const Snapshot&, const Socket& s) {
-                   return Value(std::string(opt_source_name(s.v6only_from)));
+                 [](const Snapshot&, const Socket& s, CellSink& out) {
+                   out.text(opt_source_name(s.v6only_from));
                  }},
     SocketColumn{"bound_dev", "integer", "ifindex of SO_BINDTODEVICE (0 when unbound)",
-                 [](const Snapshot&, const Socket& s) { return integer(s.bound_dev); }},
+                 [](const Snapshot&, const Socket& s, CellSink& out) {
+                   integer(s.bound_dev, out);
+                 }},
     SocketColumn{"rx_queue", "integer", "receive queue (accept backlog for listeners)",
-                 [](const Snapshot&, const Socket& s) { return integer(s.rx_queue); }},
+                 [](const Snapshot&, const Socket& s, CellSink& out) {
+                   integer(s.rx_queue, out);
+                 }},
     SocketColumn{"tx_queue", "integer", "send queue (backlog limit for listeners)",
-                 [](const Snapshot&, const Socket& s) { return integer(s.tx_queue); }},
+                 [](const Snapshot&, const Socket& s, CellSink& out) {
+                   integer(s.tx_queue, out);
+                 }},
     SocketColumn{"owner", "text",
                  "why no holder is visible (null when the socket has holders)",
-                 [](const Snapshot& snap, const Socket& s) {
+                 [](const Snapshot& snap, const Socket& s, CellSink& out) {
                    Unowned why = snap.why_unowned(s);
-                   if (why == Unowned::none) return Value();
-                   return Value(std::string(unowned_reason(why)));
+                   if (why == Unowned::none) return out.null();
+                   out.text(unowned_reason(why));
                  }},
 };
 
 constexpr std::array kHolderColumns = {
-    HolderColumn{"pid", "integer", "process id",
-                 [](const Holding& h, const Process*) { return integer(h.pid); }},
-    HolderColumn{"fd", "integer", "file descriptor number in that process",
-                 [](const Holding& h, const Process*) { return integer(h.fd); }},
-    HolderColumn{"cloexec", "boolean", "close-on-exec set on the descriptor",
-                 [](const Holding& h, const Process*) { return Value(h.cloexec); }},
     HolderColumn{
-        "comm", "text", "process name (/proc/PID/comm)",
-        [](const Holding&, const Process* p) { return p ? Value(p->comm) : Value(); }},
+        "pid", "integer", "process id",
+        [](const Holding& h, const Process*, CellSink& out) { integer(h.pid, out); }},
+    HolderColumn{
+        "fd", "integer", "file descriptor number in that process",
+        [](const Holding& h, const Process*, CellSink& out) { integer(h.fd, out); }},
+    HolderColumn{"cloexec", "boolean", "close-on-exec set on the descriptor",
+                 [](const Holding& h, const Process*, CellSink& out) {
+                   out.boolean(h.cloexec);
+                 }},
+    HolderColumn{"comm", "text", "process name (/proc/PID/comm)",
+                 [](const Holding&, const Process* p, CellSink& out) {
+                   p ? out.text(p->comm) : out.null();
+                 }},
     HolderColumn{"exe", "text", "executable path (null when unreadable)",
-                 [](const Holding&, const Process* p) {
-                   return p && !p->exe.empty() ? Value(p->exe) : Value();
+                 [](const Holding&, const Process* p, CellSink& out) {
+                   text_or_null(p ? std::string_view(p->exe) : "", out);
                  }},
     HolderColumn{"ppid", "integer", "parent process id",
-                 [](const Holding&, const Process* p) {
-                   return p ? integer(p->ppid) : Value();
+                 [](const Holding&, const Process* p, CellSink& out) {
+                   p ? integer(p->ppid, out) : out.null();
                  }},
-    HolderColumn{
-        "user", "text", "user name of the process's real uid",
-        [](const Holding&, const Process* p) { return p ? Value(p->user) : Value(); }},
+    HolderColumn{"user", "text", "user name of the process's real uid",
+                 [](const Holding&, const Process* p, CellSink& out) {
+                   p ? out.text(p->user) : out.null();
+                 }},
     HolderColumn{"cmdline", "text", "command line, arguments joined by spaces",
-                 [](const Holding&, const Process* p) {
-                   return p ? Value(p->cmdline) : Value();
+                 [](const Holding&, const Process* p, CellSink& out) {
+                   p ? out.text(p->cmdline) : out.null();
                  }},
 };
 
 constexpr std::array kProcessColumns = {
     ProcessColumn{"pid", "integer", "process id",
-                  [](const Process& p) { return integer(p.pid); }},
+                  [](const Process& p, CellSink& out) { integer(p.pid, out); }},
     ProcessColumn{"ppid", "integer", "parent process id",
-                  [](const Process& p) { return integer(p.ppid); }},
+                  [](const Process& p, CellSink& out) { integer(p.ppid, out); }},
     ProcessColumn{"uid", "integer", "real uid of the process",
-                  [](const Process& p) { return integer(p.uid); }},
+                  [](const Process& p, CellSink& out) { integer(p.uid, out); }},
     ProcessColumn{"user", "text", "user name of the real uid",
-                  [](const Process& p) { return Value(p.user); }},
+                  [](const Process& p, CellSink& out) { out.text(p.user); }},
     ProcessColumn{"comm", "text", "process name (/proc/PID/comm)",
-                  [](const Process& p) { return Value(p.comm); }},
+                  [](const Process& p, CellSink& out) { out.text(p.comm); }},
     ProcessColumn{"exe", "text", "executable path (null when unreadable)",
-                  [](const Process& p) {
-                    return p.exe.empty() ? Value() : Value(p.exe);
-                  }},
+                  [](const Process& p, CellSink& out) { text_or_null(p.exe, out); }},
     ProcessColumn{"cmdline", "text", "command line, arguments joined by spaces",
-                  [](const Process& p) { return Value(p.cmdline); }},
+                  [](const Process& p, CellSink& out) { out.text(p.cmdline); }},
     ProcessColumn{"netns", "integer",
                   "inode of its network namespace (null when unreadable)",
-                  [](const Process& p) { return p.netns ? integer(p.netns) : Value(); }},
+                  [](const Process& p, CellSink& out) {
+                    p.netns ? integer(p.netns, out) : out.null();
+                  }},
     ProcessColumn{"pidns", "integer",
                   "inode of its pid namespace (null when unreadable)",
-                  [](const Process& p) { return p.pidns ? integer(p.pidns) : Value(); }},
+                  [](const Process& p, CellSink& out) {
+                    p.pidns ? integer(p.pidns, out) : out.null();
+                  }},
     ProcessColumn{"cgroup", "text",
                   "cgroup v2 path: its container or service (null when unreadable)",
-                  [](const Process& p) {
-                    return p.cgroup.empty() ? Value() : Value(p.cgroup);
-                  }},
+                  [](const Process& p, CellSink& out) { text_or_null(p.cgroup, out); }},
     ProcessColumn{"start_time", "integer", "start time in clock ticks after boot",
-                  [](const Process& p) { return integer(p.start_time); }},
+                  [](const Process& p, CellSink& out) { integer(p.start_time, out); }},
 };
 
 constexpr std::array kHoldingColumns = {
     HoldingColumn{"pid", "integer", "process holding the socket",
-                  [](const Holding& h) { return integer(h.pid); }},
+                  [](const Holding& h, CellSink& out) { integer(h.pid, out); }},
     HoldingColumn{"fd", "integer", "file descriptor number in that process",
-                  [](const Holding& h) { return integer(h.fd); }},
+                  [](const Holding& h, CellSink& out) { integer(h.fd, out); }},
     HoldingColumn{"inode", "integer", "sockfs inode of the socket held",
-                  [](const Holding& h) { return integer(h.inode); }},
+                  [](const Holding& h, CellSink& out) { integer(h.inode, out); }},
     HoldingColumn{"cloexec", "boolean", "close-on-exec set on the descriptor",
-                  [](const Holding& h) { return Value(h.cloexec); }},
+                  [](const Holding& h, CellSink& out) { out.boolean(h.cloexec); }},
 };
 
 }  // namespace
@@ -167,6 +224,22 @@ std::span<const SocketColumn> socket_columns() { return kSocketColumns; }
 std::span<const HolderColumn> holder_columns() { return kHolderColumns; }
 std::span<const ProcessColumn> process_columns() { return kProcessColumns; }
 std::span<const HoldingColumn> holding_columns() { return kHoldingColumns; }
+
+Value SocketColumn::get(const Snapshot& snapshot, const Socket& socket) const {
+  return collect([&](CellSink& out) { write(snapshot, socket, out); });
+}
+
+Value HolderColumn::get(const Holding& holding, const Process* process) const {
+  return collect([&](CellSink& out) { write(holding, process, out); });
+}
+
+Value ProcessColumn::get(const Process& process) const {
+  return collect([&](CellSink& out) { write(process, out); });
+}
+
+Value HoldingColumn::get(const Holding& holding) const {
+  return collect([&](CellSink& out) { write(holding, out); });
+}
 
 std::string value_text(const Value& value) {
   struct Visitor {
@@ -179,11 +252,18 @@ std::string value_text(const Value& value) {
 }
 
 std::string netns_label(const Snapshot& snapshot, uint64_t inode) {
+  NetnsLabelBuffer buf;
+  return std::string(netns_label(snapshot, inode, buf));
+}
+
+std::string_view netns_label(const Snapshot& snapshot, uint64_t inode,
+                             NetnsLabelBuffer& buf) {
   if (const Netns* n = snapshot.netns(inode)) {
     if (n->is_host) return "host";
     if (!n->name.empty()) return n->name;
   }
-  return "net:[" + std::to_string(inode) + "]";
+  auto end = fmt::format_to_n(buf.data(), buf.size(), "net:[{}]", inode).out;
+  return {buf.data(), end};
 }
 
 }  // namespace portrel

@@ -1,8 +1,10 @@
 // The columns of the socket relation and of its holders, declared once. This
-// one table drives JSON, CSV and the help text (`portrel columns`); the human
-// table picks from it by name.
+// one table drives JSON, CSV, the SQL schema and the help text (`portrel
+// columns`); the human table picks from it by name. A column's getter hands its
+// cell to a CellSink, so the JSON writer receives text without a copy.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -16,18 +18,34 @@ namespace portrel {
 /// A cell: null (unknown), integer, text, or boolean.
 using Value = std::variant<std::monostate, int64_t, std::string, bool>;
 
+/// Receives the one cell a column getter produces. Text lives only for the
+/// call: a sink that keeps it copies it.
+class CellSink {
+ public:
+  virtual void null() = 0;
+  virtual void integer(int64_t value) = 0;
+  virtual void text(std::string_view value) = 0;
+  virtual void boolean(bool value) = 0;
+
+ protected:
+  ~CellSink() = default;
+};
+
 struct SocketColumn {
   std::string_view name;
   std::string_view type;  ///< "integer", "text", "boolean"
   std::string_view description;
-  Value (*get)(const Snapshot&, const Socket&);
+  void (*write)(const Snapshot&, const Socket&, CellSink&);
+  /// The cell as a Value.
+  Value get(const Snapshot& snapshot, const Socket& socket) const;
 };
 
 struct HolderColumn {
   std::string_view name;
   std::string_view type;
   std::string_view description;
-  Value (*get)(const Holding&, const Process*);
+  void (*write)(const Holding&, const Process*, CellSink&);
+  Value get(const Holding& holding, const Process* process) const;
 };
 
 std::span<const SocketColumn> socket_columns();
@@ -40,14 +58,16 @@ struct ProcessColumn {
   std::string_view name;
   std::string_view type;
   std::string_view description;
-  Value (*get)(const Process&);
+  void (*write)(const Process&, CellSink&);
+  Value get(const Process& process) const;
 };
 
 struct HoldingColumn {
   std::string_view name;
   std::string_view type;
   std::string_view description;
-  Value (*get)(const Holding&);
+  void (*write)(const Holding&, CellSink&);
+  Value get(const Holding& holding) const;
 };
 
 std::span<const ProcessColumn> process_columns();
@@ -58,5 +78,11 @@ std::string value_text(const Value& value);
 
 /// The netns as people read it: "host", the /run/netns name, or "net:[INODE]".
 std::string netns_label(const Snapshot& snapshot, uint64_t inode);
+
+/// Room for a netns label that is not a /run/netns name.
+using NetnsLabelBuffer = std::array<char, 32>;
+/// The same label without allocating: the view points into BUF or SNAPSHOT.
+std::string_view netns_label(const Snapshot& snapshot, uint64_t inode,
+                             NetnsLabelBuffer& buf);
 
 }  // namespace portrel

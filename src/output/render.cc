@@ -1,75 +1,96 @@
 // JSON and CSV renderers. Both walk socket_columns()/holder_columns(), so a new
-// column appears in every format at once.
+// column appears in every format at once. JSON is streamed: each cell goes from
+// its column getter straight into the writer's buffer, with no tree per socket.
 #include "output/render.h"
 
-#include <cstdlib>
+#include <vector>
 
 #include "output/columns.h"
 #include "output/sharing_view.h"
+#include "util/json_writer.h"
 
 namespace portrel {
+namespace {
 
-nlohmann::json value_json(const Value& value) {
-  struct Visitor {
-    nlohmann::json operator()(std::monostate) const { return nullptr; }
-    nlohmann::json operator()(int64_t v) const { return v; }
-    nlohmann::json operator()(const std::string& v) const { return v; }
-    nlohmann::json operator()(bool v) const { return v; }
-  };
-  return std::visit(Visitor{}, value);
-}
+// Hands each cell to the writer as a JSON value.
+class JsonCell final : public CellSink {
+ public:
+  explicit JsonCell(JsonWriter& json) : json_(json) {}
+  void null() override { json_.null(); }
+  void integer(int64_t value) override { json_.integer(value); }
+  void text(std::string_view value) override { json_.string(value); }
+  void boolean(bool value) override { json_.boolean(value); }
 
-nlohmann::json socket_json(const Snapshot& snapshot, const Socket& socket) {
-  nlohmann::json obj = nlohmann::json::object();
-  for (const SocketColumn& c : socket_columns()) {
-    obj[std::string(c.name)] = value_json(c.get(snapshot, socket));
+ private:
+  JsonWriter& json_;
+};
+
+// The socket and holder columns with their member names, quoted once per
+// document rather than once per row.
+struct JsonColumns {
+  std::span<const SocketColumn> socket = socket_columns();
+  std::span<const HolderColumn> holder = holder_columns();
+  std::vector<JsonKey> socket_keys, holder_keys;
+  JsonKey holders{"holders"};
+
+  JsonColumns() {
+    for (const SocketColumn& c : socket) socket_keys.emplace_back(c.name);
+    for (const HolderColumn& c : holder) holder_keys.emplace_back(c.name);
   }
-  nlohmann::json holders = nlohmann::json::array();
+};
+
+void write_socket(JsonWriter& json, const JsonColumns& columns,
+                  const Snapshot& snapshot, const Socket& socket) {
+  JsonCell cell(json);
+  json.begin_object();
+  for (size_t i = 0; i < columns.socket.size(); ++i) {
+    json.key(columns.socket_keys[i]);
+    columns.socket[i].write(snapshot, socket, cell);
+  }
+  json.key(columns.holders).begin_array();
   for (const Holding& h : snapshot.holders(socket.inode)) {
-    nlohmann::json holder = nlohmann::json::object();
     const Process* p = snapshot.process(h.pid);
-    for (const HolderColumn& c : holder_columns()) {
-      holder[std::string(c.name)] = value_json(c.get(h, p));
+    json.begin_object();
+    for (size_t i = 0; i < columns.holder.size(); ++i) {
+      json.key(columns.holder_keys[i]);
+      columns.holder[i].write(h, p, cell);
     }
-    holders.push_back(std::move(holder));
+    json.end_object();
   }
-  obj["holders"] = std::move(holders);
-  return obj;
+  json.end_array().end_object();
 }
+
+void write_document(JsonWriter& json, const Snapshot& snapshot,
+                    std::span<const Socket* const> sockets,
+                    std::span<const std::string> warnings) {
+  JsonColumns columns;
+  json.raw("{\"sockets\": [");
+  for (size_t i = 0; i < sockets.size(); ++i) {
+    json.raw(i == 0 ? "\n" : ",\n");
+    write_socket(json, columns, snapshot, *sockets[i]);
+  }
+  json.raw("\n],\n\"ports\": ");
+  write_ports_json(json, snapshot, sockets);
+  json.raw(",\n\"warnings\": ").begin_array();
+  for (const std::string& w : warnings) json.string(w);
+  json.end_array().raw("}\n");
+}
+
+}  // namespace
 
 void write_sockets_document(std::FILE* out, const Snapshot& snapshot,
                             std::span<const Socket* const> sockets,
                             std::span<const std::string> warnings) {
-  constexpr auto kReplace = nlohmann::json::error_handler_t::replace;
-  std::fputs("{\"sockets\": [", out);
-  std::string line;
-  for (size_t i = 0; i < sockets.size(); ++i) {
-    line = i == 0 ? "\n" : ",\n";
-    line += socket_json(snapshot, *sockets[i]).dump(-1, ' ', false, kReplace);
-    std::fwrite(line.data(), 1, line.size(), out);
-  }
-  std::fputs("\n],\n\"ports\": ", out);
-  line = ports_json(snapshot, sockets).dump(-1, ' ', false, kReplace);
-  std::fwrite(line.data(), 1, line.size(), out);
-  std::fputs(",\n\"warnings\": ", out);
-  line = nlohmann::json(std::vector<std::string>(warnings.begin(), warnings.end()))
-             .dump(-1, ' ', false, kReplace);
-  std::fwrite(line.data(), 1, line.size(), out);
-  std::fputs("}\n", out);
+  JsonWriter json(out);
+  write_document(json, snapshot, sockets, warnings);
 }
 
 std::string sockets_document(const Snapshot& snapshot,
                              std::span<const Socket* const> sockets,
                              std::span<const std::string> warnings) {
-  char* data = nullptr;
-  size_t size = 0;
-  std::FILE* mem = open_memstream(&data, &size);
-  if (mem == nullptr) return "";
-  write_sockets_document(mem, snapshot, sockets, warnings);
-  std::fclose(mem);
-  std::string text(data, size);
-  std::free(data);
-  return text;
+  JsonWriter json;
+  write_document(json, snapshot, sockets, warnings);
+  return json.take();
 }
 
 std::string csv_field(const std::string& text) {

@@ -2,7 +2,6 @@
 // documented contract) and CSV, both driven by the column declarations.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <cstdio>
 #include <span>
 #include <string>
@@ -12,13 +11,11 @@
 
 namespace portrel {
 
-/// One JSON object per socket: every socket column plus `holders`, an array of
-/// holder objects (every holder column).
-nlohmann::json socket_json(const Snapshot& snapshot, const Socket& socket);
-
 /// Writes {"sockets": [...], "ports": [...], "warnings": [...]} to OUT as it
-/// goes, one socket per line, so memory does not grow with the output; invalid
-/// UTF-8 from other processes is replaced, never thrown on.
+/// goes, one socket per line, so memory does not grow with the output. A socket
+/// is an object of every socket column, in column order, plus `holders`, an
+/// array of objects of every holder column. Invalid UTF-8 from other processes
+/// becomes U+FFFD.
 void write_sockets_document(std::FILE* out, const Snapshot& snapshot,
                             std::span<const Socket* const> sockets,
                             std::span<const std::string> warnings);
@@ -35,8 +32,5 @@ std::string sockets_csv(const Snapshot& snapshot,
 
 /// Quotes a CSV field when it needs it.
 std::string csv_field(const std::string& text);
-
-/// A JSON value for a cell.
-nlohmann::json value_json(const Value& value);
 
 }  // namespace portrel

@@ -6,11 +6,13 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <unordered_set>
 
 #include "output/columns.h"
 #include "output/holders.h"
 #include "output/table.h"
 #include "output/views.h"
+#include "util/json_writer.h"
 #include "util/text.h"
 
 namespace portrel {
@@ -75,9 +77,10 @@ std::string endpoints_counted(std::span<const Socket* const> sockets) {
 
 std::string names(std::span<const Socket* const> sockets, auto&& key) {
   std::vector<std::string> seen;
+  std::unordered_set<std::string> known;
   for (const Socket* s : sockets) {
     std::string k = key(*s);
-    if (std::ranges::find(seen, k) == seen.end()) seen.push_back(k);
+    if (known.insert(k).second) seen.push_back(std::move(k));
   }
   std::string out;
   for (const std::string& k : seen) out += (out.empty() ? "" : ", ") + k;
@@ -138,28 +141,33 @@ std::vector<std::string> sharing_sentences(const Snapshot& snap, const PortGroup
   return out;
 }
 
-nlohmann::json ports_json(const Snapshot& snap, std::span<const Socket* const> sockets) {
-  nlohmann::json ports = nlohmann::json::array();
+void write_ports_json(JsonWriter& json, const Snapshot& snap,
+                      std::span<const Socket* const> sockets) {
+  json.begin_array();
   for (const PortGroup& g : port_groups(snap, sockets)) {
-    std::vector<std::string> protos, kinds;
-    std::vector<uint64_t> inodes;
+    NetnsLabelBuffer label;
+    json.begin_object();
+    json.key("netns").integer(g.netns);
+    json.key("netns_name").string(netns_label(snap, g.netns, label));
+    json.key("port").integer(g.port);
+    std::vector<Proto> protos;
     for (const Socket* s : g.sockets) {
-      std::string p(proto_name(s->proto));
-      if (std::ranges::find(protos, p) == protos.end()) protos.push_back(p);
-      inodes.push_back(s->inode);
+      if (std::ranges::find(protos, s->proto) == protos.end()) protos.push_back(s->proto);
     }
-    for (SharingKind k : g.kinds()) kinds.emplace_back(sharing_kind_name(k));
-    ports.push_back({{"netns", g.netns},
-                     {"netns_name", netns_label(snap, g.netns)},
-                     {"port", g.port},
-                     {"protos", protos},
-                     {"sockets", inodes},
-                     {"pids", g.pids},
-                     {"shared", g.shared()},
-                     {"sharing", kinds},
-                     {"explanation", sharing_sentences(snap, g)}});
+    json.key("protos").begin_array();
+    for (Proto p : protos) json.string(proto_name(p));
+    json.end_array().key("sockets").begin_array();
+    for (const Socket* s : g.sockets) json.integer(s->inode);
+    json.end_array().key("pids").begin_array();
+    for (pid_t pid : g.pids) json.integer(pid);
+    json.end_array().key("shared").boolean(g.shared());
+    json.key("sharing").begin_array();
+    for (SharingKind k : g.kinds()) json.string(sharing_kind_name(k));
+    json.end_array().key("explanation").begin_array();
+    for (const std::string& sentence : sharing_sentences(snap, g)) json.string(sentence);
+    json.end_array().end_object();
   }
-  return ports;
+  json.end_array();
 }
 
 std::string shared_table(const Snapshot& snap, std::span<const PortGroup> groups, bool color) {

@@ -3,7 +3,6 @@
 // the `ports` array of the JSON document.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <span>
 #include <string>
 #include <vector>
@@ -13,6 +12,8 @@
 
 namespace portrel {
 
+class JsonWriter;
+
 /// "inherited,dual-stack", or "" for none.
 std::string kinds_text(std::span<const SharingKind> kinds);
 
@@ -20,9 +21,11 @@ std::string kinds_text(std::span<const SharingKind> kinds);
 /// by nginx 1201 and its 8 children: one accept queue". Names are sanitised.
 std::vector<std::string> sharing_sentences(const Snapshot& snapshot, const PortGroup& group);
 
-/// The `ports` array: one object per (netns, port) of SOCKETS with its protocols,
-/// socket inodes, holder pids and `sharing` (kind names).
-nlohmann::json ports_json(const Snapshot& snapshot, std::span<const Socket* const> sockets);
+/// Writes the `ports` array: one object per (netns, port) of SOCKETS with its
+/// protocols, socket inodes, holder pids, `sharing` (kind names) and one
+/// `explanation` sentence per kind.
+void write_ports_json(JsonWriter& json, const Snapshot& snapshot,
+                      std::span<const Socket* const> sockets);
 
 /// `portrel shared`: one block per shared port: a line with the port, its kinds
 /// and holders, then its sentences.
