@@ -235,22 +235,22 @@ Result<ProcessScan> BpfSource::scan() {
   std::ranges::sort(scan.holdings);
   scan.netns = netns_handles(options_.proc_root, scan.processes);
 
-  // Options of the sockets no process holds, from each namespace's tables.
-  std::vector<NetnsHandle> wanted;
-  for (const NetnsHandle& h : scan.netns) {
-    if (options_.only_netns.empty() || std::ranges::find(options_.only_netns, h.inode) != options_.only_netns.end()) {
-      wanted.push_back(h);
-    }
-  }
+  return scan;
+}
+
+void BpfSource::unheld_options(const std::vector<NetnsHandle>& namespaces,
+                               std::span<const uint16_t> ports,
+                               std::vector<ExactOptions>& options,
+                               std::vector<std::string>& warnings) {
   auto own = current_netns_inode();
-  std::vector<Result<std::string>> tables(wanted.size(), std::string());
+  std::vector<Result<std::string>> tables(namespaces.size(), std::string());
   std::vector<NetnsHandle> others;
   std::vector<size_t> other_index;
-  for (size_t i = 0; i < wanted.size(); ++i) {
-    if (own && wanted[i].inode == *own) {
-      tables[i] = iterators_->tables();
+  for (size_t i = 0; i < namespaces.size(); ++i) {
+    if (own && namespaces[i].inode == *own) {
+      tables[i] = iterators_->tables(ports);
     } else {
-      others.push_back(wanted[i]);
+      others.push_back(namespaces[i]);
       other_index.push_back(i);
     }
   }
@@ -259,22 +259,20 @@ Result<ProcessScan> BpfSource::scan() {
       tables[other_index[i]] = std::unexpected(entered.error());
       return;
     }
-    tables[other_index[i]] = iterators_->tables();
+    tables[other_index[i]] = iterators_->tables(ports);
   });
-  for (size_t i = 0; i < wanted.size(); ++i) {
+  for (size_t i = 0; i < namespaces.size(); ++i) {
     auto rows = tables[i] ? decode_sockets(*tables[i])
                           : Result<std::vector<BpfSocket>>(std::unexpected(tables[i].error()));
     if (!rows) {
-      scan.warnings.push_back("socket options of namespace " +
-                              std::to_string(wanted[i].inode) +
-                              " unknown: " + rows.error().message);
+      warnings.push_back("socket options of namespace " + std::to_string(namespaces[i].inode) +
+                         " unknown: " + rows.error().message);
       continue;
     }
     for (const BpfSocket& s : *rows) {
-      if (s.inode != 0) scan.options.push_back(s.options);
+      if (s.inode != 0) options.push_back(s.options);
     }
   }
-  return scan;
 }
 
 }  // namespace portrel
