@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "portrel/capture.h"
 #include "sources/bpf/bpf_loader.h"
 #include "sources/sources.h"
 
@@ -42,10 +43,10 @@ Result<std::vector<BpfSocket>> decode_sockets(std::string_view bytes);
 struct BpfSourceOptions {
   BpfFilter filter;
   std::string proc_root = "/proc";   ///< where to read holders' exe, cmdline, cgroup
-  /// Read holders' exe, cmdline and cgroup from /proc. Without them every row
-  /// comes from the iterators alone (pid, ppid, uid, comm, start time,
-  /// namespaces) and /proc is not read at all.
-  bool process_details = true;
+  /// Which of holders' exe, cmdline and cgroup to read from /proc. With none,
+  /// every row comes from the iterators alone (pid, ppid, uid, comm, start
+  /// time, namespaces) and /proc is not read at all.
+  CaptureOptions::Details process_details = CaptureOptions::Details::all;
 };
 
 class BpfSource : public ProcessSource {
