@@ -17,9 +17,13 @@ struct CaptureOptions {
   std::vector<uint64_t> only_netns;
   /// Dump only listening/bound sockets (cheaper); false dumps every state.
   bool listening_only = false;
-  /// Read every process detail (exe, cmdline, cgroup). A view that shows only
-  /// pid, ppid, uid, comm may turn this off: with bpf, /proc is then not read.
-  bool process_details = true;
+  /// Which details of the processes holding sockets to read beyond what the
+  /// kernel gives at once (pid, ppid, uid, comm, start time, namespaces): none,
+  /// exe and cmdline, or those and the cgroup. With bpf each is read from /proc
+  /// per holder, so a view that shows less asks for less (none: /proc is not
+  /// read at all).
+  enum class Details : uint8_t { none, command, all };
+  Details process_details = Details::all;
   /// Dump only these protocols; empty means all (TCP, UDP, UDPLite, RAW).
   std::vector<Proto> protocols;
   /// Where the fd → socket map comes from: bpf iterators when they load (auto),

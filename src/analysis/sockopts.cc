@@ -43,17 +43,20 @@ void infer_socket_options(std::span<Socket> sockets) {
            listeners[j]->local_port == listeners[i]->local_port) {
       ++j;
     }
+    // Only a listener whose option is not yet known better can learn it: with
+    // exact options (bpf) a group of thousands of SO_REUSEPORT siblings costs
+    // nothing here, and otherwise the cost is (unknown × group), not group².
     for (size_t a = i; a < j; ++a) {
-      for (size_t b = a + 1; b < j; ++b) {
-        Socket& x = *listeners[a];
-        Socket& y = *listeners[b];
-        if (x.inode == y.inode && x.inode != 0) continue;
-        if (!addresses_overlap(x.local_addr, y.local_addr) ||
-            !devices_conflict(x.bound_dev, y.bound_dev)) {
-          continue;
+      Socket& x = *listeners[a];
+      if (x.reuseport_from >= OptSource::inferred) continue;
+      for (size_t b = i; b < j; ++b) {
+        const Socket& y = *listeners[b];
+        if (b == a || (x.inode == y.inode && x.inode != 0)) continue;
+        if (addresses_overlap(x.local_addr, y.local_addr) &&
+            devices_conflict(x.bound_dev, y.bound_dev)) {
+          offer_option(x.reuseport, x.reuseport_from, Tristate::yes, OptSource::inferred);
+          break;
         }
-        offer_option(x.reuseport, x.reuseport_from, Tristate::yes, OptSource::inferred);
-        offer_option(y.reuseport, y.reuseport_from, Tristate::yes, OptSource::inferred);
       }
     }
     i = j;

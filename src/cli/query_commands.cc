@@ -38,7 +38,9 @@ int run_list(const Options& o) {
   auto filter = make_filter(o);
   if (!filter) return usage_error(filter.error().message);
   // The table shows names and pids only: no exe, cmdline or cgroup to read.
-  auto snap = capture_for(o, *filter, std::nullopt, o.format != Format::table);
+  auto snap = capture_for(o, *filter, std::nullopt,
+                          o.format == Format::table ? CaptureOptions::Details::none
+                                                    : CaptureOptions::Details::command);
   if (!snap) return usage_error(snap.error().message);
   auto sockets = select_sockets(*snap, *filter);
   return emit_sockets(o, *snap, sockets,

@@ -39,7 +39,8 @@ void print_warnings(const Options& o, std::span<const std::string> warnings) {
 }
 
 Result<Snapshot> capture_for(const Options& o, const Filter& filter,
-                             std::optional<uint16_t> port, bool details) {
+                             std::optional<uint16_t> port,
+                             CaptureOptions::Details details) {
   CaptureOptions capture_options;
   capture_options.only_netns = filter.netns;
   capture_options.listening_only = filter.listening_only;

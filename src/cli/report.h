@@ -10,6 +10,7 @@
 
 #include "cli/filter.h"
 #include "cli/options.h"
+#include "portrel/capture.h"
 #include "portrel/snapshot.h"
 
 namespace portrel {
@@ -23,11 +24,11 @@ void print_warnings(const Options& options, std::span<const std::string> warning
 /// Captures what the filter needs: only its namespaces and protocols, and only
 /// listening sockets unless --all. Under --verbose, says how it was read.
 /// PORT, when given, keeps only sockets on that local port (filtered in the
-/// kernel when the bpf source is used). DETAILS false skips exe, cmdline and
-/// cgroup, for views that do not show them.
-Result<Snapshot> capture_for(const Options& options, const Filter& filter,
-                             std::optional<uint16_t> port = std::nullopt,
-                             bool details = true);
+/// kernel when the bpf source is used). DETAILS: how much of each holder to
+/// read (views that show no cgroup, or no command line, ask for less).
+Result<Snapshot> capture_for(
+    const Options& options, const Filter& filter, std::optional<uint16_t> port = std::nullopt,
+    CaptureOptions::Details details = CaptureOptions::Details::command);
 
 /// The snapshot's warnings plus one about sockets among these with no owner.
 std::vector<std::string> all_warnings(const Snapshot& snapshot,

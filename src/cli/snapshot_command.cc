@@ -51,7 +51,7 @@ void configure_snapshot(CLI::App& app, Options& o) {
 int run_snapshot(const Options& o) {
   auto filter = make_filter(o);
   if (!filter) return usage_error(filter.error().message);
-  auto snap = capture_for(o, *filter);
+  auto snap = capture_for(o, *filter, std::nullopt, CaptureOptions::Details::all);
   if (!snap) return usage_error(snap.error().message);
   Relations relations(*snap, keep_filtered, &*filter);
   relations.set_wait_reader([](std::span<const pid_t> pids) { return read_waits(pids); });

@@ -98,7 +98,9 @@ int run_sql(const Options& o) {
   if (!filter) return usage_error(filter.error().message);
   LiveTables tables(
       [&](const LiveTables::Scope& scope) -> Result<Snapshot> {
-        if (scope.with_sockets) return capture_for(o, *filter, scope.port);
+        if (scope.with_sockets) {
+          return capture_for(o, *filter, scope.port, CaptureOptions::Details::all);
+        }
         ProcfsSource processes;
         NoSockets none;
         return capture_from(processes, none, {});

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "analysis/sockopts.h"
 #include "sources/bpf/bpf_source.h"
@@ -43,6 +44,32 @@ void apply_exact_options(std::vector<ExactOptions>& options, std::vector<Socket>
   }
 }
 
+// The source's options cover the sockets it saw held. For the rest (a hidden
+// holder, or a kernel socket), it may read its protocol tables: only in their
+// namespaces and for their ports, as walking every table of every namespace
+// costs about as much as the sock_diag dump itself.
+void add_unheld_options(ProcessSource& source, const std::vector<NetnsHandle>& wanted,
+                        const std::vector<Socket>& sockets, ProcessScan& ps) {
+  std::unordered_set<uint64_t> known;
+  for (const ExactOptions& o : ps.options) known.insert(o.inode);
+  std::vector<uint16_t> ports;
+  std::unordered_set<uint64_t> namespaces;
+  for (const Socket& s : sockets) {
+    bool in_tables = s.proto == Proto::tcp || s.proto == Proto::udp;
+    if (s.inode == 0 || !in_tables || known.contains(s.inode)) continue;
+    ports.push_back(s.local_port);
+    namespaces.insert(s.netns);
+  }
+  if (ports.empty()) return;
+  std::ranges::sort(ports);
+  ports.erase(std::ranges::unique(ports).begin(), ports.end());
+  std::vector<NetnsHandle> handles;
+  for (const NetnsHandle& h : wanted) {
+    if (namespaces.erase(h.inode) != 0) handles.push_back(h);  // one path each
+  }
+  source.unheld_options(handles, ports, ps.options, ps.warnings);
+}
+
 }  // namespace
 
 Result<Snapshot> capture_from(ProcessSource& process_source,
@@ -69,13 +96,15 @@ Result<Snapshot> capture_from(ProcessSource& process_source,
   }
 
   SocketQuery query{.listening_only = options.listening_only,
-                    .protocols = options.protocols};
+                    .protocols = options.protocols,
+                    .port = options.port};
   auto socks = socket_source.scan(wanted, query);
   if (!socks) return std::unexpected(socks.error());
   if (options.port) {
     std::erase_if(socks->sockets,
                   [&](const Socket& s) { return s.local_port != *options.port; });
   }
+  add_unheld_options(process_source, wanted, socks->sockets, ps);
   apply_exact_options(ps.options, socks->sockets);
 
   std::vector<Netns> namespaces;
@@ -105,7 +134,6 @@ Result<Snapshot> capture(const CaptureOptions& options, CaptureInfo* info) {
     BpfSourceOptions bpf_options;
     if (options.port) bpf_options.filter.ports.push_back(*options.port);
     bpf_options.filter.listening_only = options.listening_only;
-    bpf_options.only_netns = options.only_netns;
     bpf_options.process_details = options.process_details;
     auto bpf = BpfSource::open(std::move(bpf_options));
     if (bpf && info != nullptr) info->bpf_programs = (*bpf)->origin();

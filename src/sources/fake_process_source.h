@@ -33,10 +33,31 @@ class FakeProcessSource : public ProcessSource {
   }
   int scans() const { return scans_; }  ///< how often scan() was called
 
+  /// Options unheld_options() answers with (all of them, whatever is asked).
+  void set_unheld_options(std::vector<ExactOptions> options) {
+    unheld_ = std::move(options);
+  }
+  /// What the last unheld_options() call asked for: namespaces and ports.
+  struct UnheldAsk {
+    std::vector<uint64_t> namespaces;
+    std::vector<uint16_t> ports;
+  };
+  const std::vector<UnheldAsk>& unheld_asks() const { return asks_; }
+  void unheld_options(const std::vector<NetnsHandle>& namespaces,
+                      std::span<const uint16_t> ports, std::vector<ExactOptions>& options,
+                      std::vector<std::string>&) override {
+    UnheldAsk ask{{}, {ports.begin(), ports.end()}};
+    for (const NetnsHandle& h : namespaces) ask.namespaces.push_back(h.inode);
+    asks_.push_back(std::move(ask));
+    options.insert(options.end(), unheld_.begin(), unheld_.end());
+  }
+
  private:
   ProcessScan scan_;
   std::optional<Error> error_;
   int scans_ = 0;
+  std::vector<ExactOptions> unheld_;
+  std::vector<UnheldAsk> asks_;
 };
 
 }  // namespace portrel

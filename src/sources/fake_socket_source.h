@@ -26,7 +26,8 @@ class FakeSocketSource : public SocketSource {
 
   /// Returns the sockets of each requested namespace, filtered as the kernel
   /// filters for query.listening_only (TCP LISTEN; other protocols CLOSE or
-  /// ESTABLISHED; RAW unfiltered). An empty list means every canned socket.
+  /// ESTABLISHED; RAW unfiltered) and query.port. An empty list means every
+  /// canned socket.
   Result<SocketScan> scan(const std::vector<NetnsHandle>& namespaces,
                           const SocketQuery& query) override {
     ++scans_;
@@ -53,6 +54,7 @@ class FakeSocketSource : public SocketSource {
     for (const Socket& s : sockets_) {
       if (std::ranges::find(scan.dumped_netns, s.netns) == scan.dumped_netns.end()) continue;
       if (query.listening_only && !kept_by_listening_filter(s)) continue;
+      if (query.port && s.local_port != *query.port) continue;
       scan.sockets.push_back(s);
     }
     return scan;

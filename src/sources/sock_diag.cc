@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <climits>
@@ -299,11 +300,23 @@ struct MnlSocketCloser {
 };
 using MnlSocket = std::unique_ptr<mnl_socket, MnlSocketCloser>;
 
+// inet_diag bytecode that keeps sockets whose local port is PORT: "sport >= P"
+// then "sport <= P". An op jumps `yes` bytes on a match and `no` bytes on a
+// miss; the socket is kept when the jumps land exactly on the end.
+std::array<inet_diag_bc_op, 4> port_bytecode(uint16_t port) {
+  constexpr uint16_t kOp = 2 * sizeof(inet_diag_bc_op);  // a comparison and its port
+  return {inet_diag_bc_op{INET_DIAG_BC_S_GE, kOp, 2 * kOp + 4},
+          inet_diag_bc_op{0, 0, port},
+          inet_diag_bc_op{INET_DIAG_BC_S_LE, kOp, kOp + 4},
+          inet_diag_bc_op{0, 0, port}};
+}
+
 // Sends one dump request and reads replies until the dump ends.
 Result<void> dump_one(mnl_socket* nl, uint32_t seq, Proto proto, int family,
-                      uint32_t states, uint64_t netns, std::byte* buf,
-                      std::vector<Socket>& out, bool& interrupted) {
-  alignas(nlmsghdr) char req[MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(inet_diag_req_v2))];
+                      uint32_t states, std::optional<uint16_t> port, uint64_t netns,
+                      std::byte* buf, std::vector<Socket>& out, bool& interrupted) {
+  alignas(nlmsghdr) char req[MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(inet_diag_req_v2)) +
+                             MNL_ATTR_HDRLEN + sizeof(std::array<inet_diag_bc_op, 4>)];
   nlmsghdr* nlh = mnl_nlmsg_put_header(req);
   nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
   nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
@@ -313,6 +326,10 @@ Result<void> dump_one(mnl_socket* nl, uint32_t seq, Proto proto, int family,
   r->sdiag_family = static_cast<uint8_t>(family);
   r->sdiag_protocol = ip_protocol(proto);  // IPPROTO_RAW dumps every raw socket
   r->idiag_states = states;
+  if (port) {
+    auto bytecode = port_bytecode(*port);
+    mnl_attr_put(nlh, INET_DIAG_REQ_BYTECODE, sizeof bytecode, bytecode.data());
+  }
   if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
     return std::unexpected(system_error("sock_diag request", errno));
   }
@@ -397,7 +414,8 @@ Result<std::vector<Socket>> dump_current_netns(uint64_t netns_inode,
     for (size_t i = next++; i < jobs.size(); i = next++) {
       Job& job = jobs[i];
       job.status = dump_one(sockets[w].get(), seq + static_cast<uint32_t>(i), job.proto,
-                            job.family, requested_states(job.proto, query), netns_inode,
+                            job.family, requested_states(job.proto, query), query.port,
+                            netns_inode,
                             buf.get(), job.rows, job.interrupted);
     }
   };

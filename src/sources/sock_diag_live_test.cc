@@ -98,6 +98,31 @@ TEST(DumpCurrentNetns, FindsOwnListenersByInode) {
   EXPECT_EQ(s6->local_addr, Address::parse("::1"));
 }
 
+TEST(DumpCurrentNetns, PortQueryIsFilteredByTheKernel) {
+  Fd wanted(tcp_listener_v4());
+  Fd other(tcp_listener_v4());
+  Fd udp(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sa.sin_port = htons(port_of(wanted.fd));  // UDP on the same number is kept
+  ASSERT_EQ(bind(udp.fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa), 0);
+  auto ns = current_netns_inode();
+  ASSERT_TRUE(ns.has_value());
+  SocketQuery query;
+  query.port = port_of(wanted.fd);
+  auto rows = dump_current_netns(*ns, query);
+  ASSERT_TRUE(rows.has_value()) << rows.error().message;
+  EXPECT_NE(find_inode(*rows, inode_of(wanted.fd)), nullptr);
+  EXPECT_NE(find_inode(*rows, inode_of(udp.fd)), nullptr);
+  EXPECT_EQ(find_inode(*rows, inode_of(other.fd)), nullptr);
+  for (const Socket& s : *rows) {
+    if (s.proto != Proto::raw) {
+      EXPECT_EQ(s.local_port, *query.port);
+    }
+  }
+}
+
 TEST(DumpCurrentNetns, ListeningOnlyDropsConnections) {
   Fd listener(tcp_listener_v4());
   Fd client(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -110,7 +135,7 @@ TEST(DumpCurrentNetns, ListeningOnlyDropsConnections) {
   auto ns = current_netns_inode();
   ASSERT_TRUE(ns.has_value());
   auto all = dump_current_netns(*ns, {});
-  auto listening = dump_current_netns(*ns, {.listening_only = true, .protocols = {}});
+  auto listening = dump_current_netns(*ns, {.listening_only = true, .protocols = {}, .port = {}});
   ASSERT_TRUE(all.has_value());
   ASSERT_TRUE(listening.has_value());
   EXPECT_NE(find_inode(*all, inode_of(client.fd)), nullptr);
@@ -289,7 +314,7 @@ TEST(FakeSocketSource, ServesByNamespaceAndFilters) {
   Socket udp = make(3, 20, Proto::udp, kStateClose);
   FakeSocketSource fake({listen_tcp, conn_tcp, udp});
   fake.make_unreachable(20);
-  auto scan = fake.scan({{10, "/a", ""}, {20, "/b", ""}}, {.listening_only = true, .protocols = {}});
+  auto scan = fake.scan({{10, "/a", ""}, {20, "/b", ""}}, {.listening_only = true, .protocols = {}, .port = {}});
   ASSERT_TRUE(scan.has_value());
   ASSERT_EQ(scan->sockets.size(), 1u);
   EXPECT_EQ(scan->sockets[0].inode, 1u);

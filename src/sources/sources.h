@@ -5,6 +5,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -50,6 +52,15 @@ class ProcessSource {
   /// Walks every process. The pid may exit between readdir and any later read;
   /// that is counted in `vanished`, not an error.
   virtual Result<ProcessScan> scan() = 0;
+  /// Exact options of sockets no process holds (their holder is hidden, or
+  /// none has a file), in NAMESPACES and on local PORTS only; appended to
+  /// OPTIONS, problems to WARNINGS. A source that cannot read them adds nothing.
+  virtual void unheld_options(const std::vector<NetnsHandle>& namespaces,
+                              std::span<const uint16_t> ports,
+                              std::vector<ExactOptions>& options,
+                              std::vector<std::string>& warnings) {
+    (void)namespaces, (void)ports, (void)options, (void)warnings;
+  }
 };
 
 struct SocketScan {
@@ -63,6 +74,7 @@ struct SocketQuery {
   /// socket holds its port too); RAW is never filtered by state.
   bool listening_only = false;
   std::vector<Proto> protocols;  ///< dump only these; empty: all four
+  std::optional<uint16_t> port;  ///< only sockets on this local port
 };
 
 class SocketSource {

@@ -171,21 +171,19 @@ std::string pin(const Loaded& loaded, const std::string& root, const std::string
 class LinkIterators : public BpfIterators {
  public:
   LinkIterators(Loaded loaded, const BpfFilter& filter, std::string origin)
-      : loaded_(std::move(loaded)), origin_(std::move(origin)) {
-    memset(&filter_, 0, sizeof filter_);
-    filter_.filter_ports = filter.ports.empty() ? 0 : 1;
-    for (uint16_t port : filter.ports) {
-      filter_.wanted_ports[port >> 3] |= static_cast<uint8_t>(1u << (port & 7));
-    }
-    filter_.listening_only = filter.listening_only ? 1 : 0;
-  }
+      : loaded_(std::move(loaded)),
+        filter_(kernel_filter(filter.ports, filter.listening_only)),
+        origin_(std::move(origin)) {}
 
-  Result<std::string> tasks() override { return read(loaded_.links[0].get()); }
-  Result<std::string> task_files() override { return read(loaded_.links[1].get()); }
-  Result<std::string> tables() override {
-    auto tcp = read(loaded_.links[2].get());
+  Result<std::string> tasks() override { return read(loaded_.links[0].get(), *filter_); }
+  Result<std::string> task_files() override {
+    return read(loaded_.links[1].get(), *filter_);
+  }
+  Result<std::string> tables(std::span<const uint16_t> ports) override {
+    auto filter = kernel_filter(ports, filter_->listening_only != 0);
+    auto tcp = read(loaded_.links[2].get(), *filter);
     if (!tcp) return tcp;
-    auto udp = read(loaded_.links[3].get());
+    auto udp = read(loaded_.links[3].get(), *filter);
     if (!udp) return udp;
     tcp->append(*udp);
     return tcp;
@@ -214,11 +212,23 @@ class LinkIterators : public BpfIterators {
     for (uint64_t k : stale) bpf_map_delete_elem(loaded_.filter.get(), &k);
   }
 
-  Result<std::string> read(int link) {
+  static std::unique_ptr<portrel_filter> kernel_filter(std::span<const uint16_t> ports,
+                                                       bool listening_only) {
+    auto f = std::make_unique<portrel_filter>();
+    memset(f.get(), 0, sizeof *f);
+    f->filter_ports = ports.empty() ? 0 : 1;
+    for (uint16_t port : ports) {
+      f->wanted_ports[port >> 3] |= static_cast<uint8_t>(1u << (port & 7));
+    }
+    f->listening_only = listening_only ? 1 : 0;
+    return f;
+  }
+
+  Result<std::string> read(int link, const portrel_filter& filter) {
     uint64_t key = reader_key();
-    if (bpf_map_update_elem(loaded_.filter.get(), &key, &filter_, BPF_ANY) != 0) {
+    if (bpf_map_update_elem(loaded_.filter.get(), &key, &filter, BPF_ANY) != 0) {
       collect_stale();
-      if (bpf_map_update_elem(loaded_.filter.get(), &key, &filter_, BPF_ANY) != 0) {
+      if (bpf_map_update_elem(loaded_.filter.get(), &key, &filter, BPF_ANY) != 0) {
         return std::unexpected(system_error("set the bpf filter", errno));
       }
     }
@@ -248,7 +258,7 @@ class LinkIterators : public BpfIterators {
   }
 
   Loaded loaded_;
-  portrel_filter filter_;
+  std::unique_ptr<portrel_filter> filter_;
   std::string origin_;
 };
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -28,9 +29,10 @@ class BpfIterators {
   virtual Result<std::string> tasks() = 0;
   /// portrel_sock_rec for every inet socket fd of every process.
   virtual Result<std::string> task_files() = 0;
-  /// portrel_sock_rec for every TCP and UDP socket of the network namespace the
-  /// calling thread is in (the kernel binds the iterator to it).
-  virtual Result<std::string> tables() = 0;
+  /// portrel_sock_rec for every TCP and UDP socket on one of PORTS (all when
+  /// empty) of the network namespace the calling thread is in (the kernel binds
+  /// the iterator to it).
+  virtual Result<std::string> tables(std::span<const uint16_t> ports) = 0;
   /// How the programs came: "loaded", "loaded and pinned in DIR", "pinned in
   /// DIR" (for --verbose).
   virtual std::string origin() const { return ""; }

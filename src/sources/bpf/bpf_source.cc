@@ -42,7 +42,9 @@ Result<std::vector<Rec>> records(std::string_view bytes, const char* what) {
   return out;
 }
 
-// Reads a whole small file under DIR; returns 0 or an errno.
+// Reads a whole small file under DIR; returns 0 or an errno. A /proc file
+// comes whole in one read when it fits (seq_file and cmdline fill the buffer
+// up to EOF), so a short read ends it without a second read() to see EOF.
 int read_file(int dir, const char* name, std::string& out) {
   out.clear();
   UniqueFd fd(openat(dir, name, O_RDONLY | O_CLOEXEC | O_NOCTTY));
@@ -54,8 +56,8 @@ int read_file(int dir, const char* name, std::string& out) {
       if (errno == EINTR) continue;
       return errno;
     }
-    if (n == 0) return 0;
     out.append(buf, static_cast<size_t>(n));
+    if (static_cast<size_t>(n) < sizeof buf) return 0;
   }
 }
 
@@ -63,9 +65,11 @@ bool gone(int err) { return err == ESRCH || err == ENOENT; }
 
 enum class Read : uint8_t { ok, vanished, unreadable };
 
-// Adds exe, cmdline and cgroup of a holder to P, checking through its stat that
-// /proc/PID is still the process the iterator saw.
-Read read_holder(int root, Process& p, std::string& buf, std::string& warning) {
+// Adds exe, cmdline and (with Details::all) cgroup of a holder to P, checking
+// through its stat that /proc/PID is still the process the iterator saw; the
+// directory fd keeps later reads on that process.
+Read read_holder(int root, Process& p, CaptureOptions::Details details, std::string& buf,
+                 std::string& warning) {
   std::string name = std::to_string(p.pid);
   UniqueFd dir(openat(root, name.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (dir.get() < 0) return gone(errno) ? Read::vanished : Read::unreadable;
@@ -91,6 +95,7 @@ Read read_holder(int root, Process& p, std::string& buf, std::string& warning) {
   } else if (err == ESRCH) {
     return Read::vanished;
   }
+  if (details != CaptureOptions::Details::all) return Read::ok;
   if (int err = read_file(dir.get(), "cgroup", buf); err == 0) {
     p.cgroup = procfs::parse_cgroup(buf).value_or("");
   } else if (err == ESRCH) {
@@ -184,7 +189,8 @@ Result<ProcessScan> BpfSource::scan() {
     p.netns = t.netns;
     p.pidns = t.pidns;
     p.start_time = t.start_ns / ns_per_tick;
-    if (options_.process_details && holders.contains(p.pid)) {
+    if (options_.process_details != CaptureOptions::Details::none &&
+        holders.contains(p.pid)) {
       to_read.push_back(processes.size());
     }
     processes.push_back(std::move(p));
@@ -203,7 +209,8 @@ Result<ProcessScan> BpfSource::scan() {
       if (begin >= to_read.size()) return;
       for (size_t k = begin; k < std::min(begin + kBatch, to_read.size()); ++k) {
         size_t i = to_read[k];
-        outcome[i] = read_holder(root.get(), processes[i], buf, warnings[i]);
+        outcome[i] =
+            read_holder(root.get(), processes[i], options_.process_details, buf, warnings[i]);
       }
     }
   };
@@ -235,22 +242,22 @@ Result<ProcessScan> BpfSource::scan() {
   std::ranges::sort(scan.holdings);
   scan.netns = netns_handles(options_.proc_root, scan.processes);
 
-  // Options of the sockets no process holds, from each namespace's tables.
-  std::vector<NetnsHandle> wanted;
-  for (const NetnsHandle& h : scan.netns) {
-    if (options_.only_netns.empty() || std::ranges::find(options_.only_netns, h.inode) != options_.only_netns.end()) {
-      wanted.push_back(h);
-    }
-  }
+  return scan;
+}
+
+void BpfSource::unheld_options(const std::vector<NetnsHandle>& namespaces,
+                               std::span<const uint16_t> ports,
+                               std::vector<ExactOptions>& options,
+                               std::vector<std::string>& warnings) {
   auto own = current_netns_inode();
-  std::vector<Result<std::string>> tables(wanted.size(), std::string());
+  std::vector<Result<std::string>> tables(namespaces.size(), std::string());
   std::vector<NetnsHandle> others;
   std::vector<size_t> other_index;
-  for (size_t i = 0; i < wanted.size(); ++i) {
-    if (own && wanted[i].inode == *own) {
-      tables[i] = iterators_->tables();
+  for (size_t i = 0; i < namespaces.size(); ++i) {
+    if (own && namespaces[i].inode == *own) {
+      tables[i] = iterators_->tables(ports);
     } else {
-      others.push_back(wanted[i]);
+      others.push_back(namespaces[i]);
       other_index.push_back(i);
     }
   }
@@ -259,22 +266,20 @@ Result<ProcessScan> BpfSource::scan() {
       tables[other_index[i]] = std::unexpected(entered.error());
       return;
     }
-    tables[other_index[i]] = iterators_->tables();
+    tables[other_index[i]] = iterators_->tables(ports);
   });
-  for (size_t i = 0; i < wanted.size(); ++i) {
+  for (size_t i = 0; i < namespaces.size(); ++i) {
     auto rows = tables[i] ? decode_sockets(*tables[i])
                           : Result<std::vector<BpfSocket>>(std::unexpected(tables[i].error()));
     if (!rows) {
-      scan.warnings.push_back("socket options of namespace " +
-                              std::to_string(wanted[i].inode) +
-                              " unknown: " + rows.error().message);
+      warnings.push_back("socket options of namespace " + std::to_string(namespaces[i].inode) +
+                         " unknown: " + rows.error().message);
       continue;
     }
     for (const BpfSocket& s : *rows) {
-      if (s.inode != 0) scan.options.push_back(s.options);
+      if (s.inode != 0) options.push_back(s.options);
     }
   }
-  return scan;
 }
 
 }  // namespace portrel

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "portrel/capture.h"
 #include "sources/bpf/bpf_loader.h"
 #include "sources/sources.h"
 
@@ -41,12 +42,11 @@ Result<std::vector<BpfSocket>> decode_sockets(std::string_view bytes);
 
 struct BpfSourceOptions {
   BpfFilter filter;
-  std::vector<uint64_t> only_netns;  ///< run iter/tcp, iter/udp only in these
   std::string proc_root = "/proc";   ///< where to read holders' exe, cmdline, cgroup
-  /// Read holders' exe, cmdline and cgroup from /proc. Without them every row
-  /// comes from the iterators alone (pid, ppid, uid, comm, start time,
-  /// namespaces) and /proc is not read at all.
-  bool process_details = true;
+  /// Which of holders' exe, cmdline and cgroup to read from /proc. With none,
+  /// every row comes from the iterators alone (pid, ppid, uid, comm, start
+  /// time, namespaces) and /proc is not read at all.
+  CaptureOptions::Details process_details = CaptureOptions::Details::all;
 };
 
 class BpfSource : public ProcessSource {
@@ -57,14 +57,18 @@ class BpfSource : public ProcessSource {
   /// Over given iterators (a test passes canned records).
   BpfSource(std::unique_ptr<BpfIterators> iterators, BpfSourceOptions options);
 
-  /// Every process (from iter/task), every inet socket fd (iter/task_file) and
-  /// the exact options of every TCP/UDP socket of each namespace (iter/tcp,
-  /// iter/udp, run in each). A holder that exits before its /proc files are read,
+  /// Every process (from iter/task) and every inet socket fd with its exact
+  /// options (iter/task_file). A holder that exits before its /proc files are read,
   /// or whose pid was reused meanwhile (start time differs), is `vanished`: its
   /// row and holdings are dropped. Processes holding no inet socket have no exe,
   /// cmdline or cgroup. Errors when an iterator cannot be read, or when the
   /// iterator's pids are not this /proc's (portrel in a child pid namespace).
   Result<ProcessScan> scan() override;
+  /// Runs iter/tcp and iter/udp in each namespace (entering it from a helper
+  /// thread), filtered in the kernel to PORTS.
+  void unheld_options(const std::vector<NetnsHandle>& namespaces,
+                      std::span<const uint16_t> ports, std::vector<ExactOptions>& options,
+                      std::vector<std::string>& warnings) override;
 
   /// How the programs came (BpfIterators::origin).
   std::string origin() const { return iterators_->origin(); }

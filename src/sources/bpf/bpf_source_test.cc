@@ -55,9 +55,13 @@ portrel_sock_rec sock(pid_t pid, int fd, uint64_t inode, uint8_t flags, uint8_t 
 class CannedIterators : public BpfIterators {
  public:
   std::string task_bytes, file_bytes, table_bytes;
+  std::vector<std::vector<uint16_t>>* table_ports = nullptr;  ///< each tables() call's ports
   Result<std::string> tasks() override { return task_bytes; }
   Result<std::string> task_files() override { return file_bytes; }
-  Result<std::string> tables() override { return table_bytes; }
+  Result<std::string> tables(std::span<const uint16_t> ports) override {
+    if (table_ports != nullptr) table_ports->emplace_back(ports.begin(), ports.end());
+    return table_bytes;
+  }
 };
 
 class BpfSourceTest : public ::testing::Test {
@@ -93,6 +97,8 @@ TEST_F(BpfSourceTest, JoinsHoldersWithTheirProcFilesAndDropsReusedPids) {
   put(it->file_bytes, sock(self, 3, 111, PORTREL_CLOEXEC | PORTREL_V6ONLY, 1));
   put(it->file_bytes, sock(4242, 5, 222, PORTREL_REUSEPORT, 0));
   put(it->table_bytes, sock(0, -1, 333, PORTREL_REUSEPORT, 1));
+  std::vector<std::vector<uint16_t>> table_ports;
+  it->table_ports = &table_ports;
   BpfSourceOptions options;
   options.proc_root = root_.string();
   BpfSource source(std::move(it), options);
@@ -115,20 +121,23 @@ TEST_F(BpfSourceTest, JoinsHoldersWithTheirProcFilesAndDropsReusedPids) {
   ASSERT_GE(scan->netns.size(), 1u);
   EXPECT_EQ(scan->netns[0].inode, own_netns());
   EXPECT_EQ(scan->netns[0].path, root_.string() + "/7/ns/net");
-  // Options of every socket seen, held or not (a reused pid's socket still exists).
-  ASSERT_GE(scan->options.size(), 2u);
-  bool held = false, unheld = false;
-  for (const ExactOptions& o : scan->options) {
-    if (o.inode == 111) {
-      held = true;
-      EXPECT_TRUE(o.reuseaddr && !o.reuseport && o.v6only);
-    }
-    if (o.inode == 333) {
-      unheld = true;
-      EXPECT_TRUE(o.reuseaddr && o.reuseport && !o.v6only);
-    }
-  }
-  EXPECT_TRUE(held && unheld);
+  // Options of every held socket (a reused pid's socket still exists); the
+  // tables are read only when asked, for the ports asked.
+  EXPECT_TRUE(table_ports.empty());
+  ASSERT_EQ(scan->options.size(), 2u);
+  EXPECT_EQ(scan->options[0].inode, 111u);
+  EXPECT_TRUE(scan->options[0].reuseaddr && !scan->options[0].reuseport &&
+              scan->options[0].v6only);
+  std::vector<ExactOptions> unheld;
+  std::vector<std::string> warnings;
+  std::vector<uint16_t> ports = {53, 8080};
+  source.unheld_options({scan->netns[0]}, ports, unheld, warnings);
+  EXPECT_TRUE(warnings.empty());
+  ASSERT_EQ(table_ports.size(), 1u);
+  EXPECT_EQ(table_ports[0], ports);
+  ASSERT_EQ(unheld.size(), 1u);
+  EXPECT_EQ(unheld[0].inode, 333u);
+  EXPECT_TRUE(unheld[0].reuseaddr && unheld[0].reuseport && !unheld[0].v6only);
 }
 
 TEST_F(BpfSourceTest, RefusesPidsFromAnotherPidNamespace) {
