@@ -135,23 +135,35 @@ std::vector<SharingKind> PortGroup::kinds_of(std::span<const Socket* const> subs
 
 std::vector<PortGroup> port_groups(const Snapshot& snap,
                                    std::span<const Socket* const> sockets) {
-  std::map<std::pair<uint64_t, uint16_t>, PortGroup> groups;
+  std::vector<const Socket*> sorted;
+  sorted.reserve(sockets.size());
   for (const Socket* s : sockets) {
-    if (s->local_port == 0 || s->proto == Proto::raw) continue;
-    PortGroup& g = groups[{s->netns, s->local_port}];
-    g.netns = s->netns;
-    g.port = s->local_port;
-    g.sockets.push_back(s);
+    if (s->local_port != 0 && s->proto != Proto::raw) sorted.push_back(s);
   }
+  // Stable: a group keeps the order of SOCKETS.
+  std::ranges::stable_sort(sorted, {}, [](const Socket* s) {
+    return std::pair(s->netns, s->local_port);
+  });
   std::vector<PortGroup> out;
-  out.reserve(groups.size());
-  for (auto& [key, g] : groups) {
-    std::set<pid_t> pids;
-    for (const Socket* s : g.sockets) {
-      for (const Holding& h : snap.holders(s->inode)) pids.insert(h.pid);
+  for (size_t i = 0, j = 0; i < sorted.size(); i = j) {
+    PortGroup g;
+    g.netns = sorted[i]->netns;
+    g.port = sorted[i]->local_port;
+    while (j < sorted.size() && sorted[j]->netns == g.netns && sorted[j]->local_port == g.port) {
+      g.sockets.push_back(sorted[j++]);
     }
-    g.pids.assign(pids.begin(), pids.end());
-    classify(snap, g);
+    for (const Socket* s : g.sockets) {
+      for (const Holding& h : snap.holders(s->inode)) g.pids.push_back(h.pid);
+    }
+    std::ranges::sort(g.pids);
+    g.pids.erase(std::ranges::unique(g.pids).begin(), g.pids.end());
+    // Most ports have one socket (a client's ephemeral port): only inheritance
+    // can apply, and the pids just gathered decide it.
+    if (g.sockets.size() == 1) {
+      if (g.pids.size() > 1) add(g, SharingKind::inherited, {g.sockets[0]});
+    } else {
+      classify(snap, g);
+    }
     out.push_back(std::move(g));
   }
   return out;

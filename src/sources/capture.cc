@@ -46,28 +46,35 @@ void apply_exact_options(std::vector<ExactOptions>& options, std::vector<Socket>
 
 // The source's options cover the sockets it saw held. For the rest (a hidden
 // holder, or a kernel socket), it may read its protocol tables: only in their
-// namespaces and for their ports, as walking every table of every namespace
-// costs about as much as the sock_diag dump itself.
+// namespaces, protocols and ports, and only through the listeners when all are
+// listeners, as walking every table of every namespace costs about as much as
+// the sock_diag dump itself.
 void add_unheld_options(ProcessSource& source, const std::vector<NetnsHandle>& wanted,
                         const std::vector<Socket>& sockets, ProcessScan& ps) {
   std::unordered_set<uint64_t> known;
   for (const ExactOptions& o : ps.options) known.insert(o.inode);
-  std::vector<uint16_t> ports;
+  TableQuery query{.ports = {}, .tcp = false, .udp = false, .tcp_listeners_only = true};
   std::unordered_set<uint64_t> namespaces;
   for (const Socket& s : sockets) {
     bool in_tables = s.proto == Proto::tcp || s.proto == Proto::udp;
     if (s.inode == 0 || !in_tables || known.contains(s.inode)) continue;
-    ports.push_back(s.local_port);
+    query.ports.push_back(s.local_port);
     namespaces.insert(s.netns);
+    if (s.proto == Proto::udp) query.udp = true;
+    if (s.proto == Proto::tcp) {
+      query.tcp = true;
+      query.tcp_listeners_only = query.tcp_listeners_only && s.is_listening();
+    }
   }
-  if (ports.empty()) return;
+  if (namespaces.empty()) return;
+  auto& ports = query.ports;
   std::ranges::sort(ports);
   ports.erase(std::ranges::unique(ports).begin(), ports.end());
   std::vector<NetnsHandle> handles;
   for (const NetnsHandle& h : wanted) {
     if (namespaces.erase(h.inode) != 0) handles.push_back(h);  // one path each
   }
-  source.unheld_options(handles, ports, ps.options, ps.warnings);
+  source.unheld_options(handles, query, ps.options, ps.warnings);
 }
 
 }  // namespace

@@ -55,7 +55,10 @@ TEST(CaptureFrom, AsksForOptionsOfUnheldSocketsOnlyInTheirNamespacesAndPorts) {
   const auto& ask = processes.unheld_asks()[0];
   // 200 (host, 8080) and 400 (blue, 80); not the held 100, the UDPLite socket
   // (no table iterator) or TIME_WAIT (no inode).
-  EXPECT_EQ(ask.ports, (std::vector<uint16_t>{80, 8080}));
+  EXPECT_EQ(ask.query.ports, (std::vector<uint16_t>{80, 8080}));
+  EXPECT_TRUE(ask.query.tcp);
+  EXPECT_FALSE(ask.query.udp) << "no unheld UDP socket";
+  EXPECT_TRUE(ask.query.tcp_listeners_only);
   std::vector<uint64_t> asked = ask.namespaces;
   std::ranges::sort(asked);
   std::vector<uint64_t> expected = {host, kOther};
@@ -65,6 +68,21 @@ TEST(CaptureFrom, AsksForOptionsOfUnheldSocketsOnlyInTheirNamespacesAndPorts) {
   EXPECT_EQ(snap->socket(200)->reuseport, Tristate::yes);
   EXPECT_EQ(snap->socket(200)->reuseport_from, OptSource::bpf);
   EXPECT_EQ(snap->socket(100)->reuseaddr, Tristate::yes);
+}
+
+TEST(CaptureFrom, UnheldConnectionOrUdpWidensTheTableWalk) {
+  uint64_t host = own_netns();
+  FakeProcessSource processes;
+  processes.add_netns(NetnsHandle{host, "/proc/10/ns/net", ""});
+  Socket conn = listener(500, host, 40000);
+  conn.state = kStateEstablished;
+  FakeSocketSource sockets({conn, listener(600, host, 53, Proto::udp)});
+  ASSERT_TRUE(capture_from(processes, sockets, CaptureOptions{}));
+  ASSERT_EQ(processes.unheld_asks().size(), 1u);
+  const TableQuery& q = processes.unheld_asks()[0].query;
+  EXPECT_TRUE(q.tcp && q.udp);
+  EXPECT_FALSE(q.tcp_listeners_only);
+  EXPECT_EQ(q.ports, (std::vector<uint16_t>{53, 40000}));
 }
 
 TEST(CaptureFrom, EverySocketHeldMeansNoTableWalk) {

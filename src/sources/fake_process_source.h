@@ -37,16 +37,15 @@ class FakeProcessSource : public ProcessSource {
   void set_unheld_options(std::vector<ExactOptions> options) {
     unheld_ = std::move(options);
   }
-  /// What the last unheld_options() call asked for: namespaces and ports.
+  /// What each unheld_options() call asked for.
   struct UnheldAsk {
     std::vector<uint64_t> namespaces;
-    std::vector<uint16_t> ports;
+    TableQuery query;
   };
   const std::vector<UnheldAsk>& unheld_asks() const { return asks_; }
-  void unheld_options(const std::vector<NetnsHandle>& namespaces,
-                      std::span<const uint16_t> ports, std::vector<ExactOptions>& options,
-                      std::vector<std::string>&) override {
-    UnheldAsk ask{{}, {ports.begin(), ports.end()}};
+  void unheld_options(const std::vector<NetnsHandle>& namespaces, const TableQuery& query,
+                      std::vector<ExactOptions>& options, std::vector<std::string>&) override {
+    UnheldAsk ask{{}, query};
     for (const NetnsHandle& h : namespaces) ask.namespaces.push_back(h.inode);
     asks_.push_back(std::move(ask));
     options.insert(options.end(), unheld_.begin(), unheld_.end());

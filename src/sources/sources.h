@@ -31,6 +31,16 @@ struct ExactOptions {
   bool v6only = false;     ///< skc_ipv6only: IPV6_V6ONLY
 };
 
+/// Which sockets of the protocol tables to read options for: those on PORTS,
+/// of TCP and/or UDP; with tcp_listeners_only the TCP walk stops at the first
+/// socket that is not listening (listeners come first).
+struct TableQuery {
+  std::vector<uint16_t> ports;  ///< empty: every port
+  bool tcp = true;
+  bool udp = true;
+  bool tcp_listeners_only = false;
+};
+
 /// What one walk of /proc yields.
 struct ProcessScan {
   std::vector<Process> processes;
@@ -53,13 +63,12 @@ class ProcessSource {
   /// that is counted in `vanished`, not an error.
   virtual Result<ProcessScan> scan() = 0;
   /// Exact options of sockets no process holds (their holder is hidden, or
-  /// none has a file), in NAMESPACES and on local PORTS only; appended to
+  /// none has a file), in NAMESPACES and as QUERY narrows; appended to
   /// OPTIONS, problems to WARNINGS. A source that cannot read them adds nothing.
   virtual void unheld_options(const std::vector<NetnsHandle>& namespaces,
-                              std::span<const uint16_t> ports,
-                              std::vector<ExactOptions>& options,
+                              const TableQuery& query, std::vector<ExactOptions>& options,
                               std::vector<std::string>& warnings) {
-    (void)namespaces, (void)ports, (void)options, (void)warnings;
+    (void)namespaces, (void)query, (void)options, (void)warnings;
   }
 };
 

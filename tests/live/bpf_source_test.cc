@@ -286,6 +286,49 @@ TEST(BpfSource, PortFilterKeepsOnlyThatPort) {
   EXPECT_FALSE(self->exe.empty());
 }
 
+TEST(BpfSource, TableWalkCanStopAfterTheListeners) {
+  require_bpf();
+  OwnSocket server;
+  make_socket(server, AF_INET, SOCK_STREAM, false, false, false);
+  ASSERT_EQ(listen(server.fd, 8), 0);
+  int client = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(client, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  to.sin_port = htons(server.port);
+  ASSERT_EQ(connect(client, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+  struct stat st;
+  ASSERT_EQ(fstat(client, &st), 0);
+  sockaddr_in local{};
+  socklen_t len = sizeof local;
+  ASSERT_EQ(getsockname(client, reinterpret_cast<sockaddr*>(&local), &len), 0);
+
+  auto it = load_bpf_iterators(BpfFilter{});
+  ASSERT_TRUE(it) << it.error().message;
+  auto inodes = [&](bool listeners_only) {
+    TableQuery q;
+    q.ports = {server.port, ntohs(local.sin_port)};
+    q.udp = false;
+    q.tcp_listeners_only = listeners_only;
+    auto bytes = (*it)->tables(q);
+    EXPECT_TRUE(bytes) << (bytes ? "" : bytes.error().message);
+    std::set<uint64_t> out;
+    if (!bytes) return out;
+    for (const BpfSocket& s : decode_sockets(*bytes).value_or(std::vector<BpfSocket>{})) {
+      EXPECT_TRUE(s.port == server.port || s.port == ntohs(local.sin_port)) << s.port;
+      out.insert(s.inode);
+    }
+    return out;
+  };
+  std::set<uint64_t> all = inodes(false), listeners = inodes(true);
+  close(client);
+  EXPECT_TRUE(all.contains(server.inode));
+  EXPECT_TRUE(all.contains(st.st_ino));
+  EXPECT_TRUE(listeners.contains(server.inode));
+  EXPECT_FALSE(listeners.contains(st.st_ino)) << "the walk went on past the listeners";
+}
+
 TEST(BpfSource, AutoFallsBackToProcfsWhenBpfFailsToLoad) {
   require_bpf();
   ASSERT_EQ(setenv(kBpfFailEnv, "1", 1), 0);

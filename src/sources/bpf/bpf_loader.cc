@@ -179,14 +179,22 @@ class LinkIterators : public BpfIterators {
   Result<std::string> task_files() override {
     return read(loaded_.links[1].get(), *filter_);
   }
-  Result<std::string> tables(std::span<const uint16_t> ports) override {
-    auto filter = kernel_filter(ports, filter_->listening_only != 0);
-    auto tcp = read(loaded_.links[2].get(), *filter);
-    if (!tcp) return tcp;
-    auto udp = read(loaded_.links[3].get(), *filter);
-    if (!udp) return udp;
-    tcp->append(*udp);
-    return tcp;
+  Result<std::string> tables(const TableQuery& query) override {
+    auto filter = kernel_filter(query.ports, filter_->listening_only != 0);
+    std::string out;
+    if (query.tcp) {
+      filter->stop_after_listeners = query.tcp_listeners_only ? 1 : 0;
+      auto tcp = read(loaded_.links[2].get(), *filter);
+      if (!tcp) return tcp;
+      out = std::move(*tcp);
+    }
+    if (query.udp) {
+      filter->stop_after_listeners = 0;
+      auto udp = read(loaded_.links[3].get(), *filter);
+      if (!udp) return udp;
+      out.append(*udp);
+    }
+    return out;
   }
   std::string origin() const override { return origin_; }
 
@@ -212,7 +220,7 @@ class LinkIterators : public BpfIterators {
     for (uint64_t k : stale) bpf_map_delete_elem(loaded_.filter.get(), &k);
   }
 
-  static std::unique_ptr<portrel_filter> kernel_filter(std::span<const uint16_t> ports,
+  static std::unique_ptr<portrel_filter> kernel_filter(const std::vector<uint16_t>& ports,
                                                        bool listening_only) {
     auto f = std::make_unique<portrel_filter>();
     memset(f.get(), 0, sizeof *f);
@@ -232,12 +240,14 @@ class LinkIterators : public BpfIterators {
         return std::unexpected(system_error("set the bpf filter", errno));
       }
     }
-    auto out = read_iterator(link);
+    auto out = read_iterator(link, filter.stop_after_listeners != 0);
     bpf_map_delete_elem(loaded_.filter.get(), &key);
     return out;
   }
 
-  static Result<std::string> read_iterator(int link) {
+  // STOPPABLE: the program may end the walk early by returning 1 (the kernel
+  // then fails the next read() with EAGAIN).
+  static Result<std::string> read_iterator(int link, bool stoppable) {
     UniqueFd fd(bpf_iter_create(link));
     if (fd.get() < 0) return std::unexpected(system_error("bpf_iter_create", errno));
     std::string out;
@@ -248,6 +258,7 @@ class LinkIterators : public BpfIterators {
       ssize_t n = ::read(fd.get(), out.data() + size, out.size() - size);
       if (n < 0) {
         if (errno == EINTR) continue;
+        if (errno == EAGAIN && stoppable) break;
         return std::unexpected(system_error("read bpf iterator", errno));
       }
       if (n == 0) break;

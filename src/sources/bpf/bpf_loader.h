@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "portrel/error.h"
+#include "sources/sources.h"
 
 namespace portrel {
 
@@ -29,10 +30,10 @@ class BpfIterators {
   virtual Result<std::string> tasks() = 0;
   /// portrel_sock_rec for every inet socket fd of every process.
   virtual Result<std::string> task_files() = 0;
-  /// portrel_sock_rec for every TCP and UDP socket on one of PORTS (all when
-  /// empty) of the network namespace the calling thread is in (the kernel binds
-  /// the iterator to it).
-  virtual Result<std::string> tables(std::span<const uint16_t> ports) = 0;
+  /// portrel_sock_rec for the TCP and UDP sockets QUERY asks for, of the
+  /// network namespace the calling thread is in (the kernel binds the iterator
+  /// to it).
+  virtual Result<std::string> tables(const TableQuery& query) = 0;
   /// How the programs came: "loaded", "loaded and pinned in DIR", "pinned in
   /// DIR" (for --verbose).
   virtual std::string origin() const { return ""; }

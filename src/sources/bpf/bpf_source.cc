@@ -246,8 +246,7 @@ Result<ProcessScan> BpfSource::scan() {
 }
 
 void BpfSource::unheld_options(const std::vector<NetnsHandle>& namespaces,
-                               std::span<const uint16_t> ports,
-                               std::vector<ExactOptions>& options,
+                               const TableQuery& query, std::vector<ExactOptions>& options,
                                std::vector<std::string>& warnings) {
   auto own = current_netns_inode();
   std::vector<Result<std::string>> tables(namespaces.size(), std::string());
@@ -255,7 +254,7 @@ void BpfSource::unheld_options(const std::vector<NetnsHandle>& namespaces,
   std::vector<size_t> other_index;
   for (size_t i = 0; i < namespaces.size(); ++i) {
     if (own && namespaces[i].inode == *own) {
-      tables[i] = iterators_->tables(ports);
+      tables[i] = iterators_->tables(query);
     } else {
       others.push_back(namespaces[i]);
       other_index.push_back(i);
@@ -266,7 +265,7 @@ void BpfSource::unheld_options(const std::vector<NetnsHandle>& namespaces,
       tables[other_index[i]] = std::unexpected(entered.error());
       return;
     }
-    tables[other_index[i]] = iterators_->tables(ports);
+    tables[other_index[i]] = iterators_->tables(query);
   });
   for (size_t i = 0; i < namespaces.size(); ++i) {
     auto rows = tables[i] ? decode_sockets(*tables[i])

@@ -65,9 +65,9 @@ class BpfSource : public ProcessSource {
   /// iterator's pids are not this /proc's (portrel in a child pid namespace).
   Result<ProcessScan> scan() override;
   /// Runs iter/tcp and iter/udp in each namespace (entering it from a helper
-  /// thread), filtered in the kernel to PORTS.
-  void unheld_options(const std::vector<NetnsHandle>& namespaces,
-                      std::span<const uint16_t> ports, std::vector<ExactOptions>& options,
+  /// thread), filtered in the kernel as QUERY says.
+  void unheld_options(const std::vector<NetnsHandle>& namespaces, const TableQuery& query,
+                      std::vector<ExactOptions>& options,
                       std::vector<std::string>& warnings) override;
 
   /// How the programs came (BpfIterators::origin).

@@ -58,8 +58,8 @@ class CannedIterators : public BpfIterators {
   std::vector<std::vector<uint16_t>>* table_ports = nullptr;  ///< each tables() call's ports
   Result<std::string> tasks() override { return task_bytes; }
   Result<std::string> task_files() override { return file_bytes; }
-  Result<std::string> tables(std::span<const uint16_t> ports) override {
-    if (table_ports != nullptr) table_ports->emplace_back(ports.begin(), ports.end());
+  Result<std::string> tables(const TableQuery& query) override {
+    if (table_ports != nullptr) table_ports->push_back(query.ports);
     return table_bytes;
   }
 };
@@ -130,11 +130,12 @@ TEST_F(BpfSourceTest, JoinsHoldersWithTheirProcFilesAndDropsReusedPids) {
               scan->options[0].v6only);
   std::vector<ExactOptions> unheld;
   std::vector<std::string> warnings;
-  std::vector<uint16_t> ports = {53, 8080};
-  source.unheld_options({scan->netns[0]}, ports, unheld, warnings);
+  TableQuery query;
+  query.ports = {53, 8080};
+  source.unheld_options({scan->netns[0]}, query, unheld, warnings);
   EXPECT_TRUE(warnings.empty());
   ASSERT_EQ(table_ports.size(), 1u);
-  EXPECT_EQ(table_ports[0], ports);
+  EXPECT_EQ(table_ports[0], query.ports);
   ASSERT_EQ(unheld.size(), 1u);
   EXPECT_EQ(unheld[0].inode, 333u);
   EXPECT_TRUE(unheld[0].reuseaddr && unheld[0].reuseport && !unheld[0].v6only);

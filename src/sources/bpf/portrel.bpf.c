@@ -128,6 +128,12 @@ SEC("iter/tcp")
 int portrel_tcp(struct bpf_iter__tcp *ctx) {
   struct sock_common *skc = ctx->sk_common;
   if (!skc) return 0;
+  /* Listeners come first (lhash2, then ehash): a reader that wants listeners
+   * only ends the walk here. Returning 1 makes the kernel stop this read. */
+  if (skc->skc_state != TCP_LISTEN) {
+    const struct portrel_filter *f = reader_filter();
+    if (f && f->stop_after_listeners) return 1;
+  }
   /* TIME_WAIT and request sockets have no file and no options of their own. */
   if (skc->skc_state == TCP_TIME_WAIT || skc->skc_state == TCP_NEW_SYN_RECV) return 0;
   struct tcp_sock *tp = bpf_skc_to_tcp_sock(skc);

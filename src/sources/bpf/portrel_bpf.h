@@ -47,6 +47,8 @@ struct portrel_sock_rec {
 struct portrel_filter {
   __u32 filter_ports;    /* emit only sockets whose local port is wanted */
   __u32 listening_only;  /* drop TCP sockets that are not listening */
+  __u32 stop_after_listeners;  /* iter/tcp: end the walk at the first non-listener */
+  __u32 pad;
   __u8 wanted_ports[65536 / 8];
 };
 
