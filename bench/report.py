@@ -21,7 +21,10 @@ def main():
              f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {machine}.",
              "Medians of the runs shown; wall time is what a user waits, CPU is user+system "
              "time of the command (steadier on a shared machine); RSS is the largest peak "
-             "of any run. Every command writes to /dev/null.", ""]
+             "of any run. Every command writes to /dev/null. portrel's bpf programs are "
+             "pinned in bpffs by its first run (the untimed warm-up) and reused by the "
+             "timed ones; the `cold` rows (PORTREL_BPF_PINS=off) load and verify them "
+             "in every run.", ""]
     per_fd = {}
     for spec in loads:
         label, fds, path = spec.split("|")

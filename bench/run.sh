@@ -28,8 +28,17 @@ if [ -z "$portrel" ]; then
 fi
 tmp=$(mktemp -d)
 lab=""
+# portrel keeps its verified bpf programs pinned in bpffs (/sys/fs/bpf/portrel),
+# which systemd mounts on a normal host. Where it is missing, mount it for the
+# run (and unmount it after), so that runs measure what such a host does; the
+# "cold" rows load the programs every time (PORTREL_BPF_PINS=off).
+mounted_bpffs=""
+if [ "$(stat -f -c %T /sys/fs/bpf 2>/dev/null)" != "bpf_fs" ]; then
+  mkdir -p /sys/fs/bpf && mount -t bpf bpf /sys/fs/bpf && mounted_bpffs=1
+fi
 cleanup() {
   if [ -n "$lab" ]; then kill -TERM "$lab" 2>/dev/null || true; wait "$lab" 2>/dev/null || true; fi
+  if [ -n "$mounted_bpffs" ]; then umount /sys/fs/bpf || true; fi
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -52,7 +61,9 @@ for load in $loads; do
   python3 "$here/measure.py" "$runs" \
     "default=$portrel" \
     "json=$portrel --all --format json" \
+    "json cold=env PORTREL_BPF_PINS=off $portrel --all --format json" \
     "who=$portrel who $port" \
+    "who cold=env PORTREL_BPF_PINS=off $portrel who $port" \
     "procfs json=$portrel --source procfs --all --format json" \
     "ss -tuan=ss -tuan" \
     "ss -tuanp=ss -tuanp" \
@@ -61,6 +72,7 @@ for load in $loads; do
   results+=("$procs processes × $per socket fds|$fds|$tmp/$load.jsonl")
   kill -TERM "$lab"; wait "$lab" 2>/dev/null || true; lab=""
 done
-machine="$(uname -sr), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), load average $(cut -d' ' -f1-3 /proc/loadavg), $("$portrel" --version)"
+bpffs="bpffs at /sys/fs/bpf: $([ -n "$mounted_bpffs" ] && echo "mounted by this run" || echo "already mounted")"
+machine="$(uname -sr), $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), load average $(cut -d' ' -f1-3 /proc/loadavg), $("$portrel" --version), $bpffs"
 python3 "$here/report.py" "$here/RESULTS.md" "$machine" "${results[@]}"
 echo "bench: wrote $here/RESULTS.md" >&2
