@@ -1,13 +1,16 @@
-// capture(): processes and fd tables first (they also reveal the network
-// namespaces), then one sock_diag dump per namespace, then the join. A socket born
-// between the two reads has no holder yet; one that closed leaves a holding with
-// no socket, which the join drops.
+// capture(): processes and fd tables (they also reveal the network namespaces)
+// while our own namespace is dumped beside them, then one sock_diag dump per
+// other namespace, then the join. A socket born or closed while the two reads
+// overlap shows without a holder (as if its holder exited), or leaves a
+// holding with no socket, which the join drops.
 #include "sources/capture.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <future>
+#include <system_error>
 #include <unordered_set>
 
 #include "analysis/sockopts.h"
@@ -77,35 +80,68 @@ void add_unheld_options(ProcessSource& source, const std::vector<NetnsHandle>& w
   source.unheld_options(handles, query, ps.options, ps.warnings);
 }
 
+// One scan from two dumps (ours, the others); an error only when both failed.
+Result<SocketScan> merge_scans(Result<SocketScan> own, Result<SocketScan> others) {
+  if (!own && !others) return own;
+  if (!own) {
+    others->warnings.push_back("own network namespace not dumped: " + own.error().message);
+    return others;
+  }
+  if (!others) {
+    own->warnings.push_back("other network namespaces not dumped: " + others.error().message);
+    return own;
+  }
+  for (Socket& s : others->sockets) own->sockets.push_back(std::move(s));
+  own->dumped_netns.insert(own->dumped_netns.end(), others->dumped_netns.begin(),
+                           others->dumped_netns.end());
+  for (std::string& w : others->warnings) own->warnings.push_back(std::move(w));
+  return own;
+}
+
 }  // namespace
 
 Result<Snapshot> capture_from(ProcessSource& process_source,
                               SocketSource& socket_source,
                               const CaptureOptions& options) {
+  auto asked = [&](uint64_t inode) {
+    return options.only_netns.empty() ||
+           std::ranges::find(options.only_netns, inode) != options.only_netns.end();
+  };
+  SocketQuery query{.listening_only = options.listening_only,
+                    .protocols = options.protocols,
+                    .port = options.port};
+  // Our own namespace needs nothing from the process scan: its dump runs beside
+  // it, on the other core. The rest are known only once processes are read.
+  uint64_t host = own_netns();
+  std::future<Result<SocketScan>> host_dump;
+  if (host != 0 && asked(host)) {
+    auto dump = [&socket_source, &query, host] {
+      return socket_source.scan({NetnsHandle{host, "/proc/self/ns/net", ""}}, query);
+    };
+    try {
+      host_dump = std::async(std::launch::async, dump);
+    } catch (const std::system_error&) {
+      host_dump = std::async(std::launch::deferred, dump);  // no thread: run it later
+    }
+  }
   auto procs = process_source.scan();
   if (!procs) return std::unexpected(procs.error());
   ProcessScan& ps = *procs;
 
-  std::vector<NetnsHandle> wanted;
-  uint64_t host = own_netns();
+  std::vector<NetnsHandle> wanted, others;
   bool host_listed = false;
   for (const NetnsHandle& h : ps.netns) {
     if (h.inode == host) host_listed = true;
-    if (options.only_netns.empty() ||
-        std::ranges::find(options.only_netns, h.inode) != options.only_netns.end()) {
-      wanted.push_back(h);
-    }
+    if (!asked(h.inode)) continue;
+    wanted.push_back(h);
+    if (h.inode != host) others.push_back(h);
   }
-  if (!host_listed && host != 0 &&
-      (options.only_netns.empty() ||
-       std::ranges::find(options.only_netns, host) != options.only_netns.end())) {
+  if (!host_listed && host_dump.valid()) {
     wanted.push_back(NetnsHandle{host, "/proc/self/ns/net", ""});
   }
-
-  SocketQuery query{.listening_only = options.listening_only,
-                    .protocols = options.protocols,
-                    .port = options.port};
-  auto socks = socket_source.scan(wanted, query);
+  auto socks = merge_scans(host_dump.valid() ? host_dump.get() : Result<SocketScan>(),
+                           others.empty() ? Result<SocketScan>()
+                                          : socket_source.scan(others, query));
   if (!socks) return std::unexpected(socks.error());
   if (options.port) {
     std::erase_if(socks->sockets,

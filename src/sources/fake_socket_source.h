@@ -4,8 +4,9 @@
 #pragma once
 
 #include <algorithm>
-#include <optional>
 #include <cstdint>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,6 +31,7 @@ class FakeSocketSource : public SocketSource {
   /// canned socket.
   Result<SocketScan> scan(const std::vector<NetnsHandle>& namespaces,
                           const SocketQuery& query) override {
+    std::lock_guard lock(mutex_);  // capture_from() scans from two threads
     ++scans_;
     last_query_ = query;
     if (error_) return std::unexpected(*error_);
@@ -77,6 +79,7 @@ class FakeSocketSource : public SocketSource {
   std::optional<Error> error_;
   int scans_ = 0;
   SocketQuery last_query_;
+  std::mutex mutex_;
 };
 
 }  // namespace portrel

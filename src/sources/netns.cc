@@ -35,6 +35,10 @@ Result<uint64_t> current_netns_inode() {
 }
 
 Result<uint64_t> enter_netns(const std::string& path, uint64_t expected_inode) {
+  // Already in the namespace wanted: nothing to open. An unprivileged user may
+  // not open another user's /proc/PID/ns/net even when it is its own netns.
+  auto current = current_netns_inode();
+  if (expected_inode != 0 && current && *current == expected_inode) return expected_inode;
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return std::unexpected(system_error("open " + path, errno));
   struct stat st {};
@@ -51,7 +55,7 @@ Result<uint64_t> enter_netns(const std::string& path, uint64_t expected_inode) {
   }
   // Already there (the common case for the host namespace): no setns, which
   // also lets an unprivileged user dump the namespace it lives in.
-  if (auto current = current_netns_inode(); current && *current == st.st_ino) {
+  if (current && *current == st.st_ino) {
     close(fd);
     return static_cast<uint64_t>(st.st_ino);
   }
