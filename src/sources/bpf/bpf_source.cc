@@ -1,7 +1,7 @@
 // The bpf ProcessSource. Three iterators give the relation's raw rows; this file
 // decodes them and adds what only /proc has (exe, cmdline, cgroup), for the
-// holders of inet sockets only. The start time read back from /proc/PID/stat
-// tells a holder from a new process that reused its pid after the iterator ran.
+// holders of inet sockets only. A second pass of the task iterator after those
+// reads tells a holder from a new process that reused its pid meanwhile.
 #include "sources/bpf/bpf_source.h"
 
 #include <dirent.h>
@@ -61,47 +61,24 @@ int read_file(int dir, const char* name, std::string& out) {
   }
 }
 
-bool gone(int err) { return err == ESRCH || err == ENOENT; }
-
-enum class Read : uint8_t { ok, vanished, unreadable };
-
-// Adds exe, cmdline and (with Details::all) cgroup of a holder to P, checking
-// through its stat that /proc/PID is still the process the iterator saw; the
-// directory fd keeps later reads on that process.
-Read read_holder(int root, Process& p, CaptureOptions::Details details, std::string& buf,
-                 std::string& warning) {
-  std::string name = std::to_string(p.pid);
-  UniqueFd dir(openat(root, name.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (dir.get() < 0) return gone(errno) ? Read::vanished : Read::unreadable;
-  if (int err = read_file(dir.get(), "stat", buf); err != 0) {
-    if (gone(err)) return Read::vanished;
-    warning = "pid " + name + ": stat: " + strerror(err);
-    return Read::unreadable;
-  }
-  auto stat = procfs::parse_stat(buf);
-  if (!stat) {
-    warning = "pid " + name + ": stat: " + stat.error().message;
-    return Read::unreadable;
-  }
-  if (stat->start_time != p.start_time) return Read::vanished;
+// Adds exe, cmdline and (with Details::all) cgroup of a holder to P, by path
+// under ROOT. Whether they are still that process's is settled afterwards
+// (scan() reads the tasks again), so a read that fails because the process
+// exited only leaves a field empty here.
+void read_holder(int root, Process& p, CaptureOptions::Details details, std::string& buf) {
+  std::string path = std::to_string(p.pid) + "/exe";
+  size_t base = path.size() - 3;
   char link[4096];
-  if (ssize_t n = readlinkat(dir.get(), "exe", link, sizeof link); n >= 0) {
+  if (ssize_t n = readlinkat(root, path.c_str(), link, sizeof link); n >= 0) {
     p.exe.assign(link, static_cast<size_t>(n));
-  } else if (errno == ESRCH) {
-    return Read::vanished;
   }
-  if (int err = read_file(dir.get(), "cmdline", buf); err == 0) {
-    p.cmdline = procfs::join_cmdline(buf);
-  } else if (err == ESRCH) {
-    return Read::vanished;
-  }
-  if (details != CaptureOptions::Details::all) return Read::ok;
-  if (int err = read_file(dir.get(), "cgroup", buf); err == 0) {
+  path.replace(base, std::string::npos, "cmdline");
+  if (read_file(root, path.c_str(), buf) == 0) p.cmdline = procfs::join_cmdline(buf);
+  if (details != CaptureOptions::Details::all) return;
+  path.replace(base, std::string::npos, "cgroup");
+  if (read_file(root, path.c_str(), buf) == 0) {
     p.cgroup = procfs::parse_cgroup(buf).value_or("");
-  } else if (err == ESRCH) {
-    return Read::vanished;
   }
-  return Read::ok;
 }
 
 }  // namespace
@@ -196,8 +173,6 @@ Result<ProcessScan> BpfSource::scan() {
     processes.push_back(std::move(p));
   }
   // Reading /proc is nearly all system calls: split it over the cores.
-  std::vector<Read> outcome(processes.size(), Read::ok);
-  std::vector<std::string> warnings(processes.size());
   constexpr size_t kPerThread = 200, kBatch = 32;
   size_t workers = std::clamp<size_t>(to_read.size() / kPerThread, 1,
                                       std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
@@ -208,9 +183,7 @@ Result<ProcessScan> BpfSource::scan() {
       size_t begin = next.fetch_add(kBatch, std::memory_order_relaxed);
       if (begin >= to_read.size()) return;
       for (size_t k = begin; k < std::min(begin + kBatch, to_read.size()); ++k) {
-        size_t i = to_read[k];
-        outcome[i] =
-            read_holder(root.get(), processes[i], options_.process_details, buf, warnings[i]);
+        read_holder(root.get(), processes[to_read[k]], options_.process_details, buf);
       }
     }
   };
@@ -219,15 +192,32 @@ Result<ProcessScan> BpfSource::scan() {
     for (size_t t = 1; t < workers; ++t) threads.emplace_back(work);
     work();
   }
+  // A holder whose files were read is the process the iterator saw if the
+  // tasks, read again now, still show its pid with the same start time: a pid
+  // is not reused while its process lives. One more pass over the tasks costs
+  // less than checking each holder's /proc/PID/stat.
+  std::vector<bool> vanished(processes.size(), false);
+  if (!to_read.empty()) {
+    auto again_bytes = iterators_->tasks();
+    if (!again_bytes) return std::unexpected(again_bytes.error());
+    auto again = decode_tasks(*again_bytes);
+    if (!again) return std::unexpected(again.error());
+    std::unordered_map<pid_t, uint64_t> start;
+    start.reserve(again->size());
+    for (const BpfTask& t : *again) start.emplace(t.pid, t.start_ns);
+    for (size_t i : to_read) {
+      auto it = start.find((*tasks)[i].pid);
+      vanished[i] = it == start.end() || it->second != (*tasks)[i].start_ns;
+    }
+  }
   std::unordered_set<pid_t> dropped;
   scan.processes.reserve(processes.size());
   for (size_t i = 0; i < processes.size(); ++i) {
-    if (outcome[i] == Read::vanished) {
+    if (vanished[i]) {
       ++scan.vanished;
       dropped.insert(processes[i].pid);
       continue;
     }
-    if (!warnings[i].empty()) scan.warnings.push_back(std::move(warnings[i]));
     scan.processes.push_back(std::move(processes[i]));
   }
   std::ranges::sort(scan.processes, {}, &Process::pid);

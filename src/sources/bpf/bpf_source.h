@@ -58,9 +58,10 @@ class BpfSource : public ProcessSource {
   BpfSource(std::unique_ptr<BpfIterators> iterators, BpfSourceOptions options);
 
   /// Every process (from iter/task) and every inet socket fd with its exact
-  /// options (iter/task_file). A holder that exits before its /proc files are read,
-  /// or whose pid was reused meanwhile (start time differs), is `vanished`: its
-  /// row and holdings are dropped. Processes holding no inet socket have no exe,
+  /// options (iter/task_file). A holder whose /proc files were read but that is
+  /// gone, or whose pid belongs to another process (start time differs), when
+  /// iter/task runs again after the reads is `vanished`: its row and holdings
+  /// are dropped. Processes holding no inet socket have no exe,
   /// cmdline or cgroup. Errors when an iterator cannot be read, or when the
   /// iterator's pids are not this /proc's (portrel in a child pid namespace).
   Result<ProcessScan> scan() override;

@@ -55,8 +55,14 @@ portrel_sock_rec sock(pid_t pid, int fd, uint64_t inode, uint8_t flags, uint8_t 
 class CannedIterators : public BpfIterators {
  public:
   std::string task_bytes, file_bytes, table_bytes;
+  /// What tasks() returns from its second call on (the check after the /proc
+  /// reads); the first call's bytes when empty.
+  std::string later_task_bytes;
+  int task_calls = 0;
   std::vector<std::vector<uint16_t>>* table_ports = nullptr;  ///< each tables() call's ports
-  Result<std::string> tasks() override { return task_bytes; }
+  Result<std::string> tasks() override {
+    return ++task_calls > 1 && !later_task_bytes.empty() ? later_task_bytes : task_bytes;
+  }
   Result<std::string> task_files() override { return file_bytes; }
   Result<std::string> tables(const TableQuery& query) override {
     if (table_ports != nullptr) table_ports->push_back(query.ports);
@@ -90,12 +96,19 @@ TEST_F(BpfSourceTest, JoinsHoldersWithTheirProcFilesAndDropsReusedPids) {
   pid_t self = getpid();
   make_proc(self, 500);
   make_proc(4242, 999);  // the iterator saw start 700: the pid was reused
+  make_proc(4343, 800);  // exits after its files were read
   auto it = std::make_unique<CannedIterators>();
   put(it->task_bytes, task(self, 500, "srv"));
   put(it->task_bytes, task(4242, 700, "old"));
+  put(it->task_bytes, task(4343, 800, "gone"));
   put(it->task_bytes, task(7, 1, "idle"));
+  // The pass after the /proc reads: 4242 is another process, 4343 is gone.
+  put(it->later_task_bytes, task(self, 500, "srv"));
+  put(it->later_task_bytes, task(4242, 999, "new"));
+  put(it->later_task_bytes, task(7, 1, "idle"));
   put(it->file_bytes, sock(self, 3, 111, PORTREL_CLOEXEC | PORTREL_V6ONLY, 1));
   put(it->file_bytes, sock(4242, 5, 222, PORTREL_REUSEPORT, 0));
+  put(it->file_bytes, sock(4343, 4, 444, 0, 0));
   put(it->table_bytes, sock(0, -1, 333, PORTREL_REUSEPORT, 1));
   std::vector<std::vector<uint16_t>> table_ports;
   it->table_ports = &table_ports;
@@ -104,7 +117,7 @@ TEST_F(BpfSourceTest, JoinsHoldersWithTheirProcFilesAndDropsReusedPids) {
   BpfSource source(std::move(it), options);
   auto scan = source.scan();
   ASSERT_TRUE(scan) << scan.error().message;
-  EXPECT_EQ(scan->vanished, 1u);
+  EXPECT_EQ(scan->vanished, 2u);
   ASSERT_EQ(scan->processes.size(), 2u);
   EXPECT_EQ(scan->processes[0].pid, 7);
   EXPECT_EQ(scan->processes[0].exe, "") << "no socket: /proc not read";
@@ -124,7 +137,7 @@ TEST_F(BpfSourceTest, JoinsHoldersWithTheirProcFilesAndDropsReusedPids) {
   // Options of every held socket (a reused pid's socket still exists); the
   // tables are read only when asked, for the ports asked.
   EXPECT_TRUE(table_ports.empty());
-  ASSERT_EQ(scan->options.size(), 2u);
+  ASSERT_EQ(scan->options.size(), 3u);
   EXPECT_EQ(scan->options[0].inode, 111u);
   EXPECT_TRUE(scan->options[0].reuseaddr && !scan->options[0].reuseport &&
               scan->options[0].v6only);
