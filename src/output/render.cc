@@ -3,6 +3,8 @@
 // its column getter straight into the writer's buffer, with no tree per socket.
 #include "output/render.h"
 
+#include <future>
+#include <system_error>
 #include <vector>
 
 #include "output/columns.h"
@@ -63,6 +65,15 @@ void write_socket(JsonWriter& json, const JsonColumns& columns,
 void write_document(JsonWriter& json, const Snapshot& snapshot,
                     std::span<const Socket* const> sockets,
                     std::span<const std::string> warnings) {
+  // The sharing analysis behind `ports` runs on another core while the socket
+  // lines are written.
+  auto analyse = [&] { return port_groups(snapshot, sockets); };
+  std::future<std::vector<PortGroup>> groups;
+  try {
+    groups = std::async(std::launch::async, analyse);
+  } catch (const std::system_error&) {
+    groups = std::async(std::launch::deferred, analyse);
+  }
   JsonColumns columns;
   json.raw("{\"sockets\": [");
   for (size_t i = 0; i < sockets.size(); ++i) {
@@ -70,7 +81,7 @@ void write_document(JsonWriter& json, const Snapshot& snapshot,
     write_socket(json, columns, snapshot, *sockets[i]);
   }
   json.raw("\n],\n\"ports\": ");
-  write_ports_json(json, snapshot, sockets);
+  write_ports_json(json, snapshot, groups.get());
   json.raw(",\n\"warnings\": ").begin_array();
   for (const std::string& w : warnings) json.string(w);
   json.end_array().raw("}\n");

@@ -142,9 +142,9 @@ std::vector<std::string> sharing_sentences(const Snapshot& snap, const PortGroup
 }
 
 void write_ports_json(JsonWriter& json, const Snapshot& snap,
-                      std::span<const Socket* const> sockets) {
+                      std::span<const PortGroup> groups) {
   json.begin_array();
-  for (const PortGroup& g : port_groups(snap, sockets)) {
+  for (const PortGroup& g : groups) {
     NetnsLabelBuffer label;
     json.begin_object();
     json.key("netns").integer(g.netns);

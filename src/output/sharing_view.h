@@ -21,11 +21,11 @@ std::string kinds_text(std::span<const SharingKind> kinds);
 /// by nginx 1201 and its 8 children: one accept queue". Names are sanitised.
 std::vector<std::string> sharing_sentences(const Snapshot& snapshot, const PortGroup& group);
 
-/// Writes the `ports` array: one object per (netns, port) of SOCKETS with its
-/// protocols, socket inodes, holder pids, `sharing` (kind names) and one
-/// `explanation` sentence per kind.
+/// Writes the `ports` array: one object per port group (port_groups() of the
+/// document's sockets) with its protocols, socket inodes, holder pids,
+/// `sharing` (kind names) and one `explanation` sentence per kind.
 void write_ports_json(JsonWriter& json, const Snapshot& snapshot,
-                      std::span<const Socket* const> sockets);
+                      std::span<const PortGroup> groups);
 
 /// `portrel shared`: one block per shared port: a line with the port, its kinds
 /// and holders, then its sentences.
