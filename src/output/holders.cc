@@ -58,6 +58,12 @@ std::string summarize_holders(const Snapshot& snapshot, std::vector<pid_t> pids)
 
 std::string summarize_socket_holders(
     const Snapshot& snapshot, const std::vector<std::vector<pid_t>>& per_socket) {
+  // The usual row: one socket, one holder.
+  if (per_socket.size() == 1 && per_socket[0].size() == 1) {
+    pid_t pid = per_socket[0][0];
+    const Process* p = snapshot.process(pid);
+    return (p ? sanitize(p->comm) : std::string("?")) + " " + std::to_string(pid);
+  }
   std::map<pid_t, size_t> children_of_root;
   for (const auto& pids : per_socket) count_roots(snapshot, pids, children_of_root);
 

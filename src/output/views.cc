@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include "output/columns.h"
 #include "output/holders.h"
@@ -24,17 +25,18 @@ bool show_netns_column(std::span<const Socket* const> sockets) {
          }) != sockets.end();
 }
 
+using GroupOf = std::unordered_map<const Socket*, const PortGroup*>;
+
 // The port group of each socket, for the SHARING cells.
-std::map<const Socket*, const PortGroup*> group_of(const std::vector<PortGroup>& groups) {
-  std::map<const Socket*, const PortGroup*> out;
+GroupOf group_of(const std::vector<PortGroup>& groups) {
+  GroupOf out;
   for (const PortGroup& g : groups) {
     for (const Socket* s : g.sockets) out.emplace(s, &g);
   }
   return out;
 }
 
-std::string sharing_cell(const std::map<const Socket*, const PortGroup*>& groups,
-                         std::span<const Socket* const> row) {
+std::string sharing_cell(const GroupOf& groups, std::span<const Socket* const> row) {
   if (row.empty()) return "";
   auto it = groups.find(row.front());
   if (it == groups.end()) return "";
