@@ -23,6 +23,7 @@
 #include "portrel/capture.h"
 #include "sources/bpf/bpf_loader.h"
 #include "sources/bpf/bpf_source.h"
+#include "sources/bpf/portrel_bpf.h"
 #include "truth.h"
 
 namespace portrel::testing {
@@ -400,7 +401,12 @@ class OwnBpffs {
 };
 
 std::set<uint64_t> inodes_read(BpfIterators& it) {
-  auto bytes = it.task_files();
+  size_t seen = 0;
+  auto bytes = it.task_files([&](std::string_view chunk) {
+    EXPECT_EQ(chunk.size() % sizeof(portrel_sock_rec), 0u) << "a record split across reads";
+    seen += chunk.size();
+  });
+  EXPECT_EQ(seen, bytes ? bytes->size() : 0) << "every record passes the callback";
   EXPECT_TRUE(bytes) << (bytes ? "" : bytes.error().message);
   if (!bytes) return {};
   auto rows = decode_sockets(*bytes);

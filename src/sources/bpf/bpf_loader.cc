@@ -176,8 +176,8 @@ class LinkIterators : public BpfIterators {
         origin_(std::move(origin)) {}
 
   Result<std::string> tasks() override { return read(loaded_.links[0].get(), *filter_); }
-  Result<std::string> task_files() override {
-    return read(loaded_.links[1].get(), *filter_);
+  Result<std::string> task_files(const RecordsSeen& on_records) override {
+    return read(loaded_.links[1].get(), *filter_, on_records);
   }
   Result<std::string> tables(const TableQuery& query) override {
     auto filter = kernel_filter(query.ports, filter_->listening_only != 0);
@@ -232,7 +232,8 @@ class LinkIterators : public BpfIterators {
     return f;
   }
 
-  Result<std::string> read(int link, const portrel_filter& filter) {
+  Result<std::string> read(int link, const portrel_filter& filter,
+                           const RecordsSeen& on_records = {}) {
     uint64_t key = reader_key();
     if (bpf_map_update_elem(loaded_.filter.get(), &key, &filter, BPF_ANY) != 0) {
       collect_stale();
@@ -240,14 +241,15 @@ class LinkIterators : public BpfIterators {
         return std::unexpected(system_error("set the bpf filter", errno));
       }
     }
-    auto out = read_iterator(link, filter.stop_after_listeners != 0);
+    auto out = read_iterator(link, filter.stop_after_listeners != 0, on_records);
     bpf_map_delete_elem(loaded_.filter.get(), &key);
     return out;
   }
 
   // STOPPABLE: the program may end the walk early by returning 1 (the kernel
   // then fails the next read() with EAGAIN).
-  static Result<std::string> read_iterator(int link, bool stoppable) {
+  static Result<std::string> read_iterator(int link, bool stoppable,
+                                           const RecordsSeen& on_records) {
     UniqueFd fd(bpf_iter_create(link));
     if (fd.get() < 0) return std::unexpected(system_error("bpf_iter_create", errno));
     std::string out;
@@ -262,6 +264,8 @@ class LinkIterators : public BpfIterators {
         return std::unexpected(system_error("read bpf iterator", errno));
       }
       if (n == 0) break;
+      // One read() returns whole records: seq_file never splits an object's output.
+      if (on_records) on_records(std::string_view(out.data() + size, static_cast<size_t>(n)));
       size += static_cast<size_t>(n);
     }
     out.resize(size);

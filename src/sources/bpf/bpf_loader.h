@@ -6,10 +6,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "portrel/error.h"
@@ -28,8 +30,11 @@ class BpfIterators {
   virtual ~BpfIterators() = default;
   /// portrel_task_rec for every thread-group leader of the host.
   virtual Result<std::string> tasks() = 0;
-  /// portrel_sock_rec for every inet socket fd of every process.
-  virtual Result<std::string> task_files() = 0;
+  /// Sees records as they arrive: whole records, in order.
+  using RecordsSeen = std::function<void(std::string_view bytes)>;
+  /// portrel_sock_rec for every inet socket fd of every process; ON_RECORDS
+  /// (when set) sees them as the kernel produces them, before this returns.
+  virtual Result<std::string> task_files(const RecordsSeen& on_records) = 0;
   /// portrel_sock_rec for the TCP and UDP sockets QUERY asks for, of the
   /// network namespace the calling thread is in (the kernel binds the iterator
   /// to it).

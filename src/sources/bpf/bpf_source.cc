@@ -12,9 +12,12 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
+#include <condition_variable>
+#include <cstddef>
 #include <cstring>
+#include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -81,6 +84,69 @@ void read_holder(int root, Process& p, CaptureOptions::Details details, std::str
   }
 }
 
+// Reads holders' /proc files on a helper thread while the fd iterator still
+// runs: a holder is queued as soon as its first socket record arrives, and the
+// calling thread joins in once the iterator is done (finish()).
+class HolderReads {
+ public:
+  HolderReads(int root, std::vector<Process>& processes, CaptureOptions::Details details)
+      : root_(root), processes_(processes), details_(details) {
+    try {
+      helper_ = std::jthread([this] { work(); });
+    } catch (const std::system_error&) {
+      // No thread: finish() reads them all.
+    }
+  }
+  HolderReads(const HolderReads&) = delete;
+  HolderReads& operator=(const HolderReads&) = delete;
+  ~HolderReads() { finish(); }
+
+  void add(size_t index) {
+    {
+      std::lock_guard lock(mutex_);
+      queue_.push_back(index);
+    }
+    ready_.notify_one();
+  }
+  void finish() {
+    {
+      std::lock_guard lock(mutex_);
+      done_ = true;
+    }
+    ready_.notify_all();
+    work();
+    if (helper_.joinable()) helper_.join();
+  }
+
+ private:
+  void work() {
+    std::string buf;
+    std::vector<size_t> batch;
+    for (;;) {
+      {
+        std::unique_lock lock(mutex_);
+        ready_.wait(lock, [this] { return done_ || next_ < queue_.size(); });
+        if (next_ == queue_.size()) return;  // done, and nothing left
+        size_t end = std::min(queue_.size(), next_ + 32);
+        batch.assign(queue_.begin() + static_cast<ptrdiff_t>(next_),
+                     queue_.begin() + static_cast<ptrdiff_t>(end));
+        next_ = end;
+      }
+      for (size_t i : batch) read_holder(root_, processes_[i], details_, buf);
+    }
+  }
+
+  int root_;
+  std::vector<Process>& processes_;
+  CaptureOptions::Details details_;
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::vector<size_t> queue_;
+  size_t next_ = 0;
+  bool done_ = false;
+  std::jthread helper_;
+};
+
 }  // namespace
 
 Result<std::vector<BpfTask>> decode_tasks(std::string_view bytes) {
@@ -131,10 +197,6 @@ Result<ProcessScan> BpfSource::scan() {
   if (!task_bytes) return std::unexpected(task_bytes.error());
   auto tasks = decode_tasks(*task_bytes);
   if (!tasks) return std::unexpected(tasks.error());
-  auto file_bytes = iterators_->task_files();
-  if (!file_bytes) return std::unexpected(file_bytes.error());
-  auto files = decode_sockets(*file_bytes);
-  if (!files) return std::unexpected(files.error());
 
   // The iterator reports pids of the initial pid namespace: they must be ours.
   pid_t self = getpid();
@@ -145,9 +207,6 @@ Result<ProcessScan> BpfSource::scan() {
 
   ProcessScan scan;
   const uint64_t ns_per_tick = 1'000'000'000 / static_cast<uint64_t>(sysconf(_SC_CLK_TCK));
-  std::unordered_set<pid_t> holders;
-  for (const BpfSocket& s : *files) holders.insert(s.pid);
-
   UniqueFd root(::open(options_.proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (root.get() < 0) {
     return std::unexpected(system_error("open " + options_.proc_root, errno));
@@ -155,7 +214,8 @@ Result<ProcessScan> BpfSource::scan() {
   UserNames users;
   std::vector<Process> processes;
   processes.reserve(tasks->size());
-  std::vector<size_t> to_read;
+  std::unordered_map<pid_t, size_t> index_of;
+  index_of.reserve(tasks->size());
   for (BpfTask& t : *tasks) {
     Process p;
     p.pid = t.pid;
@@ -166,32 +226,39 @@ Result<ProcessScan> BpfSource::scan() {
     p.netns = t.netns;
     p.pidns = t.pidns;
     p.start_time = t.start_ns / ns_per_tick;
-    if (options_.process_details != CaptureOptions::Details::none &&
-        holders.contains(p.pid)) {
-      to_read.push_back(processes.size());
-    }
+    index_of.emplace(p.pid, processes.size());
     processes.push_back(std::move(p));
   }
-  // Reading /proc is nearly all system calls: split it over the cores.
-  constexpr size_t kPerThread = 200, kBatch = 32;
-  size_t workers = std::clamp<size_t>(to_read.size() / kPerThread, 1,
-                                      std::clamp(std::thread::hardware_concurrency(), 1u, 4u));
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    std::string buf;
-    for (;;) {
-      size_t begin = next.fetch_add(kBatch, std::memory_order_relaxed);
-      if (begin >= to_read.size()) return;
-      for (size_t k = begin; k < std::min(begin + kBatch, to_read.size()); ++k) {
-        read_holder(root.get(), processes[to_read[k]], options_.process_details, buf);
-      }
-    }
-  };
-  {
-    std::vector<std::jthread> threads;
-    for (size_t t = 1; t < workers; ++t) threads.emplace_back(work);
-    work();
+
+  // Holders' /proc files are read while the fd iterator runs (system calls on
+  // the other core), each holder once.
+  std::vector<size_t> to_read;
+  std::vector<bool> queued(processes.size(), false);
+  std::optional<HolderReads> reads;
+  if (options_.process_details != CaptureOptions::Details::none) {
+    reads.emplace(root.get(), processes, options_.process_details);
   }
+  auto queue_holder = [&](pid_t pid) {
+    auto it = index_of.find(pid);
+    if (!reads || it == index_of.end() || queued[it->second]) return;
+    queued[it->second] = true;
+    to_read.push_back(it->second);
+    reads->add(it->second);
+  };
+  auto file_bytes = iterators_->task_files([&](std::string_view bytes) {
+    for (size_t at = 0; at + sizeof(portrel_sock_rec) <= bytes.size();
+         at += sizeof(portrel_sock_rec)) {
+      uint32_t tgid;
+      memcpy(&tgid, bytes.data() + at + offsetof(portrel_sock_rec, tgid), sizeof tgid);
+      queue_holder(static_cast<pid_t>(tgid));
+    }
+  });
+  if (!file_bytes) return std::unexpected(file_bytes.error());
+  auto files = decode_sockets(*file_bytes);
+  if (!files) return std::unexpected(files.error());
+  for (const BpfSocket& s : *files) queue_holder(s.pid);  // whatever a chunk missed
+  if (reads) reads->finish();
+
   // A holder whose files were read is the process the iterator saw if the
   // tasks, read again now, still show its pid with the same start time: a pid
   // is not reused while its process lives. One more pass over the tasks costs

@@ -63,7 +63,15 @@ class CannedIterators : public BpfIterators {
   Result<std::string> tasks() override {
     return ++task_calls > 1 && !later_task_bytes.empty() ? later_task_bytes : task_bytes;
   }
-  Result<std::string> task_files() override { return file_bytes; }
+  /// Hands the records to ON_RECORDS in two chunks, as a read() loop would.
+  Result<std::string> task_files(const RecordsSeen& on_records) override {
+    if (on_records) {
+      size_t half = file_bytes.size() / sizeof(portrel_sock_rec) / 2 * sizeof(portrel_sock_rec);
+      on_records(std::string_view(file_bytes).substr(0, half));
+      on_records(std::string_view(file_bytes).substr(half));
+    }
+    return file_bytes;
+  }
   Result<std::string> tables(const TableQuery& query) override {
     if (table_ports != nullptr) table_ports->push_back(query.ports);
     return table_bytes;
