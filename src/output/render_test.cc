@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
@@ -218,6 +219,30 @@ TEST_F(Document, FileAndStringAreTheSame) {
   std::fclose(mem);
   EXPECT_EQ(std::string(data, size), text);
   std::free(data);
+}
+
+// Many sockets (the ports analysis runs beside the lines): every line comes out
+// whole, once, in the order given.
+TEST(LargeDocument, LinesKeepTheOrderGiven) {
+  std::vector<Socket> rows;
+  std::vector<Holding> holdings;
+  for (uint64_t i = 1; i <= 5000; ++i) {
+    rows.push_back(testing::sock(i, Proto::tcp, "127.0.0.1", static_cast<uint16_t>(i)));
+    holdings.push_back({100, static_cast<int>(i), i, false});
+  }
+  Snapshot snap({testing::proc(100, 1, "srv")}, std::move(rows), std::move(holdings),
+                {Netns{kHostNs, "", true, true}}, {});
+  std::vector<const Socket*> sockets = testing::all(snap);
+  std::reverse(sockets.begin(), sockets.end());  // not the snapshot's own order
+  std::string text = sockets_document(snap, sockets, {});
+  json doc = json::parse(text, nullptr, false);
+  ASSERT_FALSE(doc.is_discarded());
+  ASSERT_EQ(doc["sockets"].size(), sockets.size());
+  for (size_t i = 0; i < sockets.size(); ++i) {
+    ASSERT_EQ(doc["sockets"][i]["inode"], sockets[i]->inode) << "line " << i;
+    ASSERT_EQ(doc["sockets"][i]["holders"].size(), 1u);
+  }
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), static_cast<long>(sockets.size()) + 4);
 }
 
 TEST(EmptyDocument, HasEmptyArrays) {
