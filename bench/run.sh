@@ -56,6 +56,16 @@ for load in $loads; do
     kill -0 "$lab" 2>/dev/null || { cat "$tmp/lab.err" >&2; exit 1; }
     sleep 0.5
   done
+  # The lab reports ready when its processes hold their sockets; connections
+  # may still be completing. Time only once the host's socket count holds still.
+  last=-1
+  while :; do
+    now=$(ss -tuan | wc -l)
+    [ "$now" = "$last" ] && break
+    last=$now
+    sleep 3
+  done
+  echo "bench: $now sockets on the host" >&2
   fds=$(( (procs + 1) * per ))
   echo "bench: timing ($runs runs each)" >&2
   python3 "$here/measure.py" "$runs" \
