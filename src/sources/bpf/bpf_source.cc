@@ -64,15 +64,16 @@ int read_file(int dir, const char* name, std::string& out) {
   }
 }
 
-// Adds exe, cmdline and (with Details::all) cgroup of a holder to P, by path
-// under ROOT. Whether they are still that process's is settled afterwards
-// (scan() reads the tasks again), so a read that fails because the process
-// exited only leaves a field empty here.
-void read_holder(int root, Process& p, CaptureOptions::Details details, std::string& buf) {
+// Adds exe (when READ_EXE), cmdline and (with Details::all) cgroup of a holder
+// to P, by path under ROOT. Whether they are still that process's is settled
+// afterwards (scan() reads the tasks again), so a read that fails because the
+// process exited only leaves a field empty here.
+void read_holder(int root, Process& p, CaptureOptions::Details details, bool read_exe,
+                 std::string& buf) {
   std::string path = std::to_string(p.pid) + "/exe";
   size_t base = path.size() - 3;
   char link[4096];
-  if (ssize_t n = readlinkat(root, path.c_str(), link, sizeof link); n >= 0) {
+  if (ssize_t n = read_exe ? readlinkat(root, path.c_str(), link, sizeof link) : -1; n >= 0) {
     p.exe.assign(link, static_cast<size_t>(n));
   }
   path.replace(base, std::string::npos, "cmdline");
@@ -101,10 +102,10 @@ class HolderReads {
   HolderReads& operator=(const HolderReads&) = delete;
   ~HolderReads() { finish(); }
 
-  void add(size_t index) {
+  void add(size_t index, bool read_exe) {
     {
       std::lock_guard lock(mutex_);
-      queue_.push_back(index);
+      queue_.push_back({index, read_exe});
     }
     ready_.notify_one();
   }
@@ -121,7 +122,7 @@ class HolderReads {
  private:
   void work() {
     std::string buf;
-    std::vector<size_t> batch;
+    std::vector<std::pair<size_t, bool>> batch;
     for (;;) {
       {
         std::unique_lock lock(mutex_);
@@ -132,7 +133,7 @@ class HolderReads {
                      queue_.begin() + static_cast<ptrdiff_t>(end));
         next_ = end;
       }
-      for (size_t i : batch) read_holder(root_, processes_[i], details_, buf);
+      for (auto [i, read_exe] : batch) read_holder(root_, processes_[i], details_, read_exe, buf);
     }
   }
 
@@ -141,7 +142,7 @@ class HolderReads {
   CaptureOptions::Details details_;
   std::mutex mutex_;
   std::condition_variable ready_;
-  std::vector<size_t> queue_;
+  std::vector<std::pair<size_t, bool>> queue_;  ///< (process index, read its exe)
   size_t next_ = 0;
   bool done_ = false;
   std::jthread helper_;
@@ -157,7 +158,7 @@ Result<std::vector<BpfTask>> decode_tasks(std::string_view bytes) {
   for (const portrel_task_rec& r : *recs) {
     out.push_back(BpfTask{static_cast<pid_t>(r.tgid), static_cast<pid_t>(r.ppid),
                           static_cast<uid_t>(r.uid), r.start_ns, r.netns, r.pidns,
-                          std::string(r.comm, strnlen(r.comm, sizeof r.comm))});
+                          r.exe_id, std::string(r.comm, strnlen(r.comm, sizeof r.comm))});
   }
   return out;
 }
@@ -231,9 +232,12 @@ Result<ProcessScan> BpfSource::scan() {
   }
 
   // Holders' /proc files are read while the fd iterator runs (system calls on
-  // the other core), each holder once.
+  // the other core), each holder once. Forked workers share their parent's exe
+  // file: its link is read for the first holder of each, and copied.
   std::vector<size_t> to_read;
   std::vector<bool> queued(processes.size(), false);
+  std::unordered_map<uint64_t, size_t> exe_reader;  // exe_id -> holder that reads it
+  std::vector<std::pair<size_t, size_t>> exe_copies;  // (holder, holder that read it)
   std::optional<HolderReads> reads;
   if (options_.process_details != CaptureOptions::Details::none) {
     reads.emplace(root.get(), processes, options_.process_details);
@@ -241,9 +245,18 @@ Result<ProcessScan> BpfSource::scan() {
   auto queue_holder = [&](pid_t pid) {
     auto it = index_of.find(pid);
     if (!reads || it == index_of.end() || queued[it->second]) return;
-    queued[it->second] = true;
-    to_read.push_back(it->second);
-    reads->add(it->second);
+    size_t i = it->second;
+    queued[i] = true;
+    to_read.push_back(i);
+    bool read_exe = true;
+    if (uint64_t exe = (*tasks)[i].exe_id; exe != 0) {
+      auto [reader, first] = exe_reader.emplace(exe, i);
+      if (!first) {
+        exe_copies.emplace_back(i, reader->second);
+        read_exe = false;
+      }
+    }
+    reads->add(i, read_exe);
   };
   auto file_bytes = iterators_->task_files([&](std::string_view bytes) {
     for (size_t at = 0; at + sizeof(portrel_sock_rec) <= bytes.size();
@@ -269,12 +282,33 @@ Result<ProcessScan> BpfSource::scan() {
     if (!again_bytes) return std::unexpected(again_bytes.error());
     auto again = decode_tasks(*again_bytes);
     if (!again) return std::unexpected(again.error());
-    std::unordered_map<pid_t, uint64_t> start;
-    start.reserve(again->size());
-    for (const BpfTask& t : *again) start.emplace(t.pid, t.start_ns);
+    std::unordered_map<pid_t, const BpfTask*> now;
+    now.reserve(again->size());
+    for (const BpfTask& t : *again) now.emplace(t.pid, &t);
+    // A holder that exec'd during the reads (same pid and start, another exe
+    // file) is read again whole, on its own.
+    std::vector<bool> execd(processes.size(), false);
+    std::string buf;
     for (size_t i : to_read) {
-      auto it = start.find((*tasks)[i].pid);
-      vanished[i] = it == start.end() || it->second != (*tasks)[i].start_ns;
+      auto it = now.find((*tasks)[i].pid);
+      vanished[i] = it == now.end() || it->second->start_ns != (*tasks)[i].start_ns;
+      if (vanished[i] || it->second->exe_id == (*tasks)[i].exe_id) continue;
+      execd[i] = true;
+      processes[i].exe.clear();
+      processes[i].cmdline.clear();
+      read_holder(root.get(), processes[i], options_.process_details, true, buf);
+    }
+    for (auto [i, reader] : exe_copies) {
+      if (vanished[i] || execd[i]) continue;
+      if (!vanished[reader] && !execd[reader] && !processes[reader].exe.empty()) {
+        processes[i].exe = processes[reader].exe;
+        continue;
+      }
+      char link[4096];  // the reader is gone or changed: read this one's own
+      std::string path = std::to_string(processes[i].pid) + "/exe";
+      if (ssize_t n = readlinkat(root.get(), path.c_str(), link, sizeof link); n >= 0) {
+        processes[i].exe.assign(link, static_cast<size_t>(n));
+      }
     }
   }
   std::unordered_set<pid_t> dropped;

@@ -25,6 +25,7 @@ struct BpfTask {
   uint64_t start_ns = 0;
   uint64_t netns = 0;
   uint64_t pidns = 0;
+  uint64_t exe_id = 0;  ///< equal for processes running the same exe file; 0: none
   std::string comm;
 };
 struct BpfSocket {

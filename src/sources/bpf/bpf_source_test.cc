@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "sources/bpf/portrel_bpf.h"
 
@@ -29,8 +30,10 @@ uint64_t own_netns() {
   return st.st_ino;
 }
 
-portrel_task_rec task(pid_t pid, uint64_t start_ticks, const char* comm) {
+portrel_task_rec task(pid_t pid, uint64_t start_ticks, const char* comm,
+                      uint64_t exe_id = 0) {
   portrel_task_rec r{};
+  r.exe_id = exe_id;
   r.tgid = static_cast<__u32>(pid);
   r.ppid = 1;
   r.start_ns = start_ticks * (1'000'000'000 / static_cast<uint64_t>(sysconf(_SC_CLK_TCK)));
@@ -87,14 +90,14 @@ class BpfSourceTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(root_); }
 
   // /proc/PID with a stat whose start time is START, an exe link and cmdline.
-  void make_proc(pid_t pid, uint64_t start) {
+  void make_proc(pid_t pid, uint64_t start, const char* exe = "/usr/sbin/srv") {
     fs::path dir = root_ / std::to_string(pid);
     fs::create_directories(dir);
     std::ofstream(dir / "stat") << pid << " (srv) S 1 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 "
                                 << start << " 0 0\n";
     std::ofstream(dir / "cmdline") << std::string("srv\0-p\0", 7);
     std::ofstream(dir / "cgroup") << "0::/system.slice/srv.service\n";
-    fs::create_symlink("/usr/sbin/srv", dir / "exe");
+    fs::create_symlink(exe, dir / "exe");
   }
 
   fs::path root_;
@@ -160,6 +163,37 @@ TEST_F(BpfSourceTest, JoinsHoldersWithTheirProcFilesAndDropsReusedPids) {
   ASSERT_EQ(unheld.size(), 1u);
   EXPECT_EQ(unheld[0].inode, 333u);
   EXPECT_TRUE(unheld[0].reuseaddr && unheld[0].reuseport && !unheld[0].v6only);
+}
+
+TEST_F(BpfSourceTest, ForksSharingAnExeFileReadItsLinkOnce) {
+  pid_t self = getpid();
+  make_proc(self, 500, "/usr/sbin/srv");
+  make_proc(5001, 600, "/not/read");  // same exe file as self: copied, not read
+  make_proc(5002, 600, "/usr/bin/b");
+  make_proc(5003, 600, "/usr/bin/new");  // exec'd between the passes
+  auto it = std::make_unique<CannedIterators>();
+  for (std::string* bytes : {&it->task_bytes, &it->later_task_bytes}) {
+    bool later = bytes == &it->later_task_bytes;
+    put(*bytes, task(self, 500, "srv", 77));
+    put(*bytes, task(5001, 600, "srv", 77));
+    put(*bytes, task(5002, 600, "b", 88));
+    put(*bytes, task(5003, 600, "new", later ? 99 : 77));
+  }
+  for (pid_t pid : {self, 5001, 5002, 5003}) {
+    put(it->file_bytes, sock(pid, 3, static_cast<uint64_t>(pid), 0, 0));
+  }
+  BpfSourceOptions options;
+  options.proc_root = root_.string();
+  BpfSource source(std::move(it), options);
+  auto scan = source.scan();
+  ASSERT_TRUE(scan) << scan.error().message;
+  EXPECT_EQ(scan->vanished, 0u);
+  std::map<pid_t, std::string> exe;
+  for (const Process& p : scan->processes) exe[p.pid] = p.exe;
+  EXPECT_EQ(exe[self], "/usr/sbin/srv");
+  EXPECT_EQ(exe[5001], "/usr/sbin/srv") << "the link of the exe file's first holder";
+  EXPECT_EQ(exe[5002], "/usr/bin/b");
+  EXPECT_EQ(exe[5003], "/usr/bin/new") << "another exe file after the reads: read again";
 }
 
 TEST_F(BpfSourceTest, RefusesPidsFromAnotherPidNamespace) {

@@ -78,6 +78,8 @@ int portrel_tasks(struct bpf_iter__task *ctx) {
   rec.uid = BPF_CORE_READ(task, real_cred, uid.val);
   rec.start_ns = task->start_boottime;
   rec.netns = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
+  /* Only compared for equality in user space: forks share one exe file. */
+  rec.exe_id = (__u64)BPF_CORE_READ(task, mm, exe_file);
   unsigned int level = BPF_CORE_READ(task, thread_pid, level);
   struct upid upid = {};
   struct pid *pid = BPF_CORE_READ(task, thread_pid);

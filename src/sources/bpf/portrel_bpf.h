@@ -17,6 +17,7 @@ struct portrel_task_rec {
   __u64 start_ns;  /* start_boottime, ns after boot */
   __u64 netns;     /* inode of the task's network namespace; 0 for a zombie */
   __u64 pidns;     /* inode of its active pid namespace */
+  __u64 exe_id;    /* identity of mm->exe_file (equal for forks sharing it); 0: none */
   char comm[16];
 };
 
