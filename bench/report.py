@@ -3,6 +3,7 @@
 medians, ratios to `ss -tuan` and the issue's targets, met or not.
 Usage: report.py OUT.md MACHINE_DESCRIPTION "LABEL|SOCKET_FDS|FILE.jsonl"..."""
 import json
+import os
 import sys
 import time
 
@@ -60,6 +61,10 @@ def main():
                   f"`--all --format json` per socket fd: {x * 1000:.2f} µs at {a}, "
                   f"{y * 1000:.2f} µs at {b}: × {y / x:.2f} "
                   f"(target < 1.5: {'met' if y / x < 1.5 else '**missed**'}).", ""]
+    # Hand-written analysis kept beside the script (bench/NOTES.md) follows the figures.
+    notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "NOTES.md")
+    if os.path.exists(notes):
+        lines += [open(notes).read().rstrip(), ""]
     open(out, "w").write("\n".join(lines) + "\n")
 
 
