@@ -16,6 +16,12 @@ TARGETS = [
 ]
 
 
+def shown(command):
+    """The command as a reader would type it: the portrel binary by its name."""
+    return " ".join(os.path.basename(w) if w.endswith("/portrel") else w
+                    for w in command.split())
+
+
 def main():
     out, machine, loads = sys.argv[1], sys.argv[2], sys.argv[3:]
     lines = [f"# portrel benchmark", "",
@@ -37,7 +43,7 @@ def main():
                   "|---|---:|---:|---:|---:|---:|---:|"]
         base, base_cpu = by["ss -tuan"]["wall_ms"], by["ss -tuan"]["cpu_ms"]
         for r in rows:
-            lines.append(f"| `{r['command']}` | {r['wall_ms']:.1f} | {r['cpu_ms']:.1f} | "
+            lines.append(f"| `{shown(r['command'])}` | {r['wall_ms']:.1f} | {r['cpu_ms']:.1f} | "
                          f"{r['rss_kib'] / 1024:.1f} | {r['wall_ms'] / base:.2f} | "
                          f"{r['cpu_ms'] / base_cpu:.2f} | {r['runs']} |")
         lines += ["", "| target | wall ratio | met (wall) | CPU ratio | met (CPU) |",
