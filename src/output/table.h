@@ -19,6 +19,8 @@ class Table {
   /// A header whose name starts with '>' is right-aligned (the '>' is dropped).
   explicit Table(std::vector<std::string> headers);
   void add(std::vector<Cell> row);
+  /// The cell of an added row, to fill in after the row was added.
+  Cell& cell(size_t row, size_t column) { return rows_[row][column]; }
   bool empty() const { return rows_.empty(); }
   /// The last column is never padded, so long holder lists do not leave trailing
   /// blanks.

@@ -6,8 +6,10 @@
 #include <net/if.h>
 
 #include <algorithm>
+#include <future>
 #include <map>
 #include <set>
+#include <system_error>
 #include <unordered_map>
 
 #include "output/columns.h"
@@ -81,9 +83,18 @@ std::string listing_table(const Snapshot& snap, std::span<const Socket* const> s
   if (netns_col) headers.push_back("NETNS");
   for (const char* h : {">SOCKETS", "USER", "SHARING", "HOLDERS"}) headers.push_back(h);
   Table table(headers);
+  const size_t sharing_col = headers.size() - 2;
   std::map<uid_t, std::string> names = user_names(snap);
-  std::vector<PortGroup> port_groups_ = port_groups(snap, sockets);
-  auto groups = group_of(port_groups_);
+  // The sharing analysis runs on the other core while the rows are built; the
+  // SHARING cells are filled in once both are done.
+  auto analyse = [&] { return port_groups(snap, sockets); };
+  std::future<std::vector<PortGroup>> pending;
+  try {
+    pending = std::async(std::launch::async, analyse);
+  } catch (const std::system_error&) {
+    pending = std::async(std::launch::deferred, analyse);
+  }
+  std::vector<std::pair<size_t, size_t>> row_sockets;  // [i, j) of each row
 
   for (size_t i = 0; i < sockets.size();) {
     const Socket& first = *sockets[i];
@@ -121,7 +132,8 @@ std::string listing_table(const Snapshot& snap, std::span<const Socket* const> s
                (it != names.end() ? it->second : std::to_string(u));
     }
     row.push_back({users});
-    row.push_back({sharing_cell(groups, sockets.subspan(i, j - i))});
+    row.push_back({""});  // SHARING, below
+    row_sockets.emplace_back(i, j);
     std::string holders = summarize_socket_holders(snap, pids);
     Style style = Style::plain;
     for (const auto& [why, n] : unowned) {
@@ -133,6 +145,12 @@ std::string listing_table(const Snapshot& snap, std::span<const Socket* const> s
     row.push_back({holders, style});
     table.add(std::move(row));
     i = j;
+  }
+  std::vector<PortGroup> port_groups_ = pending.get();
+  auto groups = group_of(port_groups_);
+  for (size_t r = 0; r < row_sockets.size(); ++r) {
+    auto [i, j] = row_sockets[r];
+    table.cell(r, sharing_col).text = sharing_cell(groups, sockets.subspan(i, j - i));
   }
   return table.render(color);
 }
