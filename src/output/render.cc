@@ -3,12 +3,11 @@
 // its column getter straight into the writer's buffer, with no tree per socket.
 #include "output/render.h"
 
-#include <future>
-#include <system_error>
 #include <vector>
 
 #include "output/columns.h"
 #include "output/sharing_view.h"
+#include "util/beside.h"
 #include "util/json_writer.h"
 
 namespace portrel {
@@ -67,13 +66,7 @@ void write_document(JsonWriter& json, const Snapshot& snapshot,
                     std::span<const std::string> warnings) {
   // The sharing analysis behind `ports` runs on another core while the socket
   // lines are written.
-  auto analyse = [&] { return port_groups(snapshot, sockets); };
-  std::future<std::vector<PortGroup>> groups;
-  try {
-    groups = std::async(std::launch::async, analyse);
-  } catch (const std::system_error&) {
-    groups = std::async(std::launch::deferred, analyse);
-  }
+  auto groups = run_beside([&] { return port_groups(snapshot, sockets); });
   JsonColumns columns;
   json.raw("{\"sockets\": [");
   for (size_t i = 0; i < sockets.size(); ++i) {

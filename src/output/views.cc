@@ -6,16 +6,15 @@
 #include <net/if.h>
 
 #include <algorithm>
-#include <future>
 #include <map>
 #include <set>
-#include <system_error>
 #include <unordered_map>
 
 #include "output/columns.h"
 #include "output/holders.h"
 #include "output/sharing_view.h"
 #include "output/table.h"
+#include "util/beside.h"
 #include "util/text.h"
 
 namespace portrel {
@@ -87,13 +86,7 @@ std::string listing_table(const Snapshot& snap, std::span<const Socket* const> s
   std::map<uid_t, std::string> names = user_names(snap);
   // The sharing analysis runs on the other core while the rows are built; the
   // SHARING cells are filled in once both are done.
-  auto analyse = [&] { return port_groups(snap, sockets); };
-  std::future<std::vector<PortGroup>> pending;
-  try {
-    pending = std::async(std::launch::async, analyse);
-  } catch (const std::system_error&) {
-    pending = std::async(std::launch::deferred, analyse);
-  }
+  auto pending = run_beside([&] { return port_groups(snap, sockets); });
   std::vector<std::pair<size_t, size_t>> row_sockets;  // [i, j) of each row
 
   for (size_t i = 0; i < sockets.size();) {

@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <future>
-#include <system_error>
 #include <unordered_set>
 
 #include "analysis/sockopts.h"
@@ -18,6 +17,7 @@
 #include "sources/procfs_source.h"
 #include "sources/sock_diag.h"
 #include "sources/sockopt_probe.h"
+#include "util/beside.h"
 
 namespace portrel {
 namespace {
@@ -115,14 +115,9 @@ Result<Snapshot> capture_from(ProcessSource& process_source,
   uint64_t host = own_netns();
   std::future<Result<SocketScan>> host_dump;
   if (host != 0 && asked(host)) {
-    auto dump = [&socket_source, &query, host] {
+    host_dump = run_beside([&socket_source, &query, host] {
       return socket_source.scan({NetnsHandle{host, "/proc/self/ns/net", ""}}, query);
-    };
-    try {
-      host_dump = std::async(std::launch::async, dump);
-    } catch (const std::system_error&) {
-      host_dump = std::async(std::launch::deferred, dump);  // no thread: run it later
-    }
+    });
   }
   auto procs = process_source.scan();
   if (!procs) return std::unexpected(procs.error());
