@@ -56,6 +56,12 @@ int main(int argc, char** argv) {
   CLI::App app{"portrel: which processes hold which ports, and how they share them",
                "portrel"};
   app.set_version_flag("--version", "portrel 0.1.0");
+  app.footer(
+      "Environment:\n"
+      "  NO_COLOR           no colour on a terminal either\n"
+      "  PORTREL_BPF_PINS   where the loaded bpf programs are pinned for later runs\n"
+      "                     (default /sys/fs/bpf/portrel, when a bpffs is mounted there),\n"
+      "                     or off to load them every time");
   add_filters(app, options);
   app.require_subcommand(0, 1);
 

@@ -36,7 +36,8 @@ TEST(Usage, BadOptions) {
 TEST(Usage, HelpAndVersionSucceed) {
   CliRun help = run_portrel({"--help"});
   EXPECT_EQ(help.exit_code, 0);
-  for (const char* word : {"who", "of", "--format", "--netns", "--all", "lab"}) {
+  for (const char* word :
+       {"who", "of", "--format", "--netns", "--all", "lab", "NO_COLOR", "PORTREL_BPF_PINS"}) {
     EXPECT_NE(help.out.find(word), std::string::npos) << word;
   }
   CliRun version = run_portrel({"--version"});
