@@ -47,20 +47,18 @@ void apply_exact_options(std::vector<ExactOptions>& options, std::vector<Socket>
   }
 }
 
-// The source's options cover the sockets it saw held. For the rest (a hidden
-// holder, or a kernel socket), it may read its protocol tables: only in their
-// namespaces, protocols and ports, and only through the listeners when all are
-// listeners, as walking every table of every namespace costs about as much as
-// the sock_diag dump itself.
+// The source's options (already applied) cover the sockets it saw held. For
+// the rest (a hidden holder, or a kernel socket), it may read its protocol
+// tables: only in their namespaces, protocols and ports, and only through the
+// listeners when all are listeners, as walking every table of every namespace
+// costs about as much as the sock_diag dump itself.
 void add_unheld_options(ProcessSource& source, const std::vector<NetnsHandle>& wanted,
-                        const std::vector<Socket>& sockets, ProcessScan& ps) {
-  std::unordered_set<uint64_t> known;
-  for (const ExactOptions& o : ps.options) known.insert(o.inode);
+                        std::vector<Socket>& sockets, std::vector<std::string>& warnings) {
   TableQuery query{.ports = {}, .tcp = false, .udp = false, .tcp_listeners_only = true};
   std::unordered_set<uint64_t> namespaces;
   for (const Socket& s : sockets) {
     bool in_tables = s.proto == Proto::tcp || s.proto == Proto::udp;
-    if (s.inode == 0 || !in_tables || known.contains(s.inode)) continue;
+    if (s.inode == 0 || !in_tables || s.reuseport_from == OptSource::bpf) continue;
     query.ports.push_back(s.local_port);
     namespaces.insert(s.netns);
     if (s.proto == Proto::udp) query.udp = true;
@@ -77,7 +75,9 @@ void add_unheld_options(ProcessSource& source, const std::vector<NetnsHandle>& w
   for (const NetnsHandle& h : wanted) {
     if (namespaces.erase(h.inode) != 0) handles.push_back(h);  // one path each
   }
-  source.unheld_options(handles, query, ps.options, ps.warnings);
+  std::vector<ExactOptions> options;
+  source.unheld_options(handles, query, options, warnings);
+  apply_exact_options(options, sockets);
 }
 
 // One scan from two dumps (ours, the others); an error only when both failed.
@@ -142,8 +142,8 @@ Result<Snapshot> capture_from(ProcessSource& process_source,
     std::erase_if(socks->sockets,
                   [&](const Socket& s) { return s.local_port != *options.port; });
   }
-  add_unheld_options(process_source, wanted, socks->sockets, ps);
   apply_exact_options(ps.options, socks->sockets);
+  add_unheld_options(process_source, wanted, socks->sockets, ps.warnings);
 
   std::vector<Netns> namespaces;
   for (const NetnsHandle& h : wanted) {

@@ -64,19 +64,25 @@ int read_file(int dir, const char* name, std::string& out) {
   }
 }
 
-// Adds exe (when READ_EXE), cmdline and (with Details::all) cgroup of a holder
-// to P, by path under ROOT. Whether they are still that process's is settled
-// afterwards (scan() reads the tasks again), so a read that fails because the
-// process exited only leaves a field empty here.
-void read_holder(int root, Process& p, CaptureOptions::Details details, bool read_exe,
-                 std::string& buf) {
+// The exe link of P, by path under ROOT; left empty when unreadable.
+void read_exe(int root, Process& p) {
   std::string path = std::to_string(p.pid) + "/exe";
-  size_t base = path.size() - 3;
   char link[4096];
-  if (ssize_t n = read_exe ? readlinkat(root, path.c_str(), link, sizeof link) : -1; n >= 0) {
+  if (ssize_t n = readlinkat(root, path.c_str(), link, sizeof link); n >= 0) {
     p.exe.assign(link, static_cast<size_t>(n));
   }
-  path.replace(base, std::string::npos, "cmdline");
+}
+
+// Adds exe (WITH_EXE), cmdline and (with Details::all) cgroup of a holder to P,
+// by path under ROOT. Whether they are still that process's is settled
+// afterwards (scan() reads the tasks again), so a read that fails because the
+// process exited only leaves a field empty here.
+void read_holder(int root, Process& p, CaptureOptions::Details details, bool with_exe,
+                 std::string& buf) {
+  if (with_exe) read_exe(root, p);
+  std::string path = std::to_string(p.pid) + "/";
+  size_t base = path.size();
+  path += "cmdline";
   if (read_file(root, path.c_str(), buf) == 0) p.cmdline = procfs::join_cmdline(buf);
   if (details != CaptureOptions::Details::all) return;
   path.replace(base, std::string::npos, "cgroup");
@@ -258,9 +264,10 @@ Result<ProcessScan> BpfSource::scan() {
     }
     reads->add(i, read_exe);
   };
+  size_t records_seen = 0;
   auto file_bytes = iterators_->task_files([&](std::string_view bytes) {
     for (size_t at = 0; at + sizeof(portrel_sock_rec) <= bytes.size();
-         at += sizeof(portrel_sock_rec)) {
+         at += sizeof(portrel_sock_rec), ++records_seen) {
       uint32_t tgid;
       memcpy(&tgid, bytes.data() + at + offsetof(portrel_sock_rec, tgid), sizeof tgid);
       queue_holder(static_cast<pid_t>(tgid));
@@ -269,7 +276,9 @@ Result<ProcessScan> BpfSource::scan() {
   if (!file_bytes) return std::unexpected(file_bytes.error());
   auto files = decode_sockets(*file_bytes);
   if (!files) return std::unexpected(files.error());
-  for (const BpfSocket& s : *files) queue_holder(s.pid);  // whatever a chunk missed
+  if (records_seen != files->size()) {
+    for (const BpfSocket& s : *files) queue_holder(s.pid);  // what the chunks missed
+  }
   if (reads) reads->finish();
 
   // A holder whose files were read is the process the iterator saw if the
@@ -304,11 +313,7 @@ Result<ProcessScan> BpfSource::scan() {
         processes[i].exe = processes[reader].exe;
         continue;
       }
-      char link[4096];  // the reader is gone or changed: read this one's own
-      std::string path = std::to_string(processes[i].pid) + "/exe";
-      if (ssize_t n = readlinkat(root.get(), path.c_str(), link, sizeof link); n >= 0) {
-        processes[i].exe.assign(link, static_cast<size_t>(n));
-      }
+      read_exe(root.get(), processes[i]);  // the reader is gone or changed
     }
   }
   std::unordered_set<pid_t> dropped;
