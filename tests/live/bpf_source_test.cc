@@ -9,12 +9,17 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#include <iostream>
-#include <map>
+#include <csignal>
 #include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <iterator>
+#include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 #include <tuple>
 
@@ -24,6 +29,7 @@
 #include "sources/bpf/bpf_loader.h"
 #include "sources/bpf/bpf_source.h"
 #include "sources/bpf/portrel_bpf.h"
+#include "shell.h"
 #include "truth.h"
 
 namespace portrel::testing {
@@ -330,6 +336,137 @@ TEST(BpfSource, TableWalkCanStopAfterTheListeners) {
   EXPECT_FALSE(listeners.contains(st.st_ino)) << "the walk went on past the listeners";
 }
 
+// A child of this test that holds a listening socket. With PROCTITLE it first
+// overwrites the NUL that ends its argument area, as setproctitle(3) does,
+// which makes /proc/PID/cmdline read on into the environment.
+class Holder {
+ public:
+  explicit Holder(bool proctitle) {
+    int ready[2];
+    if (pipe(ready) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      close(ready[0]);
+      if (proctitle) {
+        // Fields 48 and 49 of /proc/self/stat: arg_start and arg_end.
+        std::ifstream stat("/proc/self/stat");
+        std::string text((std::istreambuf_iterator<char>(stat)), {});
+        std::istringstream fields(text.substr(text.rfind(')') + 2));
+        std::string field;
+        unsigned long arg_end = 0;
+        for (int i = 3; i <= 49 && fields >> field; ++i) {
+          if (i == 49) arg_end = std::stoul(field);
+        }
+        if (arg_end != 0) *reinterpret_cast<char*>(arg_end - 1) = 'X';
+      }
+      int fd = socket(AF_INET, SOCK_STREAM, 0);
+      sockaddr_in any{};
+      any.sin_family = AF_INET;
+      any.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+      if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&any), sizeof any) != 0 ||
+          listen(fd, 1) != 0 || write(ready[1], "r", 1) != 1) {
+        _exit(1);
+      }
+      pause();
+      _exit(0);
+    }
+    close(ready[1]);
+    char c;
+    ok_ = pid_ > 0 && read(ready[0], &c, 1) == 1;
+    close(ready[0]);
+  }
+  ~Holder() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  pid_t pid() const { return pid_; }
+  bool ok() const { return ok_; }
+
+ private:
+  pid_t pid_ = -1;
+  bool ok_ = false;
+};
+
+// The sleepable fd walk gives holders' exe and cmdline as /proc shows them, and
+// leaves to /proc what it cannot give the same: a cmdline rewritten by
+// setproctitle, or one longer than the walk carries.
+TEST(BpfSource, HolderTextsFromTheWalkEqualProc) {
+  require_bpf();
+  auto it = load_bpf_iterators(BpfFilter{});
+  ASSERT_TRUE(it) << it.error().message;
+  ASSERT_TRUE((*it)->holder_details())
+      << "the sleepable fd walk did not load: this kernel lacks sleepable bpf iterators or "
+         "bpf_copy_from_user_task (Linux 5.18 and later have them)";
+  Holder plain(false), retitled(true);
+  ASSERT_TRUE(plain.ok() && retitled.ok());
+  std::string long_arg(PORTREL_CMDLINE_MAX, 'a');
+  Background python("python3 -c 'import socket, time\n"
+                    "s = socket.socket(); s.bind((\"127.0.0.1\", 0)); s.listen()\n"
+                    "print(s.getsockname()[1], flush=True); time.sleep(60)' " + long_arg);
+  ASSERT_FALSE(python.line().empty());
+
+  auto bytes = (*it)->task_files({}, true);
+  ASSERT_TRUE(bytes) << bytes.error().message;
+  auto walk = decode_walk(*bytes);
+  ASSERT_TRUE(walk) << walk.error().message;
+  std::map<pid_t, BpfHolder> holders;
+  for (BpfHolder& h : walk->holders) holders[h.task.pid] = h;
+  ASSERT_TRUE(holders.contains(plain.pid()) && holders.contains(retitled.pid()) &&
+              holders.contains(python.pid()));
+  const BpfHolder& p = holders[plain.pid()];
+  EXPECT_FALSE(p.exe_unread || p.cmdline_unread);
+  EXPECT_TRUE(holders[retitled.pid()].cmdline_unread) << "setproctitle: /proc reads on";
+  EXPECT_TRUE(holders[python.pid()].cmdline_unread) << "longer than the walk carries";
+  EXPECT_FALSE(holders[python.pid()].exe_unread);
+
+  CaptureOptions all;
+  Snapshot bpf = capture_from_source(Source::bpf, all);
+  Snapshot procfs = capture_from_source(Source::procfs, all);
+  for (pid_t pid : {plain.pid(), retitled.pid(), python.pid()}) {
+    const Process* a = bpf.process(pid);
+    const Process* b = procfs.process(pid);
+    ASSERT_TRUE(a && b) << "pid " << pid;
+    EXPECT_FALSE(a->exe.empty() || a->cmdline.empty()) << "pid " << pid;
+    EXPECT_EQ(std::tie(a->exe, a->cmdline, a->cgroup), std::tie(b->exe, b->cmdline, b->cgroup))
+        << "pid " << pid;
+  }
+  EXPECT_EQ(bpf.process(plain.pid())->exe, p.exe);
+  EXPECT_GT(bpf.process(python.pid())->cmdline.size(), long_arg.size());
+}
+
+// Where the walk cannot give holders' texts (kernels before 5.18), they come
+// from /proc, the same.
+TEST(BpfSource, HolderTextsFromProcWithoutTheWalk) {
+  require_bpf();
+  auto lab = lab::Lab::start("prefork", {.workers = 2});
+  ASSERT_TRUE(lab) << lab.error().message;
+  auto texts = [](bool walk_texts) {
+    BpfSourceOptions options;
+    options.process_details = CaptureOptions::Details::command;
+    options.walk_texts = walk_texts;
+    auto source = BpfSource::open(options);
+    EXPECT_TRUE(source) << (source ? "" : source.error().message);
+    std::map<pid_t, std::pair<std::string, std::string>> out;
+    if (!source) return out;
+    auto scan = (*source)->scan();
+    EXPECT_TRUE(scan) << (scan ? "" : scan.error().message);
+    if (!scan) return out;
+    for (const Process& p : scan->processes) out[p.pid] = {p.exe, p.cmdline};
+    return out;
+  };
+  auto from_walk = texts(true), from_proc = texts(false);
+  std::set<pid_t> holders;
+  for (const lab::LabSocket& s : lab->truth().sockets) holders.insert(s.pid);
+  ASSERT_FALSE(holders.empty());
+  for (pid_t pid : holders) {
+    ASSERT_TRUE(from_walk.contains(pid) && from_proc.contains(pid)) << "pid " << pid;
+    EXPECT_FALSE(from_walk[pid].first.empty()) << "pid " << pid;
+    EXPECT_EQ(from_walk[pid], from_proc[pid]) << "pid " << pid;
+  }
+}
+
 TEST(BpfSource, AutoFallsBackToProcfsWhenBpfFailsToLoad) {
   require_bpf();
   ASSERT_EQ(setenv(kBpfFailEnv, "1", 1), 0);
@@ -400,12 +537,17 @@ class OwnBpffs {
   std::string mount_, pins_, error_;
 };
 
-std::set<uint64_t> inodes_read(BpfIterators& it) {
+// The inodes of the sockets one fd walk gives, and (into PORTS) their ports.
+std::set<uint64_t> inodes_read(BpfIterators& it, std::set<uint16_t>* ports = nullptr) {
   size_t seen = 0;
-  auto bytes = it.task_files([&](std::string_view chunk) {
-    EXPECT_EQ(chunk.size() % sizeof(portrel_sock_rec), 0u) << "a record split across reads";
-    seen += chunk.size();
-  });
+  // With holder records too, where the kernel runs them: records of two sizes.
+  auto bytes = it.task_files(
+      [&](std::string_view chunk) {
+        auto whole = decode_walk(chunk);
+        EXPECT_TRUE(whole) << "a record split across reads: " << whole.error().message;
+        seen += chunk.size();
+      },
+      true);
   EXPECT_EQ(seen, bytes ? bytes->size() : 0) << "every record passes the callback";
   EXPECT_TRUE(bytes) << (bytes ? "" : bytes.error().message);
   if (!bytes) return {};
@@ -413,7 +555,10 @@ std::set<uint64_t> inodes_read(BpfIterators& it) {
   EXPECT_TRUE(rows) << (rows ? "" : rows.error().message);
   std::set<uint64_t> inodes;
   if (rows) {
-    for (const BpfSocket& s : *rows) inodes.insert(s.inode);
+    for (const BpfSocket& s : *rows) {
+      inodes.insert(s.inode);
+      if (ports != nullptr) ports->insert(s.port);
+    }
   }
   return inodes;
 }
@@ -443,15 +588,19 @@ TEST(BpfPins, SecondLoadOpensThePinsAndEachReaderKeepsItsFilter) {
 
   // Both read at once, many times: the pinned programs serve two filters.
   std::set<uint64_t> all, filtered;
+  std::set<uint16_t> filtered_ports;
   {
     std::jthread a([&] {
       for (int i = 0; i < 20; ++i) all = inodes_read(**first);
     });
-    for (int i = 0; i < 20; ++i) filtered = inodes_read(**second);
+    for (int i = 0; i < 20; ++i) filtered = inodes_read(**second, &filtered_ports);
   }
   EXPECT_TRUE(all.contains(mine.inode));
   EXPECT_TRUE(all.contains(other.inode));
-  EXPECT_EQ(filtered, std::set<uint64_t>{mine.inode});
+  // Another process's socket may use the same port number on another address.
+  EXPECT_TRUE(filtered.contains(mine.inode));
+  EXPECT_FALSE(filtered.contains(other.inode));
+  EXPECT_EQ(filtered_ports, std::set<uint16_t>{mine.port});
 
   // A pin that is not what it should be is replaced by a fresh load.
   std::filesystem::path version = std::filesystem::directory_iterator(fs.pins())->path();

@@ -34,13 +34,16 @@ namespace portrel {
 #if PORTREL_HAVE_BPF
 namespace {
 
-// Pin names of the iterator links, in the order of Loaded::links.
-constexpr std::array<const char*, 4> kLinkPins = {"tasks", "task_files", "tcp", "udp"};
+// Pin names of the iterator links, in the order of Loaded::links. The last one,
+// the sleepable fd walk, may be missing: older kernels do not load it.
+constexpr std::array<const char*, 5> kLinkPins = {"tasks", "task_files", "tcp", "udp",
+                                                  "task_files_holders"};
+constexpr size_t kHolders = 4;
 constexpr const char* kFilterPin = "filter";
 constexpr const char* kDefaultPins = "/sys/fs/bpf/portrel";
 
 struct Loaded {
-  std::array<UniqueFd, 4> links;  // tasks, task_files, tcp, udp
+  std::array<UniqueFd, 5> links;  // tasks, task_files, tcp, udp, task_files_holders (or -1)
   UniqueFd filter;                // the portrel_filter map
 };
 
@@ -81,7 +84,9 @@ std::optional<Loaded> open_pins(const std::string& dir) {
   }
   Loaded loaded;
   for (size_t i = 0; i < kLinkPins.size(); ++i) {
-    loaded.links[i].reset(bpf_obj_get((dir + "/" + kLinkPins[i]).c_str()));
+    std::string path = dir + "/" + kLinkPins[i];
+    if (i == kHolders && access(path.c_str(), F_OK) != 0) break;  // not loadable here
+    loaded.links[i].reset(bpf_obj_get(path.c_str()));
     bpf_link_info info;
     if (loaded.links[i].get() < 0 || !object_info(loaded.links[i].get(), info) ||
         info.type != BPF_LINK_TYPE_ITER) {
@@ -98,21 +103,37 @@ std::optional<Loaded> open_pins(const std::string& dir) {
   return loaded;
 }
 
+// The skeleton, loaded with every program, or without the sleepable fd walk
+// when the kernel refuses it (before 5.18: no sleepable iterators, or no
+// bpf_copy_from_user_task).
+Result<portrel_bpf*> open_and_load() {
+  int err = 0;
+  for (bool holders : {true, false}) {
+    portrel_bpf* skel = portrel_bpf__open();
+    if (skel == nullptr) return std::unexpected(system_error("open bpf programs", errno));
+    bpf_program__set_autoload(skel->progs.portrel_task_files_holders, holders);
+    err = portrel_bpf__load(skel);
+    if (err == 0) return skel;
+    portrel_bpf__destroy(skel);
+    err = err < 0 ? -err : err;
+    if (err == EPERM || err == EACCES) break;  // no privilege: nothing loads
+  }
+  std::string why = err == EPERM || err == EACCES ? " (needs root, or CAP_BPF and CAP_PERFMON)"
+                                                  : " (kernel older than 5.11, or no iterator)";
+  return std::unexpected(system_error("load bpf programs" + why, err));
+}
+
 Result<Loaded> load_programs() {
   libbpf_set_print(silent);
-  portrel_bpf* skel = portrel_bpf__open();
-  if (skel == nullptr) return std::unexpected(system_error("open bpf programs", errno));
-  if (int err = portrel_bpf__load(skel); err != 0) {
-    portrel_bpf__destroy(skel);
-    int e = err < 0 ? -err : err;
-    std::string why = e == EPERM || e == EACCES ? " (needs root, or CAP_BPF and CAP_PERFMON)"
-                                                : " (kernel older than 5.11, or no iterator)";
-    return std::unexpected(system_error("load bpf programs" + why, e));
-  }
+  auto opened = open_and_load();
+  if (!opened) return std::unexpected(opened.error());
+  portrel_bpf* skel = *opened;
   Loaded loaded;
-  std::array<bpf_program*, 4> progs = {skel->progs.portrel_tasks, skel->progs.portrel_task_files,
-                                       skel->progs.portrel_tcp, skel->progs.portrel_udp};
+  std::array<bpf_program*, 5> progs = {skel->progs.portrel_tasks, skel->progs.portrel_task_files,
+                                       skel->progs.portrel_tcp, skel->progs.portrel_udp,
+                                       skel->progs.portrel_task_files_holders};
   for (size_t i = 0; i < progs.size(); ++i) {
+    if (i == kHolders && !bpf_program__autoload(progs[i])) break;
     // The link lives on through the duplicate once the skeleton is gone.
     bpf_link* link = bpf_program__attach_iter(progs[i], nullptr);
     if (link == nullptr) {
@@ -126,8 +147,8 @@ Result<Loaded> load_programs() {
   }
   loaded.filter.reset(fcntl(bpf_map__fd(skel->maps.portrel_filter), F_DUPFD_CLOEXEC, 0));
   portrel_bpf__destroy(skel);
-  for (const UniqueFd& fd : loaded.links) {
-    if (fd.get() < 0) return std::unexpected(system_error("dup bpf link", errno));
+  for (size_t i = 0; i < kHolders; ++i) {
+    if (loaded.links[i].get() < 0) return std::unexpected(system_error("dup bpf link", errno));
   }
   if (loaded.filter.get() < 0) return std::unexpected(system_error("dup bpf map", errno));
   return loaded;
@@ -145,6 +166,7 @@ std::string pin(const Loaded& loaded, const std::string& root, const std::string
   if (mkdir(tmp.c_str(), 0700) != 0) return "cannot create " + tmp + ": " + strerror(errno);
   bool ok = true;
   for (size_t i = 0; i < kLinkPins.size(); ++i) {
+    if (loaded.links[i].get() < 0) continue;  // the fd walk with holders, when not loaded
     ok = ok && bpf_obj_pin(loaded.links[i].get(), (tmp + "/" + kLinkPins[i]).c_str()) == 0;
   }
   ok = ok && bpf_obj_pin(loaded.filter.get(), (tmp + "/" + kFilterPin).c_str()) == 0;
@@ -176,9 +198,16 @@ class LinkIterators : public BpfIterators {
         origin_(std::move(origin)) {}
 
   Result<std::string> tasks() override { return read(loaded_.links[0].get(), *filter_); }
-  Result<std::string> task_files(const RecordsSeen& on_records) override {
-    return read(loaded_.links[1].get(), *filter_, on_records);
+  Result<std::string> task_files(const RecordsSeen& on_records, bool holder_details) override {
+    if (!holder_details || !this->holder_details()) {
+      return read(loaded_.links[1].get(), *filter_, on_records);
+    }
+    filter_->holder_details = 1;
+    auto out = read(loaded_.links[kHolders].get(), *filter_, on_records);
+    filter_->holder_details = 0;
+    return out;
   }
+  bool holder_details() const override { return loaded_.links[kHolders].get() >= 0; }
   Result<std::string> tables(const TableQuery& query) override {
     auto filter = kernel_filter(query.ports, filter_->listening_only != 0);
     std::string out;
@@ -310,10 +339,17 @@ Result<std::unique_ptr<BpfIterators>> load_bpf_iterators(const BpfFilter& filter
   std::string why_not;
   std::string root = pin_root(why_not);
   std::string id = object_id();
+  // Said under --verbose: without the sleepable walk, holders cost /proc reads.
+  auto texts = [](const Loaded& l) {
+    return l.links[kHolders].get() >= 0
+               ? std::string()
+               : "; holders' exe and cmdline from /proc (no sleepable fd walk before Linux "
+                 "5.18)";
+  };
   if (!root.empty()) {
     if (auto pinned = open_pins(root + "/" + id)) {
-      return std::make_unique<LinkIterators>(std::move(*pinned), filter,
-                                             "pinned in " + root + "/" + id);
+      std::string origin = "pinned in " + root + "/" + id + texts(*pinned);
+      return std::make_unique<LinkIterators>(std::move(*pinned), filter, std::move(origin));
     }
   }
   auto loaded = load_programs();
@@ -325,6 +361,7 @@ Result<std::unique_ptr<BpfIterators>> load_bpf_iterators(const BpfFilter& filter
     why_not = pin(*loaded, root, id);
   }
   origin += why_not.empty() ? " and pinned in " + root + "/" + id : " (not pinned: " + why_not + ")";
+  origin += texts(*loaded);
   return std::make_unique<LinkIterators>(std::move(*loaded), filter, std::move(origin));
 }
 

@@ -34,7 +34,13 @@ class BpfIterators {
   using RecordsSeen = std::function<void(std::string_view bytes)>;
   /// portrel_sock_rec for every inet socket fd of every process; ON_RECORDS
   /// (when set) sees them as the kernel produces them, before this returns.
-  virtual Result<std::string> task_files(const RecordsSeen& on_records) = 0;
+  /// With HOLDER_DETAILS, and holder_details() true, a portrel_holder_rec
+  /// (exe and cmdline) goes before the first socket record of each process.
+  virtual Result<std::string> task_files(const RecordsSeen& on_records,
+                                         bool holder_details) = 0;
+  /// Whether the fd walk can give holders' exe and cmdline (the sleepable
+  /// program loaded: kernel 5.18 or later).
+  virtual bool holder_details() const { return false; }
   /// portrel_sock_rec for the TCP and UDP sockets QUERY asks for, of the
   /// network namespace the calling thread is in (the kernel binds the iterator
   /// to it).

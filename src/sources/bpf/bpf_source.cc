@@ -1,7 +1,9 @@
 // The bpf ProcessSource. Three iterators give the relation's raw rows; this file
-// decodes them and adds what only /proc has (exe, cmdline, cgroup), for the
-// holders of inet sockets only. A second pass of the task iterator after those
-// reads tells a holder from a new process that reused its pid meanwhile.
+// decodes them. Holders' exe and cmdline come with the fd walk where the kernel
+// runs its sleepable program; what it cannot give (cgroup, texts too long, an
+// older kernel) is read from /proc for the holders of inet sockets only, and a
+// second pass of the task iterator after those reads tells a holder from a new
+// process that reused its pid meanwhile.
 #include "sources/bpf/bpf_source.h"
 
 #include <dirent.h>
@@ -33,18 +35,6 @@ namespace {
 
 constexpr int kCloexecFlag = PORTREL_CLOEXEC;
 
-template <typename Rec>
-Result<std::vector<Rec>> records(std::string_view bytes, const char* what) {
-  if (bytes.size() % sizeof(Rec) != 0) {
-    return std::unexpected(Error{std::string("bpf ") + what + " iterator: " +
-                                 std::to_string(bytes.size()) +
-                                 " bytes is not a whole number of records"});
-  }
-  std::vector<Rec> out(bytes.size() / sizeof(Rec));
-  if (!out.empty()) memcpy(out.data(), bytes.data(), bytes.size());
-  return out;
-}
-
 // Reads a whole small file under DIR; returns 0 or an errno. A /proc file
 // comes whole in one read when it fits (seq_file and cmdline fill the buffer
 // up to EOF), so a short read ends it without a second read() to see EOF.
@@ -73,31 +63,41 @@ void read_exe(int root, Process& p) {
   }
 }
 
-// Adds exe (WITH_EXE), cmdline and (with Details::all) cgroup of a holder to P,
-// by path under ROOT. Whether they are still that process's is settled
-// afterwards (scan() reads the tasks again), so a read that fails because the
-// process exited only leaves a field empty here.
-void read_holder(int root, Process& p, CaptureOptions::Details details, bool with_exe,
-                 std::string& buf) {
-  if (with_exe) read_exe(root, p);
+// What a holder still needs from /proc.
+struct ProcReads {
+  bool exe = false;
+  bool cmdline = false;
+  bool cgroup = false;
+  bool any() const { return exe || cmdline || cgroup; }
+};
+
+// Adds what WHAT names of a holder's exe, cmdline and cgroup to P, by path under
+// ROOT. Whether they are still that process's is settled afterwards (scan()
+// reads the tasks again), so a read that fails because the process exited
+// only leaves a field empty here.
+void read_holder(int root, Process& p, ProcReads what, std::string& buf) {
+  if (what.exe) read_exe(root, p);
   std::string path = std::to_string(p.pid) + "/";
   size_t base = path.size();
-  path += "cmdline";
-  if (read_file(root, path.c_str(), buf) == 0) p.cmdline = procfs::join_cmdline(buf);
-  if (details != CaptureOptions::Details::all) return;
-  path.replace(base, std::string::npos, "cgroup");
-  if (read_file(root, path.c_str(), buf) == 0) {
-    p.cgroup = procfs::parse_cgroup(buf).value_or("");
+  if (what.cmdline) {
+    path += "cmdline";
+    if (read_file(root, path.c_str(), buf) == 0) p.cmdline = procfs::join_cmdline(buf);
+  }
+  if (what.cgroup) {
+    path.replace(base, std::string::npos, "cgroup");
+    if (read_file(root, path.c_str(), buf) == 0) {
+      p.cgroup = procfs::parse_cgroup(buf).value_or("");
+    }
   }
 }
 
 // Reads holders' /proc files on a helper thread while the fd iterator still
-// runs: a holder is queued as soon as its first socket record arrives, and the
+// runs: a holder is queued as soon as its first record arrives, and the
 // calling thread joins in once the iterator is done (finish()).
 class HolderReads {
  public:
-  HolderReads(int root, std::vector<Process>& processes, CaptureOptions::Details details)
-      : root_(root), processes_(processes), details_(details) {
+  HolderReads(int root, std::vector<Process>& processes)
+      : root_(root), processes_(processes) {
     try {
       helper_ = std::jthread([this] { work(); });
     } catch (const std::system_error&) {
@@ -108,10 +108,10 @@ class HolderReads {
   HolderReads& operator=(const HolderReads&) = delete;
   ~HolderReads() { finish(); }
 
-  void add(size_t index, bool read_exe) {
+  void add(size_t index, ProcReads what) {
     {
       std::lock_guard lock(mutex_);
-      queue_.push_back({index, read_exe});
+      queue_.push_back({index, what});
     }
     ready_.notify_one();
   }
@@ -128,7 +128,7 @@ class HolderReads {
  private:
   void work() {
     std::string buf;
-    std::vector<std::pair<size_t, bool>> batch;
+    std::vector<std::pair<size_t, ProcReads>> batch;
     for (;;) {
       {
         std::unique_lock lock(mutex_);
@@ -139,55 +139,123 @@ class HolderReads {
                      queue_.begin() + static_cast<ptrdiff_t>(end));
         next_ = end;
       }
-      for (auto [i, read_exe] : batch) read_holder(root_, processes_[i], details_, read_exe, buf);
+      for (auto [i, what] : batch) read_holder(root_, processes_[i], what, buf);
     }
   }
 
   int root_;
   std::vector<Process>& processes_;
-  CaptureOptions::Details details_;
   std::mutex mutex_;
   std::condition_variable ready_;
-  std::vector<std::pair<size_t, bool>> queue_;  ///< (process index, read its exe)
+  std::vector<std::pair<size_t, ProcReads>> queue_;
   size_t next_ = 0;
   bool done_ = false;
   std::jthread helper_;
 };
 
+BpfTask task_of(const portrel_task_rec& r) {
+  return BpfTask{static_cast<pid_t>(r.tgid), static_cast<pid_t>(r.ppid),
+                 static_cast<uid_t>(r.uid), r.start_ns, r.netns, r.pidns,
+                 r.exe_id, std::string(r.comm, strnlen(r.comm, sizeof r.comm))};
+}
+
+BpfSocket socket_of(const portrel_sock_rec& r) {
+  BpfSocket s;
+  s.inode = r.inode;
+  s.netns = r.netns;
+  s.pid = static_cast<pid_t>(r.tgid);
+  s.fd = r.fd;
+  s.port = r.port;
+  s.family = r.family;
+  s.cloexec = (r.flags & kCloexecFlag) != 0;
+  s.options = ExactOptions{r.inode, r.reuse != 0, (r.flags & PORTREL_REUSEPORT) != 0,
+                           (r.flags & PORTREL_V6ONLY) != 0};
+  return s;
+}
+
+// Calls ON_SOCK(const portrel_sock_rec&) and ON_HOLDER(const portrel_holder_rec&,
+// exe bytes, cmdline bytes) for each record of BYTES, in order; the first
+// malformed record is an error and ends the walk.
+template <typename OnSock, typename OnHolder>
+std::optional<Error> walk_records(std::string_view bytes, OnSock&& on_sock,
+                                  OnHolder&& on_holder) {
+  auto bad = [&](size_t at, const std::string& why) {
+    return Error{"bpf socket iterator: record at byte " + std::to_string(at) + " of " +
+                 std::to_string(bytes.size()) + ": " + why};
+  };
+  size_t at = 0;
+  while (at < bytes.size()) {
+    portrel_rec_head head;
+    if (bytes.size() - at < sizeof head) return bad(at, "truncated");
+    memcpy(&head, bytes.data() + at, sizeof head);
+    if (head.size > bytes.size() - at) return bad(at, "truncated");
+    if (head.kind == PORTREL_REC_SOCK) {
+      if (head.size != sizeof(portrel_sock_rec)) return bad(at, "wrong size for a socket");
+      portrel_sock_rec rec;
+      memcpy(&rec, bytes.data() + at, sizeof rec);
+      on_sock(rec);
+    } else if (head.kind == PORTREL_REC_HOLDER) {
+      portrel_holder_rec rec;
+      if (head.size < sizeof rec || head.size % 8 != 0) {
+        return bad(at, "wrong size for a holder");
+      }
+      memcpy(&rec, bytes.data() + at, sizeof rec);
+      if (uint64_t{rec.exe_len} + rec.cmdline_len > head.size - sizeof rec) {
+        return bad(at, "texts longer than the record");
+      }
+      std::string_view text = bytes.substr(at + sizeof rec);
+      on_holder(rec, text.substr(0, rec.exe_len), text.substr(rec.exe_len, rec.cmdline_len));
+    } else {
+      return bad(at, "unknown kind " + std::to_string(head.kind));
+    }
+    at += head.size;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 Result<std::vector<BpfTask>> decode_tasks(std::string_view bytes) {
-  auto recs = records<portrel_task_rec>(bytes, "task");
-  if (!recs) return std::unexpected(recs.error());
+  if (bytes.size() % sizeof(portrel_task_rec) != 0) {
+    return std::unexpected(Error{"bpf task iterator: " + std::to_string(bytes.size()) +
+                                 " bytes is not a whole number of records"});
+  }
   std::vector<BpfTask> out;
-  out.reserve(recs->size());
-  for (const portrel_task_rec& r : *recs) {
-    out.push_back(BpfTask{static_cast<pid_t>(r.tgid), static_cast<pid_t>(r.ppid),
-                          static_cast<uid_t>(r.uid), r.start_ns, r.netns, r.pidns,
-                          r.exe_id, std::string(r.comm, strnlen(r.comm, sizeof r.comm))});
+  out.reserve(bytes.size() / sizeof(portrel_task_rec));
+  for (size_t at = 0; at < bytes.size(); at += sizeof(portrel_task_rec)) {
+    portrel_task_rec r;
+    memcpy(&r, bytes.data() + at, sizeof r);
+    out.push_back(task_of(r));
   }
   return out;
 }
 
+Result<BpfWalk> decode_walk(std::string_view bytes) {
+  BpfWalk walk;
+  walk.sockets.reserve(bytes.size() / sizeof(portrel_sock_rec));
+  std::string last_exe;
+  auto err = walk_records(
+      bytes, [&](const portrel_sock_rec& r) { walk.sockets.push_back(socket_of(r)); },
+      [&](const portrel_holder_rec& r, std::string_view exe, std::string_view cmdline) {
+        BpfHolder h{task_of(r.task), "", "", (r.flags & PORTREL_EXE_UNREAD) != 0,
+                    (r.flags & PORTREL_CMDLINE_UNREAD) != 0};
+        if ((r.flags & PORTREL_EXE_AS_BEFORE) != 0) {
+          h.exe = last_exe;
+        } else {
+          h.exe.assign(exe);
+          last_exe = h.exe;
+        }
+        if (!h.cmdline_unread) h.cmdline = procfs::join_cmdline(cmdline);
+        walk.holders.push_back(std::move(h));
+      });
+  if (err) return std::unexpected(*err);
+  return walk;
+}
+
 Result<std::vector<BpfSocket>> decode_sockets(std::string_view bytes) {
-  auto recs = records<portrel_sock_rec>(bytes, "socket");
-  if (!recs) return std::unexpected(recs.error());
-  std::vector<BpfSocket> out;
-  out.reserve(recs->size());
-  for (const portrel_sock_rec& r : *recs) {
-    BpfSocket s;
-    s.inode = r.inode;
-    s.netns = r.netns;
-    s.pid = static_cast<pid_t>(r.tgid);
-    s.fd = r.fd;
-    s.port = r.port;
-    s.family = r.family;
-    s.cloexec = (r.flags & kCloexecFlag) != 0;
-    s.options = ExactOptions{r.inode, r.reuse != 0, (r.flags & PORTREL_REUSEPORT) != 0,
-                             (r.flags & PORTREL_V6ONLY) != 0};
-    out.push_back(s);
-  }
-  return out;
+  auto walk = decode_walk(bytes);
+  if (!walk) return std::unexpected(walk.error());
+  return std::move(walk->sockets);
 }
 
 Result<std::unique_ptr<BpfSource>> BpfSource::open(BpfSourceOptions options) {
@@ -219,11 +287,7 @@ Result<ProcessScan> BpfSource::scan() {
     return std::unexpected(system_error("open " + options_.proc_root, errno));
   }
   UserNames users;
-  std::vector<Process> processes;
-  processes.reserve(tasks->size());
-  std::unordered_map<pid_t, size_t> index_of;
-  index_of.reserve(tasks->size());
-  for (BpfTask& t : *tasks) {
+  auto process_of = [&](BpfTask& t) {
     Process p;
     p.pid = t.pid;
     p.ppid = t.ppid;
@@ -233,59 +297,122 @@ Result<ProcessScan> BpfSource::scan() {
     p.netns = t.netns;
     p.pidns = t.pidns;
     p.start_time = t.start_ns / ns_per_tick;
-    index_of.emplace(p.pid, processes.size());
-    processes.push_back(std::move(p));
+    return p;
+  };
+  std::vector<Process> processes;
+  processes.reserve(tasks->size());
+  std::unordered_map<pid_t, size_t> index_of;
+  index_of.reserve(tasks->size());
+  for (BpfTask& t : *tasks) {
+    index_of.emplace(t.pid, processes.size());
+    processes.push_back(process_of(t));
   }
+  // The holder of a walk record, if it is the process the task pass saw.
+  auto seen = [&](pid_t pid, uint64_t start_ns) -> std::optional<size_t> {
+    auto it = index_of.find(pid);
+    if (it == index_of.end() || (*tasks)[it->second].start_ns != start_ns) return std::nullopt;
+    return it->second;
+  };
 
-  // Holders' /proc files are read while the fd iterator runs (system calls on
-  // the other core), each holder once. Forked workers share their parent's exe
-  // file: its link is read for the first holder of each, and copied.
+  // Holders' exe and cmdline come with the fd walk when the kernel runs the
+  // sleepable program; otherwise (and for cgroup, and texts too long for the
+  // walk) from /proc, read while the walk runs (system calls on the other
+  // core), each holder once. Without the walk's texts, forked workers share
+  // their parent's exe file: its link is read for the first holder of each.
+  const auto details = options_.process_details;
+  const bool walk_texts = details != CaptureOptions::Details::none && options_.walk_texts &&
+                          iterators_->holder_details();
+  const bool cgroup = details == CaptureOptions::Details::all;
   std::vector<size_t> to_read;
   std::vector<bool> queued(processes.size(), false);
   std::unordered_map<uint64_t, size_t> exe_reader;  // exe_id -> holder that reads it
   std::vector<std::pair<size_t, size_t>> exe_copies;  // (holder, holder that read it)
   std::optional<HolderReads> reads;
-  if (options_.process_details != CaptureOptions::Details::none) {
-    reads.emplace(root.get(), processes, options_.process_details);
+  if (details != CaptureOptions::Details::none && (!walk_texts || cgroup)) {
+    reads.emplace(root.get(), processes);
   }
+  auto queue = [&](size_t i, ProcReads what) {
+    queued[i] = true;
+    if (!what.any()) return;
+    to_read.push_back(i);
+    if (!reads) reads.emplace(root.get(), processes);
+    reads->add(i, what);
+  };
+  // Without the walk's texts: everything of each holder, on its first socket.
   auto queue_holder = [&](pid_t pid) {
     auto it = index_of.find(pid);
-    if (!reads || it == index_of.end() || queued[it->second]) return;
+    if (details == CaptureOptions::Details::none || walk_texts || it == index_of.end() ||
+        queued[it->second]) {
+      return;
+    }
     size_t i = it->second;
-    queued[i] = true;
-    to_read.push_back(i);
-    bool read_exe = true;
+    ProcReads what{.exe = true, .cmdline = true, .cgroup = cgroup};
     if (uint64_t exe = (*tasks)[i].exe_id; exe != 0) {
       auto [reader, first] = exe_reader.emplace(exe, i);
       if (!first) {
         exe_copies.emplace_back(i, reader->second);
-        read_exe = false;
+        what.exe = false;
       }
     }
-    reads->add(i, read_exe);
+    queue(i, what);
   };
   size_t records_seen = 0;
-  auto file_bytes = iterators_->task_files([&](std::string_view bytes) {
-    for (size_t at = 0; at + sizeof(portrel_sock_rec) <= bytes.size();
-         at += sizeof(portrel_sock_rec), ++records_seen) {
-      uint32_t tgid;
-      memcpy(&tgid, bytes.data() + at + offsetof(portrel_sock_rec, tgid), sizeof tgid);
-      queue_holder(static_cast<pid_t>(tgid));
-    }
-  });
+  auto file_bytes = iterators_->task_files(
+      [&](std::string_view bytes) {
+        // Malformed bytes are reported by decode_walk() below.
+        walk_records(
+            bytes,
+            [&](const portrel_sock_rec& r) {
+              ++records_seen;
+              queue_holder(static_cast<pid_t>(r.tgid));
+            },
+            [&](const portrel_holder_rec& r, std::string_view, std::string_view) {
+              auto i = seen(static_cast<pid_t>(r.task.tgid), r.task.start_ns);
+              if (!i || queued[*i]) return;
+              queue(*i, ProcReads{.exe = (r.flags & PORTREL_EXE_UNREAD) != 0,
+                                  .cmdline = (r.flags & PORTREL_CMDLINE_UNREAD) != 0,
+                                  .cgroup = cgroup});
+            });
+      },
+      walk_texts);
   if (!file_bytes) return std::unexpected(file_bytes.error());
-  auto files = decode_sockets(*file_bytes);
-  if (!files) return std::unexpected(files.error());
-  if (records_seen != files->size()) {
-    for (const BpfSocket& s : *files) queue_holder(s.pid);  // what the chunks missed
+  auto walk = decode_walk(*file_bytes);
+  if (!walk) return std::unexpected(walk.error());
+  std::vector<BpfSocket>& files = walk->sockets;
+  if (records_seen != files.size()) {
+    for (const BpfSocket& s : files) queue_holder(s.pid);  // what the chunks missed
   }
   if (reads) reads->finish();
+
+  // The walk's texts are those of the process that held the sockets. A holder
+  // the task pass did not see (born since, or its pid reused) is added from
+  // the walk's record, replacing the process that had the pid.
+  std::vector<bool> vanished(processes.size(), false);
+  std::string buf;
+  for (BpfHolder& h : walk->holders) {
+    auto i = seen(h.task.pid, h.task.start_ns);
+    if (!i) {
+      if (auto it = index_of.find(h.task.pid); it != index_of.end()) vanished[it->second] = true;
+      ProcReads what{.exe = h.exe_unread, .cmdline = h.cmdline_unread, .cgroup = cgroup};
+      i = processes.size();
+      index_of[h.task.pid] = *i;
+      tasks->push_back(h.task);
+      processes.push_back(process_of(h.task));
+      vanished.push_back(false);
+      if (what.any()) {
+        to_read.push_back(*i);
+        read_holder(root.get(), processes[*i], what, buf);
+      }
+    }
+    Process& p = processes[*i];
+    if (!h.exe_unread) p.exe = std::move(h.exe);
+    if (!h.cmdline_unread) p.cmdline = std::move(h.cmdline);
+  }
 
   // A holder whose files were read is the process the iterator saw if the
   // tasks, read again now, still show its pid with the same start time: a pid
   // is not reused while its process lives. One more pass over the tasks costs
   // less than checking each holder's /proc/PID/stat.
-  std::vector<bool> vanished(processes.size(), false);
   if (!to_read.empty()) {
     auto again_bytes = iterators_->tasks();
     if (!again_bytes) return std::unexpected(again_bytes.error());
@@ -297,7 +424,6 @@ Result<ProcessScan> BpfSource::scan() {
     // A holder that exec'd during the reads (same pid and start, another exe
     // file) is read again whole, on its own.
     std::vector<bool> execd(processes.size(), false);
-    std::string buf;
     for (size_t i : to_read) {
       auto it = now.find((*tasks)[i].pid);
       vanished[i] = it == now.end() || it->second->start_ns != (*tasks)[i].start_ns;
@@ -305,7 +431,7 @@ Result<ProcessScan> BpfSource::scan() {
       execd[i] = true;
       processes[i].exe.clear();
       processes[i].cmdline.clear();
-      read_holder(root.get(), processes[i], options_.process_details, true, buf);
+      read_holder(root.get(), processes[i], ProcReads{true, true, cgroup}, buf);
     }
     for (auto [i, reader] : exe_copies) {
       if (vanished[i] || execd[i]) continue;
@@ -321,16 +447,17 @@ Result<ProcessScan> BpfSource::scan() {
   for (size_t i = 0; i < processes.size(); ++i) {
     if (vanished[i]) {
       ++scan.vanished;
-      dropped.insert(processes[i].pid);
+      // A pid taken over by a process the walk saw keeps its holdings.
+      if (index_of[processes[i].pid] == i) dropped.insert(processes[i].pid);
       continue;
     }
     scan.processes.push_back(std::move(processes[i]));
   }
   std::ranges::sort(scan.processes, {}, &Process::pid);
 
-  scan.holdings.reserve(files->size());
-  scan.options.reserve(files->size());
-  for (const BpfSocket& s : *files) {
+  scan.holdings.reserve(files.size());
+  scan.options.reserve(files.size());
+  for (const BpfSocket& s : files) {
     scan.options.push_back(s.options);
     if (dropped.contains(s.pid)) continue;
     scan.holdings.push_back(Holding{s.pid, s.fd, s.inode, s.cloexec});

@@ -1,6 +1,7 @@
-// The bpf ProcessSource: the fd → socket join table, the socket options and the
-// process list come from bpf iterators in a few milliseconds; /proc is read only
-// for the processes that hold an inet socket (exe, cmdline, cgroup), not walked.
+// The bpf ProcessSource: the fd → socket join table, the socket options, the
+// process list and holders' exe and cmdline come from bpf iterators in a few
+// milliseconds; /proc is read only for what they cannot give (cgroup, very long
+// texts, or exe and cmdline on kernels before 5.18), for holders only.
 #pragma once
 
 #include <sys/types.h>
@@ -38,7 +39,25 @@ struct BpfSocket {
   bool cloexec = false;
   ExactOptions options;
 };
+/// A holder's texts from the sleepable fd walk.
+struct BpfHolder {
+  BpfTask task;
+  std::string exe;      ///< as /proc/PID/exe reads
+  std::string cmdline;  ///< arguments joined by spaces
+  bool exe_unread = false;      ///< the walk could not give it: read /proc
+  bool cmdline_unread = false;  ///< the walk could not give it: read /proc
+};
+/// The fd walk: its sockets and, before the first socket of each process, its
+/// holder record when asked for.
+struct BpfWalk {
+  std::vector<BpfSocket> sockets;
+  std::vector<BpfHolder> holders;
+};
 Result<std::vector<BpfTask>> decode_tasks(std::string_view bytes);
+/// Records of every kind; a malformed one (truncated, wrong size, unknown
+/// kind, texts longer than their record) is an error.
+Result<BpfWalk> decode_walk(std::string_view bytes);
+/// Socket records (of the protocol tables).
 Result<std::vector<BpfSocket>> decode_sockets(std::string_view bytes);
 
 struct BpfSourceOptions {
@@ -48,6 +67,9 @@ struct BpfSourceOptions {
   /// every row comes from the iterators alone (pid, ppid, uid, comm, start
   /// time, namespaces) and /proc is not read at all.
   CaptureOptions::Details process_details = CaptureOptions::Details::all;
+  /// Holders' exe and cmdline from the fd walk where the kernel runs its
+  /// sleepable program; false reads them from /proc, as on kernels before 5.18.
+  bool walk_texts = true;
 };
 
 class BpfSource : public ProcessSource {

@@ -45,6 +45,7 @@ portrel_task_rec task(pid_t pid, uint64_t start_ticks, const char* comm,
 
 portrel_sock_rec sock(pid_t pid, int fd, uint64_t inode, uint8_t flags, uint8_t reuse) {
   portrel_sock_rec r{};
+  r.head = {PORTREL_REC_SOCK, sizeof r};
   r.inode = inode;
   r.tgid = static_cast<__u32>(pid);
   r.fd = fd;
@@ -53,6 +54,23 @@ portrel_sock_rec sock(pid_t pid, int fd, uint64_t inode, uint8_t flags, uint8_t 
   r.flags = flags;
   r.reuse = reuse;
   return r;
+}
+
+// A holder record as the sleepable fd walk writes it: the record, its texts,
+// zero padding to a multiple of 8.
+void put_holder(std::string& out, const portrel_task_rec& task, std::string_view exe,
+                std::string_view cmdline, uint32_t flags = 0) {
+  portrel_holder_rec r{};
+  r.task = task;
+  r.flags = flags;
+  r.exe_len = static_cast<__u32>(exe.size());
+  r.cmdline_len = static_cast<__u32>(cmdline.size());
+  size_t size = (sizeof r + exe.size() + cmdline.size() + 7) / 8 * 8;
+  r.head = {PORTREL_REC_HOLDER, static_cast<__u16>(size)};
+  put(out, r);
+  out.append(exe);
+  out.append(cmdline);
+  out.append(size - sizeof r - exe.size() - cmdline.size(), '\0');
 }
 
 class CannedIterators : public BpfIterators {
@@ -66,15 +84,23 @@ class CannedIterators : public BpfIterators {
   Result<std::string> tasks() override {
     return ++task_calls > 1 && !later_task_bytes.empty() ? later_task_bytes : task_bytes;
   }
-  /// Hands the records to ON_RECORDS in two chunks, as a read() loop would.
-  Result<std::string> task_files(const RecordsSeen& on_records) override {
+  /// Hands the records to ON_RECORDS in two chunks (at CHUNK_AT, or half way
+  /// through socket records), as a read() loop would.
+  Result<std::string> task_files(const RecordsSeen& on_records, bool details) override {
+    asked_details = details;
     if (on_records) {
-      size_t half = file_bytes.size() / sizeof(portrel_sock_rec) / 2 * sizeof(portrel_sock_rec);
+      size_t half = chunk_at != 0 ? chunk_at
+                                  : file_bytes.size() / sizeof(portrel_sock_rec) / 2 *
+                                        sizeof(portrel_sock_rec);
       on_records(std::string_view(file_bytes).substr(0, half));
       on_records(std::string_view(file_bytes).substr(half));
     }
     return file_bytes;
   }
+  bool holder_details() const override { return walk_texts; }
+  bool walk_texts = false;  ///< file_bytes carry holder records
+  bool asked_details = false;
+  size_t chunk_at = 0;
   Result<std::string> tables(const TableQuery& query) override {
     if (table_ports != nullptr) table_ports->push_back(query.ports);
     return table_bytes;
@@ -196,6 +222,84 @@ TEST_F(BpfSourceTest, ForksSharingAnExeFileReadItsLinkOnce) {
   EXPECT_EQ(exe[5003], "/usr/bin/new") << "another exe file after the reads: read again";
 }
 
+TEST_F(BpfSourceTest, HolderTextsComeWithTheWalk) {
+  pid_t self = getpid();
+  make_proc(self, 500, "/not/read");  // the walk's texts are used, not /proc's
+  make_proc(5001, 600, "/not/read");
+  make_proc(5002, 600, "/usr/bin/long");  // its cmdline did not fit the walk
+  make_proc(4242, 900, "/usr/bin/new");   // reused pid: the walk saw the new one
+  auto it = std::make_unique<CannedIterators>();
+  it->walk_texts = true;
+  for (std::string* bytes : {&it->task_bytes, &it->later_task_bytes}) {
+    bool later = bytes == &it->later_task_bytes;
+    put(*bytes, task(self, 500, "srv", 77));
+    put(*bytes, task(5001, 600, "srv", 77));
+    put(*bytes, task(5002, 600, "long", 88));
+    put(*bytes, task(4242, later ? 900 : 700, later ? "new" : "old"));
+    if (later) put(*bytes, task(6000, 950, "late"));
+  }
+  put_holder(it->file_bytes, task(self, 500, "srv", 77), "/usr/sbin/srv", std::string("srv\0-p\0", 7));
+  put(it->file_bytes, sock(self, 3, 111, 0, 0));
+  put(it->file_bytes, sock(self, 4, 112, 0, 0));
+  it->chunk_at = it->file_bytes.size();
+  put_holder(it->file_bytes, task(5001, 600, "srv", 77), "", std::string("srv\0-w\0", 7),
+             PORTREL_EXE_AS_BEFORE);
+  put(it->file_bytes, sock(5001, 3, 113, 0, 0));
+  put_holder(it->file_bytes, task(5002, 600, "long", 88), "/usr/bin/long", "",
+             PORTREL_CMDLINE_UNREAD);
+  put(it->file_bytes, sock(5002, 3, 114, 0, 0));
+  put_holder(it->file_bytes, task(4242, 900, "new"), "/usr/bin/new", std::string("new\0", 4));
+  put(it->file_bytes, sock(4242, 5, 115, 0, 0));
+  put_holder(it->file_bytes, task(6000, 950, "late"), "/usr/bin/late", std::string("late\0", 5));
+  put(it->file_bytes, sock(6000, 6, 116, 0, 0));
+  auto* canned = it.get();
+  BpfSourceOptions options;
+  options.proc_root = root_.string();
+  options.process_details = CaptureOptions::Details::command;
+  BpfSource source(std::move(it), options);
+  auto scan = source.scan();
+  ASSERT_TRUE(scan) << scan.error().message;
+  EXPECT_TRUE(canned->asked_details);
+  EXPECT_EQ(canned->task_calls, 2) << "one /proc read (5002's cmdline): one check after it";
+  EXPECT_EQ(scan->vanished, 1u) << "the process that had pid 4242 before";
+  std::map<pid_t, const Process*> by_pid;
+  for (const Process& p : scan->processes) by_pid[p.pid] = &p;
+  ASSERT_TRUE(by_pid.contains(self) && by_pid.contains(5001) && by_pid.contains(5002) &&
+              by_pid.contains(4242) && by_pid.contains(6000));
+  EXPECT_EQ(by_pid[self]->exe, "/usr/sbin/srv");
+  EXPECT_EQ(by_pid[self]->cmdline, "srv -p");
+  EXPECT_EQ(by_pid[5001]->exe, "/usr/sbin/srv") << "the exe file of the holder before";
+  EXPECT_EQ(by_pid[5001]->cmdline, "srv -w");
+  EXPECT_EQ(by_pid[5002]->exe, "/usr/bin/long");
+  EXPECT_EQ(by_pid[5002]->cmdline, "srv -p") << "from /proc";
+  EXPECT_EQ(by_pid[4242]->comm, "new");
+  EXPECT_EQ(by_pid[4242]->start_time, 900u);
+  EXPECT_EQ(by_pid[4242]->cmdline, "new");
+  EXPECT_EQ(by_pid[6000]->comm, "late") << "born after the task pass: from the walk's record";
+  EXPECT_EQ(by_pid[6000]->exe, "/usr/bin/late");
+  EXPECT_EQ(by_pid[self]->cgroup, "") << "not asked for";
+  EXPECT_EQ(scan->holdings.size(), 6u) << "every holding, 4242's and 6000's too";
+}
+
+TEST_F(BpfSourceTest, CgroupStillComesFromProcWithTheWalksTexts) {
+  pid_t self = getpid();
+  make_proc(self, 500, "/not/read");
+  auto it = std::make_unique<CannedIterators>();
+  it->walk_texts = true;
+  put(it->task_bytes, task(self, 500, "srv"));
+  put_holder(it->file_bytes, task(self, 500, "srv"), "/usr/sbin/srv", std::string("srv\0", 4));
+  put(it->file_bytes, sock(self, 3, 111, 0, 0));
+  it->chunk_at = it->file_bytes.size();
+  BpfSourceOptions options;
+  options.proc_root = root_.string();
+  BpfSource source(std::move(it), options);
+  auto scan = source.scan();
+  ASSERT_TRUE(scan) << scan.error().message;
+  ASSERT_EQ(scan->processes.size(), 1u);
+  EXPECT_EQ(scan->processes[0].exe, "/usr/sbin/srv");
+  EXPECT_EQ(scan->processes[0].cgroup, "/system.slice/srv.service");
+}
+
 TEST_F(BpfSourceTest, RefusesPidsFromAnotherPidNamespace) {
   auto it = std::make_unique<CannedIterators>();
   put(it->task_bytes, task(getpid() + 100000, 1, "other"));
@@ -205,6 +309,42 @@ TEST_F(BpfSourceTest, RefusesPidsFromAnotherPidNamespace) {
   auto scan = source.scan();
   ASSERT_FALSE(scan);
   EXPECT_NE(scan.error().message.find("pid namespace"), std::string::npos);
+}
+
+TEST(BpfDecode, MalformedWalkRecordsAreErrors) {
+  std::string good;
+  put_holder(good, task(1, 1, "a"), "/bin/a", std::string("a\0", 2));
+  put(good, sock(1, 3, 9, 0, 0));
+  auto walk = decode_walk(good);
+  ASSERT_TRUE(walk) << walk.error().message;
+  ASSERT_EQ(walk->holders.size(), 1u);
+  EXPECT_EQ(walk->holders[0].exe, "/bin/a");
+  EXPECT_EQ(walk->holders[0].cmdline, "a");
+  ASSERT_EQ(walk->sockets.size(), 1u);
+  EXPECT_EQ(walk->sockets[0].inode, 9u);
+
+  auto head_at = [](std::string& bytes, size_t at) {
+    return reinterpret_cast<portrel_rec_head*>(bytes.data() + at);
+  };
+  std::string unknown = good;
+  head_at(unknown, 0)->kind = 9;
+  std::string long_texts = good;
+  reinterpret_cast<portrel_holder_rec*>(long_texts.data())->cmdline_len = 64;
+  std::string wrong_sock = good;
+  size_t sock_at = good.size() - sizeof(portrel_sock_rec);
+  head_at(wrong_sock, sock_at)->size = 40;
+  std::string beyond = good;
+  head_at(beyond, 0)->size = static_cast<__u16>(good.size() + 8);
+  std::string odd = good;
+  head_at(odd, 0)->size = static_cast<__u16>(head_at(odd, 0)->size - 4);
+  for (const std::string* bytes : {&unknown, &long_texts, &wrong_sock, &beyond, &odd}) {
+    auto bad = decode_walk(*bytes);
+    ASSERT_FALSE(bad);
+    EXPECT_NE(bad.error().message.find("record at byte"), std::string::npos)
+        << bad.error().message;
+  }
+  EXPECT_FALSE(decode_walk(good.substr(0, good.size() - 1)));
+  EXPECT_FALSE(decode_walk(good.substr(0, 2)));
 }
 
 TEST(BpfDecode, PartialRecordIsAnError) {

@@ -2,10 +2,12 @@
 /* bpf iterators behind the bpf source: every thread-group leader (iter/task),
  * every inet socket fd of every process (iter/task_file, recognised with
  * bpf_sock_from_file) and every TCP/UDP socket of the reader's network namespace
- * (iter/tcp, iter/udp), each as one fixed binary record (portrel_bpf.h). Fields
- * come from direct BTF pointer access, which the verifier checks; CO-RE relocates
+ * (iter/tcp, iter/udp), each as one binary record (portrel_bpf.h). Fields come
+ * from direct BTF pointer access, which the verifier checks; CO-RE relocates
  * them to the running kernel. A reader's entry in the portrel_filter map filters
- * rows in the kernel. */
+ * rows in the kernel. A sleepable twin of the fd walk (iter.s/task_file, kernel
+ * 5.18 and later) also writes each holder's exe path and cmdline, which
+ * otherwise take a readlink and an open/read/close of /proc per process. */
 #include "vmlinux.h"
 
 #include <bpf/bpf_core_read.h>
@@ -50,6 +52,8 @@ static __always_inline int port_wanted(const struct portrel_filter *f, __u16 por
 static __always_inline int fill_sock(struct portrel_sock_rec *rec, struct sock *sk) {
   __u16 family = sk->__sk_common.skc_family;
   if (family != AF_INET && family != AF_INET6) return 0;
+  rec->head.kind = PORTREL_REC_SOCK;
+  rec->head.size = sizeof *rec;
   rec->port = sk->__sk_common.skc_num;
   const struct portrel_filter *f = reader_filter();
   if (!port_wanted(f, rec->port)) return 0;
@@ -68,28 +72,53 @@ static __always_inline int fill_sock(struct portrel_sock_rec *rec, struct sock *
   return 1;
 }
 
-SEC("iter/task")
-int portrel_tasks(struct bpf_iter__task *ctx) {
-  struct task_struct *task = ctx->task;
-  if (!task || task->pid != task->tgid) return 0;
-  struct portrel_task_rec rec = {};
-  rec.tgid = task->tgid;
-  rec.ppid = BPF_CORE_READ(task, real_parent, tgid);
-  rec.uid = BPF_CORE_READ(task, real_cred, uid.val);
-  rec.start_ns = task->start_boottime;
-  rec.netns = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
+static __always_inline void fill_task(struct portrel_task_rec *rec, struct task_struct *task) {
+  rec->tgid = task->tgid;
+  rec->ppid = BPF_CORE_READ(task, real_parent, tgid);
+  rec->uid = BPF_CORE_READ(task, real_cred, uid.val);
+  rec->start_ns = task->start_boottime;
+  rec->netns = BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
   /* Only compared for equality in user space: forks share one exe file. */
-  rec.exe_id = (__u64)BPF_CORE_READ(task, mm, exe_file);
+  rec->exe_id = (__u64)BPF_CORE_READ(task, mm, exe_file);
   unsigned int level = BPF_CORE_READ(task, thread_pid, level);
   struct upid upid = {};
   struct pid *pid = BPF_CORE_READ(task, thread_pid);
   if (pid && level < 32) {
     bpf_probe_read_kernel(&upid, sizeof upid, &pid->numbers[level]);
-    rec.pidns = BPF_CORE_READ(upid.ns, ns.inum);
+    rec->pidns = BPF_CORE_READ(upid.ns, ns.inum);
   }
-  bpf_probe_read_kernel_str(rec.comm, sizeof rec.comm, task->comm);
+  bpf_probe_read_kernel_str(rec->comm, sizeof rec->comm, task->comm);
+}
+
+SEC("iter/task")
+int portrel_tasks(struct bpf_iter__task *ctx) {
+  struct task_struct *task = ctx->task;
+  if (!task || task->pid != task->tgid) return 0;
+  struct portrel_task_rec rec = {};
+  fill_task(&rec, task);
   bpf_seq_write(ctx->meta->seq, &rec, sizeof rec);
   return 0;
+}
+
+/* Fills REC for the socket fd FD of TASK; 0 when it is not an inet socket of
+ * a thread-group leader, or is filtered out. */
+static __always_inline int fill_held_sock(struct portrel_sock_rec *rec, struct task_struct *task,
+                                          struct file *file, __u32 fd) {
+  /* /proc/PID/fd shows the leader's table: threads report nothing of their own. */
+  if (task->pid != task->tgid) return 0;
+  struct socket *sock = bpf_sock_from_file(file);
+  if (!sock) return 0;
+  struct sock *sk = sock->sk;
+  if (!sk) return 0;
+  if (!fill_sock(rec, sk)) return 0;
+  rec->tgid = task->tgid;
+  rec->fd = fd;
+  rec->inode = file->f_inode->i_ino;
+  unsigned long *coe = task->files->fdt->close_on_exec;
+  unsigned long word = 0;
+  if (coe) bpf_probe_read_kernel(&word, sizeof word, coe + fd / 64);
+  if ((word >> (fd % 64)) & 1) rec->flags |= PORTREL_CLOEXEC;
+  return 1;
 }
 
 SEC("iter/task_file")
@@ -97,23 +126,88 @@ int portrel_task_files(struct bpf_iter__task_file *ctx) {
   struct task_struct *task = ctx->task;
   struct file *file = ctx->file;
   if (!task || !file) return 0;
-  /* /proc/PID/fd shows the leader's table: threads report nothing of their own. */
-  if (task->pid != task->tgid) return 0;
-  struct socket *sock = bpf_sock_from_file(file);
-  if (!sock) return 0;
-  struct sock *sk = sock->sk;
-  if (!sk) return 0;
   struct portrel_sock_rec rec = {};
-  if (!fill_sock(&rec, sk)) return 0;
-  rec.tgid = task->tgid;
-  rec.fd = ctx->fd;
-  rec.inode = file->f_inode->i_ino;
-  unsigned long *coe = task->files->fdt->close_on_exec;
-  unsigned long word = 0;
-  __u32 fd = ctx->fd;
-  if (coe) bpf_probe_read_kernel(&word, sizeof word, coe + fd / 64);
-  if ((word >> (fd % 64)) & 1) rec.flags |= PORTREL_CLOEXEC;
+  if (!fill_held_sock(&rec, task, file, ctx->fd)) return 0;
   bpf_seq_write(ctx->meta->seq, &rec, sizeof rec);
+  return 0;
+}
+
+/* Writes the holder record of TASK into SEQ from the reader's entry F (whose
+ * exe and cmdline buffers it fills); returns what bpf_seq_write returned. */
+static __always_inline int emit_holder(struct seq_file *seq, struct task_struct *task,
+                                       struct portrel_filter *f) {
+  struct portrel_holder_rec rec = {};
+  fill_task(&rec.task, task);
+  struct mm_struct *mm = task->mm;
+  struct file *exe = mm ? mm->exe_file : 0;
+  if (exe && (__u64)exe == f->last_exe) {
+    rec.flags |= PORTREL_EXE_AS_BEFORE;
+  } else if (exe) {
+    long n = bpf_d_path((struct path *)&exe->f_path, f->exe, PORTREL_EXE_MAX);
+    if (n > 0 && n <= PORTREL_EXE_MAX) {
+      rec.exe_len = n - 1; /* without its NUL */
+    } else {
+      rec.flags |= PORTREL_EXE_UNREAD;
+    }
+  }
+  if (mm) {
+    /* As /proc/PID/cmdline: the bytes of [arg_start, arg_end), unless the last
+     * one is no longer NUL (setproctitle), which /proc reads otherwise. */
+    unsigned long start = mm->arg_start, end = mm->arg_end;
+    unsigned long len = end - start;
+    if (end < start || len >= PORTREL_CMDLINE_MAX) {
+      rec.flags |= PORTREL_CMDLINE_UNREAD;
+    } else if (len > 0) {
+      if (bpf_copy_from_user_task(f->cmdline, len & (PORTREL_CMDLINE_MAX - 1), (void *)start,
+                                  task, 0) != 0 ||
+          f->cmdline[(len - 1) & (PORTREL_CMDLINE_MAX - 1)] != 0) {
+        rec.flags |= PORTREL_CMDLINE_UNREAD;
+      } else {
+        rec.cmdline_len = len;
+      }
+    }
+  }
+  __u32 text = rec.exe_len + rec.cmdline_len;
+  rec.head.kind = PORTREL_REC_HOLDER;
+  rec.head.size = (sizeof rec + text + 7) & ~7u;
+  int err = bpf_seq_write(seq, &rec, sizeof rec);
+  if (!err && rec.exe_len) err = bpf_seq_write(seq, f->exe, rec.exe_len & (PORTREL_EXE_MAX - 1));
+  if (!err && rec.cmdline_len) {
+    err = bpf_seq_write(seq, f->cmdline, rec.cmdline_len & (PORTREL_CMDLINE_MAX - 1));
+  }
+  __u64 zero = 0;
+  __u32 pad = rec.head.size - sizeof rec - text;
+  if (!err && pad) err = bpf_seq_write(seq, &zero, pad & 7);
+  if (!err) f->last_exe = (__u64)exe;
+  return err;
+}
+
+/* The fd walk with each holder's exe and cmdline (when the reader asks for them
+ * in holder_details): a holder record goes before the first socket record of
+ * each process. A write that overflows the read's buffer drops this object's
+ * output, and the kernel shows the object again in the next read(), so the
+ * last holder is remembered only once both records are written. */
+SEC("iter.s/task_file")
+int portrel_task_files_holders(struct bpf_iter__task_file *ctx) {
+  struct task_struct *task = ctx->task;
+  struct file *file = ctx->file;
+  if (!task || !file) return 0;
+  struct portrel_sock_rec rec = {};
+  if (!fill_held_sock(&rec, task, file, ctx->fd)) return 0;
+  __u64 key = bpf_get_current_pid_tgid();
+  struct portrel_filter *f = bpf_map_lookup_elem(&portrel_filter, &key);
+  struct seq_file *seq = ctx->meta->seq;
+  int err = 0;
+  __u64 last_exe = f ? f->last_exe : 0;
+  if (f && f->holder_details && f->last_tgid != rec.tgid) err = emit_holder(seq, task, f);
+  if (!err) err = bpf_seq_write(seq, &rec, sizeof rec);
+  if (f) {
+    if (!err) {
+      f->last_tgid = rec.tgid;
+    } else {
+      f->last_exe = last_exe;
+    }
+  }
   return 0;
 }
 

@@ -27,13 +27,25 @@ enum {
   PORTREL_V6ONLY = 4,
 };
 
+/* Every record starts with its kind and its whole size in bytes (a multiple of
+ * 8), so that one stream can carry records of several kinds. */
+enum {
+  PORTREL_REC_SOCK = 1,
+  PORTREL_REC_HOLDER = 2,
+};
+struct portrel_rec_head {
+  __u16 kind;
+  __u16 size;
+};
+
 /* One inet socket: a held fd (iter/task_file: tgid, fd set) or a socket of a
  * protocol table (iter/tcp, iter/udp: tgid = 0, fd = -1). */
 struct portrel_sock_rec {
+  struct portrel_rec_head head;
+  __u32 tgid;
   __u64 inode;
   __u64 cookie;
   __u64 netns;   /* inode of the socket's network namespace */
-  __u32 tgid;
   __s32 fd;
   __u16 port;    /* local port, host order */
   __u16 protocol;
@@ -41,16 +53,43 @@ struct portrel_sock_rec {
   __u8 state;
   __u8 reuse;    /* skc_reuse: SO_REUSEADDR (SK_CAN_REUSE = 1) */
   __u8 flags;    /* PORTREL_* */
+  __u32 pad;
 };
 
-/* A reader's filter (the portrel_filter map, keyed by pid_tgid of the reading
- * thread). */
+/* What /proc/PID/exe and /proc/PID/cmdline would say of a holder, written by
+ * the sleepable fd walk just before the first socket record of each process it
+ * emits: exe_len bytes of the exe path, then cmdline_len bytes of the raw
+ * cmdline (NUL-separated), then padding up to head.size. */
+enum {
+  PORTREL_EXE_AS_BEFORE = 1,   /* the exe file of the previous holder record: no path */
+  PORTREL_EXE_UNREAD = 2,      /* the path did not fit or could not be made: ask /proc */
+  PORTREL_CMDLINE_UNREAD = 4,  /* too long, rewritten by setproctitle, or unreadable */
+};
+#define PORTREL_EXE_MAX 4096      /* PATH_MAX, with the NUL */
+#define PORTREL_CMDLINE_MAX 16384 /* longer cmdlines (from this length on) are read from /proc */
+struct portrel_holder_rec {
+  struct portrel_rec_head head;
+  __u32 flags;        /* PORTREL_EXE_*, PORTREL_CMDLINE_UNREAD */
+  __u32 exe_len;
+  __u32 cmdline_len;
+  struct portrel_task_rec task;
+};
+
+/* A reader's entry in the portrel_filter map, keyed by pid_tgid of the reading
+ * thread: what it wants, written before each read, and what the programs keep
+ * while that read goes on. */
 struct portrel_filter {
   __u32 filter_ports;    /* emit only sockets whose local port is wanted */
   __u32 listening_only;  /* drop TCP sockets that are not listening */
   __u32 stop_after_listeners;  /* iter/tcp: end the walk at the first non-listener */
-  __u32 pad;
+  __u32 holder_details;  /* sleepable fd walk: emit portrel_holder_rec */
   __u8 wanted_ports[65536 / 8];
+  /* Kept by the sleepable fd walk (zero at the start of a read). */
+  __u32 last_tgid;       /* the process of the last holder record */
+  __u32 pad;
+  __u64 last_exe;        /* its exe file */
+  char exe[PORTREL_EXE_MAX];
+  char cmdline[PORTREL_CMDLINE_MAX];
 };
 
 /* Threads that may read at once before stale entries are collected. */
