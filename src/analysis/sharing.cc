@@ -16,61 +16,73 @@ constexpr std::array kKinds = {SharingKind::inherited,  SharingKind::reuseport,
                                SharingKind::addresses,  SharingKind::dual_stack,
                                SharingKind::protocols,  SharingKind::connections};
 
-// Adds KIND with the sockets of INVOLVED (deduplicated, in group order).
-void add(PortGroup& group, SharingKind kind, const std::set<const Socket*>& involved) {
-  if (involved.empty()) return;
+// Which sockets of a group a kind involves, by their position in the group.
+using Involved = std::vector<char>;
+
+// Adds KIND with the sockets of INVOLVED (in group order).
+void add(PortGroup& group, SharingKind kind, const Involved& involved) {
   Sharing sharing{kind, {}};
-  for (const Socket* s : group.sockets) {
-    if (!involved.contains(s)) continue;
-    sharing.sockets.push_back(s);
-    group.kind_bits[s] |= 1u << static_cast<unsigned>(kind);
+  for (size_t i = 0; i < group.sockets.size(); ++i) {
+    if (!involved[i]) continue;
+    sharing.sockets.push_back(group.sockets[i]);
+    group.kind_bits[group.sockets[i]] |= 1u << static_cast<unsigned>(kind);
   }
-  group.sharing.push_back(std::move(sharing));
+  if (!sharing.sockets.empty()) group.sharing.push_back(std::move(sharing));
 }
 
-std::set<pid_t> distinct_holders(const Snapshot& snap, const Socket& s) {
-  std::set<pid_t> pids;
-  for (const Holding& h : snap.holders(s.inode)) pids.insert(h.pid);
-  return pids;
+// Whether more than one process holds S (holders come sorted by pid).
+bool held_by_several(const Snapshot& snap, const Socket& s) {
+  auto holders = snap.holders(s.inode);
+  for (size_t i = 1; i < holders.size(); ++i) {
+    if (holders[i].pid != holders[0].pid) return true;
+  }
+  return false;
 }
 
 void classify(const Snapshot& snap, PortGroup& g) {
-  std::vector<const Socket*> listening;
-  for (const Socket* s : g.sockets) {
-    if (s->is_listening()) listening.push_back(s);
+  const size_t n = g.sockets.size();
+  g.kind_bits.reserve(n);
+  std::vector<size_t> listening;
+  for (size_t i = 0; i < n; ++i) {
+    if (g.sockets[i]->is_listening()) listening.push_back(i);
   }
 
-  std::set<const Socket*> inherited;
-  for (const Socket* s : g.sockets) {
-    if (distinct_holders(snap, *s).size() > 1) inherited.insert(s);
-  }
+  Involved inherited(n, 0);
+  for (size_t i = 0; i < n; ++i) inherited[i] = held_by_several(snap, *g.sockets[i]);
   add(g, SharingKind::inherited, inherited);
 
   // Distinct sockets on one (proto, address, device): only SO_REUSEPORT (or, for
   // UDP, SO_REUSEADDR) lets them coexist.
-  std::map<std::tuple<Proto, Address, uint32_t>, std::vector<const Socket*>> same_address;
-  for (const Socket* s : listening) {
-    same_address[{s->proto, s->local_addr, s->bound_dev}].push_back(s);
-  }
-  std::set<const Socket*> reuseport;
-  for (const auto& [key, sockets] : same_address) {
-    if (sockets.size() > 1) reuseport.insert(sockets.begin(), sockets.end());
+  auto place = [&](size_t i) {
+    const Socket* s = g.sockets[i];
+    return std::tie(s->proto, s->local_addr, s->bound_dev);
+  };
+  std::vector<size_t> by_place = listening;
+  std::ranges::stable_sort(by_place, [&](size_t a, size_t b) { return place(a) < place(b); });
+  Involved reuseport(n, 0);
+  for (size_t a = 0, b = 0; a < by_place.size(); a = b) {
+    while (b < by_place.size() && place(by_place[b]) == place(by_place[a])) ++b;
+    if (b - a > 1) {
+      for (size_t k = a; k < b; ++k) reuseport[by_place[k]] = 1;
+    }
   }
   add(g, SharingKind::reuseport, reuseport);
 
   std::map<std::pair<Proto, uint8_t>, std::set<Address>> addresses_of;
   std::map<Proto, std::set<uint8_t>> families_of;
   std::set<Proto> protos;
-  for (const Socket* s : listening) {
+  for (size_t i : listening) {
+    const Socket* s = g.sockets[i];
     addresses_of[{s->proto, s->family}].insert(s->local_addr);
     families_of[s->proto].insert(s->family);
     protos.insert(s->proto);
   }
-  std::set<const Socket*> addresses, dual_stack, protocols, connections;
-  for (const Socket* s : listening) {
-    if (addresses_of[{s->proto, s->family}].size() > 1) addresses.insert(s);
-    if (families_of[s->proto].size() > 1) dual_stack.insert(s);
-    if (protos.size() > 1) protocols.insert(s);
+  Involved addresses(n, 0), dual_stack(n, 0), protocols(n, 0), connections(n, 0);
+  for (size_t i : listening) {
+    const Socket* s = g.sockets[i];
+    addresses[i] = addresses_of[{s->proto, s->family}].size() > 1;
+    dual_stack[i] = families_of[s->proto].size() > 1;
+    protocols[i] = protos.size() > 1;
   }
   add(g, SharingKind::addresses, addresses);
   add(g, SharingKind::dual_stack, dual_stack);
@@ -78,16 +90,15 @@ void classify(const Snapshot& snap, PortGroup& g) {
 
   // Connected sockets beside a listener of their protocol: accepted connections
   // (TCP), or connected UDP sockets on a server's port (QUIC-style).
-  // (Each listener is added once per protocol, not once per connection: a
-  // port with 10,000 listeners and 10,000 connections stays linear.)
   std::set<Proto> connected;
-  for (const Socket* s : g.sockets) {
+  for (size_t i = 0; i < n; ++i) {
+    const Socket* s = g.sockets[i];
     if (s->is_listening() || !protos.contains(s->proto)) continue;
-    connections.insert(s);
+    connections[i] = 1;
     connected.insert(s->proto);
   }
-  for (const Socket* l : listening) {
-    if (connected.contains(l->proto)) connections.insert(l);
+  for (size_t i : listening) {
+    if (connected.contains(g.sockets[i]->proto)) connections[i] = 1;
   }
   add(g, SharingKind::connections, connections);
 }
@@ -160,7 +171,7 @@ std::vector<PortGroup> port_groups(const Snapshot& snap,
     // Most ports have one socket (a client's ephemeral port): only inheritance
     // can apply, and the pids just gathered decide it.
     if (g.sockets.size() == 1) {
-      if (g.pids.size() > 1) add(g, SharingKind::inherited, {g.sockets[0]});
+      if (g.pids.size() > 1) add(g, SharingKind::inherited, Involved{1});
     } else {
       classify(snap, g);
     }

@@ -145,34 +145,40 @@ constexpr std::array kSocketColumns = {
 constexpr std::array kHolderColumns = {
     HolderColumn{
         "pid", "integer", "process id",
-        [](const Holding& h, const Process*, CellSink& out) { integer(h.pid, out); }},
+        [](const Holding& h, const Process*, CellSink& out) { integer(h.pid, out); }, false},
     HolderColumn{
         "fd", "integer", "file descriptor number in that process",
-        [](const Holding& h, const Process*, CellSink& out) { integer(h.fd, out); }},
+        [](const Holding& h, const Process*, CellSink& out) { integer(h.fd, out); }, false},
     HolderColumn{"cloexec", "boolean", "close-on-exec set on the descriptor",
                  [](const Holding& h, const Process*, CellSink& out) {
                    out.boolean(h.cloexec);
-                 }},
+                 },
+                 false},
     HolderColumn{"comm", "text", "process name (/proc/PID/comm)",
                  [](const Holding&, const Process* p, CellSink& out) {
                    p ? out.text(p->comm) : out.null();
-                 }},
+                 },
+                 true},
     HolderColumn{"exe", "text", "executable path (null when unreadable)",
                  [](const Holding&, const Process* p, CellSink& out) {
                    text_or_null(p ? std::string_view(p->exe) : "", out);
-                 }},
+                 },
+                 true},
     HolderColumn{"ppid", "integer", "parent process id",
                  [](const Holding&, const Process* p, CellSink& out) {
                    p ? integer(p->ppid, out) : out.null();
-                 }},
+                 },
+                 true},
     HolderColumn{"user", "text", "user name of the process's real uid",
                  [](const Holding&, const Process* p, CellSink& out) {
                    p ? out.text(p->user) : out.null();
-                 }},
+                 },
+                 true},
     HolderColumn{"cmdline", "text", "command line, arguments joined by spaces",
                  [](const Holding&, const Process* p, CellSink& out) {
                    p ? out.text(p->cmdline) : out.null();
-                 }},
+                 },
+                 true},
 };
 
 constexpr std::array kProcessColumns = {

@@ -45,6 +45,9 @@ struct HolderColumn {
   std::string_view type;
   std::string_view description;
   void (*write)(const Holding&, const Process*, CellSink&);
+  /// The value depends on the process alone (not on which fd it holds), so a
+  /// renderer may write it once per process and reuse it.
+  bool of_process = false;
   Value get(const Holding& holding, const Process* process) const;
 };
 

@@ -3,6 +3,9 @@
 // its column getter straight into the writer's buffer, with no tree per socket.
 #include "output/render.h"
 
+#include <algorithm>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "output/columns.h"
@@ -27,21 +30,50 @@ class JsonCell final : public CellSink {
 };
 
 // The socket and holder columns with their member names, quoted once per
-// document rather than once per row.
+// document rather than once per row. A process's own holder columns (name,
+// exe, command line...) are written once per process and copied into each of
+// its holder objects: a forked server's workers hold many sockets each.
 struct JsonColumns {
   std::span<const SocketColumn> socket = socket_columns();
   std::span<const HolderColumn> holder = holder_columns();
   std::vector<JsonKey> socket_keys, holder_keys;
   JsonKey holders{"holders"};
+  /// holder[process_from, process_to) are of_process: written from the cache.
+  size_t process_from = 0, process_to = 0;
+  std::unordered_map<const Process*, std::string> process_members;
 
   JsonColumns() {
     for (const SocketColumn& c : socket) socket_keys.emplace_back(c.name);
     for (const HolderColumn& c : holder) holder_keys.emplace_back(c.name);
+    auto of_process = [](const HolderColumn& c) { return c.of_process; };
+    auto first = std::find_if(holder.begin(), holder.end(), of_process);
+    auto last = std::find_if_not(first, holder.end(), of_process);
+    // One run after a column of the holding: its members follow a comma.
+    if (first != holder.begin() && std::none_of(last, holder.end(), of_process)) {
+      process_from = static_cast<size_t>(first - holder.begin());
+      process_to = static_cast<size_t>(last - holder.begin());
+    }
+  }
+
+  // ,"comm":...,"cmdline":... of P (null members when P is unknown).
+  const std::string& members_of(const Holding& h, const Process* p) {
+    auto [it, added] = process_members.try_emplace(p);
+    if (added) {
+      JsonWriter json;
+      JsonCell cell(json);
+      json.begin_object().null();  // stands for the members before the run
+      for (size_t i = process_from; i < process_to; ++i) {
+        json.key(holder_keys[i]);
+        holder[i].write(h, p, cell);
+      }
+      it->second = json.take().substr(std::string_view("{null").size());
+    }
+    return it->second;
   }
 };
 
-void write_socket(JsonWriter& json, const JsonColumns& columns,
-                  const Snapshot& snapshot, const Socket& socket) {
+void write_socket(JsonWriter& json, JsonColumns& columns, const Snapshot& snapshot,
+                  const Socket& socket) {
   JsonCell cell(json);
   json.begin_object();
   for (size_t i = 0; i < columns.socket.size(); ++i) {
@@ -53,6 +85,11 @@ void write_socket(JsonWriter& json, const JsonColumns& columns,
     const Process* p = snapshot.process(h.pid);
     json.begin_object();
     for (size_t i = 0; i < columns.holder.size(); ++i) {
+      if (i == columns.process_from && columns.process_to > i) {
+        json.raw(columns.members_of(h, p));
+        i = columns.process_to - 1;
+        continue;
+      }
       json.key(columns.holder_keys[i]);
       columns.holder[i].write(h, p, cell);
     }
@@ -74,7 +111,8 @@ void write_document(JsonWriter& json, const Snapshot& snapshot,
     write_socket(json, columns, snapshot, *sockets[i]);
   }
   json.raw("\n],\n\"ports\": ");
-  write_ports_json(json, snapshot, groups.get());
+  auto g = groups.get();
+  write_ports_json(json, snapshot, g);
   json.raw(",\n\"warnings\": ").begin_array();
   for (const std::string& w : warnings) json.string(w);
   json.end_array().raw("}\n");
