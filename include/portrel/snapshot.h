@@ -108,9 +108,9 @@ class Snapshot {
 
   std::unordered_map<pid_t, uint32_t> by_pid_;
   std::unordered_map<uint64_t, uint32_t> by_inode_;
-  std::unordered_map<PortKey, std::vector<uint32_t>, PortKeyHash> by_port_;
+  std::vector<uint32_t> socket_indexes_;  ///< 0, 1, ... for on_port()'s spans
   std::unordered_map<pid_t, std::vector<pid_t>> children_;
-  std::unordered_map<pid_t, std::vector<uint32_t>> holdings_by_pid_;
+  std::vector<uint32_t> holdings_by_pid_;  ///< indexes into holdings_, by (pid, fd)
   /// Per socket (index into sockets_): its holdings, [first, last) in holdings_.
   std::vector<std::pair<uint32_t, uint32_t>> holder_range_;
 };

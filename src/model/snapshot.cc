@@ -47,23 +47,36 @@ Snapshot::Snapshot(std::vector<Process> processes, std::vector<Socket> sockets,
   }
 
   // A socket appears once per inode; inode 0 (TIME_WAIT, request socks) is kept
-  // as many times as the kernel listed it.
-  std::sort(sockets_.begin(), sockets_.end(), [](const Socket& a, const Socket& b) {
-    return std::tie(a.netns, a.proto, a.local_port, a.inode, a.cookie) <
-           std::tie(b.netns, b.proto, b.local_port, b.inode, b.cookie);
-  });
+  // as many times as the kernel listed it. Sorted by keys, so that each socket
+  // (a large struct) moves once.
+  struct Key {
+    uint64_t netns;
+    Proto proto;
+    uint16_t port;
+    uint64_t inode, cookie;
+    uint32_t index;
+    auto tuple() const { return std::tie(netns, proto, port, inode, cookie); }
+  };
+  std::vector<Key> order;
+  order.reserve(sockets_.size());
+  for (uint32_t i = 0; i < sockets_.size(); ++i) {
+    const Socket& s = sockets_[i];
+    order.push_back(Key{s.netns, s.proto, s.local_port, s.inode, s.cookie, i});
+  }
+  std::sort(order.begin(), order.end(),
+            [](const Key& a, const Key& b) { return a.tuple() < b.tuple(); });
   by_inode_.reserve(sockets_.size());
   std::vector<Socket> unique;
   unique.reserve(sockets_.size());
-  for (Socket& s : sockets_) {
+  for (const Key& key : order) {
+    Socket& s = sockets_[key.index];
     if (s.inode != 0 && !by_inode_.emplace(s.inode, unique.size()).second) continue;
     unique.push_back(std::move(s));
   }
   sockets_ = std::move(unique);
-  for (uint32_t i = 0; i < sockets_.size(); ++i) {
-    const Socket& s = sockets_[i];
-    by_port_[PortKey{s.netns, s.proto, s.local_port}].push_back(i);
-  }
+  // (netns, proto, port) is a run of sockets_: on_port() finds it by bisection.
+  socket_indexes_.resize(sockets_.size());
+  for (uint32_t i = 0; i < sockets_.size(); ++i) socket_indexes_[i] = i;
 
   std::erase_if(holdings, [&](const Holding& h) {
     return h.inode == 0 || !by_inode_.contains(h.inode) || !by_pid_.contains(h.pid);
@@ -73,9 +86,11 @@ Snapshot::Snapshot(std::vector<Process> processes, std::vector<Socket> sockets,
   });
   holdings.erase(std::unique(holdings.begin(), holdings.end()), holdings.end());
   holdings_ = std::move(holdings);
-  for (uint32_t i = 0; i < holdings_.size(); ++i) {
-    holdings_by_pid_[holdings_[i].pid].push_back(i);
-  }
+  holdings_by_pid_.resize(holdings_.size());
+  for (uint32_t i = 0; i < holdings_.size(); ++i) holdings_by_pid_[i] = i;
+  std::sort(holdings_by_pid_.begin(), holdings_by_pid_.end(), [this](uint32_t a, uint32_t b) {
+    return std::tie(holdings_[a].pid, holdings_[a].fd) < std::tie(holdings_[b].pid, holdings_[b].fd);
+  });
   holder_range_.assign(sockets_.size(), {0, 0});
   for (uint32_t first = 0, last = 0; first < holdings_.size(); first = last) {
     while (last < holdings_.size() && holdings_[last].inode == holdings_[first].inode) ++last;
@@ -128,19 +143,20 @@ std::span<const Holding> Snapshot::holders(uint64_t inode) const {
 }
 
 std::vector<Holding> Snapshot::held_by(pid_t pid) const {
+  auto [first, last] = std::ranges::equal_range(holdings_by_pid_, pid, {},
+                                                [this](uint32_t i) { return holdings_[i].pid; });
   std::vector<Holding> out;
-  auto it = holdings_by_pid_.find(pid);
-  if (it == holdings_by_pid_.end()) return out;
-  for (uint32_t i : it->second) out.push_back(holdings_[i]);
-  std::sort(out.begin(), out.end(),
-            [](const Holding& a, const Holding& b) { return a.fd < b.fd; });
+  for (auto it = first; it != last; ++it) out.push_back(holdings_[*it]);
   return out;
 }
 
 std::span<const uint32_t> Snapshot::on_port(const PortKey& key) const {
-  auto it = by_port_.find(key);
-  if (it == by_port_.end()) return {};
-  return it->second;
+  auto [first, last] = std::ranges::equal_range(
+      socket_indexes_, std::tie(key.netns, key.proto, key.port), {}, [this](uint32_t i) {
+        const Socket& s = sockets_[i];
+        return std::tie(s.netns, s.proto, s.local_port);
+      });
+  return {first, last};
 }
 
 std::span<const pid_t> Snapshot::children(pid_t pid) const {

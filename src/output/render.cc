@@ -101,9 +101,20 @@ void write_socket(JsonWriter& json, JsonColumns& columns, const Snapshot& snapsh
 void write_document(JsonWriter& json, const Snapshot& snapshot,
                     std::span<const Socket* const> sockets,
                     std::span<const std::string> warnings) {
-  // The sharing analysis behind `ports` runs on another core while the socket
-  // lines are written.
-  auto groups = run_beside([&] { return port_groups(snapshot, sockets); });
+  // The sharing analysis behind `ports`, and its sentences, run on another core
+  // while the socket lines are written.
+  struct Ports {
+    std::vector<PortGroup> groups;
+    std::vector<std::vector<std::string>> explanations;
+  };
+  auto pending = run_beside([&] {
+    Ports ports{port_groups(snapshot, sockets), {}};
+    ports.explanations.reserve(ports.groups.size());
+    for (const PortGroup& g : ports.groups) {
+      ports.explanations.push_back(sharing_sentences(snapshot, g));
+    }
+    return ports;
+  });
   JsonColumns columns;
   json.raw("{\"sockets\": [");
   for (size_t i = 0; i < sockets.size(); ++i) {
@@ -111,8 +122,8 @@ void write_document(JsonWriter& json, const Snapshot& snapshot,
     write_socket(json, columns, snapshot, *sockets[i]);
   }
   json.raw("\n],\n\"ports\": ");
-  auto g = groups.get();
-  write_ports_json(json, snapshot, g);
+  Ports ports = pending.get();
+  write_ports_json(json, snapshot, ports.groups, ports.explanations);
   json.raw(",\n\"warnings\": ").begin_array();
   for (const std::string& w : warnings) json.string(w);
   json.end_array().raw("}\n");

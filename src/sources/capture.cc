@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <future>
+#include <optional>
 #include <unordered_set>
 
 #include "analysis/sockopts.h"
@@ -112,11 +113,29 @@ Result<Snapshot> capture_from(ProcessSource& process_source,
                     .port = options.port};
   // Our own namespace needs nothing from the process scan: its dump runs beside
   // it, on the other core. The rest are known only once processes are read.
+  // A source that reads options of unheld sockets reads those of our own
+  // namespace's TCP listeners there too, after the dump: the sockets no process
+  // holds are nearly always listeners there (a hidden daemon's), and the walk
+  // then costs nothing on the way.
+  struct HostRead {
+    Result<SocketScan> dump;
+    std::optional<std::vector<ExactOptions>> listeners;
+  };
   uint64_t host = own_netns();
-  std::future<Result<SocketScan>> host_dump;
+  std::future<HostRead> host_read;
   if (host != 0 && asked(host)) {
-    host_dump = run_beside([&socket_source, &query, host] {
-      return socket_source.scan({NetnsHandle{host, "/proc/self/ns/net", ""}}, query);
+    host_read = run_beside([&socket_source, &process_source, &query, &options, host] {
+      NetnsHandle own{host, "/proc/self/ns/net", ""};
+      HostRead read{socket_source.scan({own}, query), std::nullopt};
+      if (process_source.reads_unheld_options()) {
+        TableQuery listeners{.ports = {}, .tcp = true, .udp = false, .tcp_listeners_only = true};
+        if (options.port) listeners.ports.push_back(*options.port);
+        std::vector<ExactOptions> found;
+        std::vector<std::string> problems;
+        process_source.unheld_options({own}, listeners, found, problems);
+        if (problems.empty()) read.listeners = std::move(found);
+      }
+      return read;
     });
   }
   auto procs = process_source.scan();
@@ -131,16 +150,22 @@ Result<Snapshot> capture_from(ProcessSource& process_source,
     wanted.push_back(h);
     if (h.inode != host) others.push_back(h);
   }
-  if (!host_listed && host_dump.valid()) {
+  if (!host_listed && host_read.valid()) {
     wanted.push_back(NetnsHandle{host, "/proc/self/ns/net", ""});
   }
-  auto socks = merge_scans(host_dump.valid() ? host_dump.get() : Result<SocketScan>(),
-                           others.empty() ? Result<SocketScan>()
-                                          : socket_source.scan(others, query));
+  auto others_dump =
+      others.empty() ? Result<SocketScan>() : socket_source.scan(others, query);
+  HostRead own = host_read.valid() ? host_read.get() : HostRead{Result<SocketScan>(), {}};
+  auto socks = merge_scans(std::move(own.dump), std::move(others_dump));
   if (!socks) return std::unexpected(socks.error());
   if (options.port) {
     std::erase_if(socks->sockets,
                   [&](const Socket& s) { return s.local_port != *options.port; });
+  }
+  // What the holders' fds and our listeners gave, at once; then the tables are
+  // walked only for what is still unknown.
+  if (own.listeners) {
+    ps.options.insert(ps.options.end(), own.listeners->begin(), own.listeners->end());
   }
   apply_exact_options(ps.options, socks->sockets);
   add_unheld_options(process_source, wanted, socks->sockets, ps.warnings);

@@ -85,6 +85,36 @@ TEST(CaptureFrom, UnheldConnectionOrUdpWidensTheTableWalk) {
   EXPECT_EQ(q.ports, (std::vector<uint16_t>{53, 40000}));
 }
 
+TEST(CaptureFrom, OwnNamespaceListenersAreReadBesideAndAskedNoMore) {
+  uint64_t host = own_netns();
+  FakeProcessSource processes;
+  processes.set_reads_unheld(true);
+  processes.add_netns(NetnsHandle{host, "/proc/10/ns/net", ""});
+  processes.set_unheld_options({ExactOptions{200, false, true, false}});
+  FakeSocketSource sockets({listener(200, host, 8080)});
+  auto snap = capture_from(processes, sockets, CaptureOptions{});
+  ASSERT_TRUE(snap) << snap.error().message;
+  ASSERT_EQ(processes.unheld_asks().size(), 1u) << "the listeners read beside serve";
+  const auto& ask = processes.unheld_asks()[0];
+  EXPECT_EQ(ask.namespaces, std::vector<uint64_t>{host});
+  EXPECT_TRUE(ask.query.ports.empty()) << "every listener";
+  EXPECT_TRUE(ask.query.tcp && !ask.query.udp && ask.query.tcp_listeners_only);
+  EXPECT_EQ(snap->socket(200)->reuseport, Tristate::yes);
+  EXPECT_EQ(snap->socket(200)->reuseport_from, OptSource::bpf);
+
+  // An unheld UDP socket is not among them: the tables are asked for it alone.
+  FakeSocketSource more({listener(200, host, 8080), listener(600, host, 53, Proto::udp)});
+  FakeProcessSource again;
+  again.set_reads_unheld(true);
+  again.add_netns(NetnsHandle{host, "/proc/10/ns/net", ""});
+  again.set_unheld_options({ExactOptions{200, false, true, false}});
+  ASSERT_TRUE(capture_from(again, more, CaptureOptions{}));
+  ASSERT_EQ(again.unheld_asks().size(), 2u);
+  const TableQuery& q = again.unheld_asks()[1].query;
+  EXPECT_TRUE(q.udp && !q.tcp);
+  EXPECT_EQ(q.ports, std::vector<uint16_t>{53});
+}
+
 TEST(CaptureFrom, EverySocketHeldMeansNoTableWalk) {
   uint64_t host = own_netns();
   FakeProcessSource processes;

@@ -43,6 +43,10 @@ class FakeProcessSource : public ProcessSource {
     TableQuery query;
   };
   const std::vector<UnheldAsk>& unheld_asks() const { return asks_; }
+  /// Whether reads_unheld_options() says so (capture_from() then also reads
+  /// our own namespace's listeners beside the scan).
+  void set_reads_unheld(bool reads) { reads_unheld_ = reads; }
+  bool reads_unheld_options() const override { return reads_unheld_; }
   void unheld_options(const std::vector<NetnsHandle>& namespaces, const TableQuery& query,
                       std::vector<ExactOptions>& options, std::vector<std::string>&) override {
     UnheldAsk ask{{}, query};
@@ -57,6 +61,7 @@ class FakeProcessSource : public ProcessSource {
   int scans_ = 0;
   std::vector<ExactOptions> unheld_;
   std::vector<UnheldAsk> asks_;
+  bool reads_unheld_ = false;
 };
 
 }  // namespace portrel

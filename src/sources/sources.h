@@ -70,6 +70,8 @@ class ProcessSource {
                               std::vector<std::string>& warnings) {
     (void)namespaces, (void)query, (void)options, (void)warnings;
   }
+  /// Whether unheld_options() reads anything (and may run beside scan()).
+  virtual bool reads_unheld_options() const { return false; }
 };
 
 struct SocketScan {

@@ -407,9 +407,11 @@ TEST(BpfSource, HolderTextsFromTheWalkEqualProc) {
                     "print(s.getsockname()[1], flush=True); time.sleep(60)' " + long_arg);
   ASSERT_FALSE(python.line().empty());
 
-  auto bytes = (*it)->task_files({}, true);
-  ASSERT_TRUE(bytes) << bytes.error().message;
-  auto walk = decode_walk(*bytes);
+  std::string bytes;
+  auto size = (*it)->task_files([&](std::string_view chunk) { bytes.append(chunk); }, true);
+  ASSERT_TRUE(size) << size.error().message;
+  EXPECT_EQ(*size, bytes.size());
+  auto walk = decode_walk(bytes);
   ASSERT_TRUE(walk) << walk.error().message;
   std::map<pid_t, BpfHolder> holders;
   for (BpfHolder& h : walk->holders) holders[h.task.pid] = h;
@@ -539,19 +541,19 @@ class OwnBpffs {
 
 // The inodes of the sockets one fd walk gives, and (into PORTS) their ports.
 std::set<uint64_t> inodes_read(BpfIterators& it, std::set<uint16_t>* ports = nullptr) {
-  size_t seen = 0;
+  std::string bytes;
   // With holder records too, where the kernel runs them: records of two sizes.
-  auto bytes = it.task_files(
+  auto size = it.task_files(
       [&](std::string_view chunk) {
         auto whole = decode_walk(chunk);
         EXPECT_TRUE(whole) << "a record split across reads: " << whole.error().message;
-        seen += chunk.size();
+        bytes.append(chunk);
       },
       true);
-  EXPECT_EQ(seen, bytes ? bytes->size() : 0) << "every record passes the callback";
-  EXPECT_TRUE(bytes) << (bytes ? "" : bytes.error().message);
-  if (!bytes) return {};
-  auto rows = decode_sockets(*bytes);
+  EXPECT_TRUE(size) << (size ? "" : size.error().message);
+  if (!size) return {};
+  EXPECT_EQ(*size, bytes.size()) << "every record passes the callback";
+  auto rows = decode_sockets(bytes);
   EXPECT_TRUE(rows) << (rows ? "" : rows.error().message);
   std::set<uint64_t> inodes;
   if (rows) {

@@ -20,6 +20,7 @@
 #include <sys/statfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -197,15 +198,14 @@ class LinkIterators : public BpfIterators {
         filter_(kernel_filter(filter.ports, filter.listening_only)),
         origin_(std::move(origin)) {}
 
-  Result<std::string> tasks() override { return read(loaded_.links[0].get(), *filter_); }
-  Result<std::string> task_files(const RecordsSeen& on_records, bool holder_details) override {
-    if (!holder_details || !this->holder_details()) {
-      return read(loaded_.links[1].get(), *filter_, on_records);
-    }
-    filter_->holder_details = 1;
-    auto out = read(loaded_.links[kHolders].get(), *filter_, on_records);
+  Result<std::string> tasks() override { return read_all(loaded_.links[0].get(), *filter_); }
+  Result<size_t> task_files(const RecordsSeen& on_records, bool holder_details) override {
+    bool with_holders = holder_details && this->holder_details();
+    filter_->holder_details = with_holders ? 1 : 0;
+    auto size = read(loaded_.links[with_holders ? kHolders : 1].get(), *filter_, on_records,
+                     nullptr);
     filter_->holder_details = 0;
-    return out;
+    return size;
   }
   bool holder_details() const override { return loaded_.links[kHolders].get() >= 0; }
   Result<std::string> tables(const TableQuery& query) override {
@@ -213,13 +213,13 @@ class LinkIterators : public BpfIterators {
     std::string out;
     if (query.tcp) {
       filter->stop_after_listeners = query.tcp_listeners_only ? 1 : 0;
-      auto tcp = read(loaded_.links[2].get(), *filter);
+      auto tcp = read_all(loaded_.links[2].get(), *filter);
       if (!tcp) return tcp;
       out = std::move(*tcp);
     }
     if (query.udp) {
       filter->stop_after_listeners = 0;
-      auto udp = read(loaded_.links[3].get(), *filter);
+      auto udp = read_all(loaded_.links[3].get(), *filter);
       if (!udp) return udp;
       out.append(*udp);
     }
@@ -261,8 +261,9 @@ class LinkIterators : public BpfIterators {
     return f;
   }
 
-  Result<std::string> read(int link, const portrel_filter& filter,
-                           const RecordsSeen& on_records = {}) {
+  // Reads LINK's iterator with FILTER as this thread's entry; see read_iterator().
+  Result<size_t> read(int link, const portrel_filter& filter, const RecordsSeen& on_records,
+                      std::string* keep) {
     uint64_t key = reader_key();
     if (bpf_map_update_elem(loaded_.filter.get(), &key, &filter, BPF_ANY) != 0) {
       collect_stale();
@@ -270,22 +271,32 @@ class LinkIterators : public BpfIterators {
         return std::unexpected(system_error("set the bpf filter", errno));
       }
     }
-    auto out = read_iterator(link, filter.stop_after_listeners != 0, on_records);
+    auto out = read_iterator(link, filter.stop_after_listeners != 0, on_records, keep);
     bpf_map_delete_elem(loaded_.filter.get(), &key);
     return out;
   }
+  Result<std::string> read_all(int link, const portrel_filter& filter) {
+    std::string out;
+    auto size = read(link, filter, {}, &out);
+    if (!size) return std::unexpected(size.error());
+    return out;
+  }
 
-  // STOPPABLE: the program may end the walk early by returning 1 (the kernel
-  // then fails the next read() with EAGAIN).
-  static Result<std::string> read_iterator(int link, bool stoppable,
-                                           const RecordsSeen& on_records) {
+  // Reads an iterator to its end and returns how many bytes it gave. Each
+  // read() returns whole records (seq_file never splits an object's output):
+  // ON_RECORDS (when set) sees them as they come, and KEEP (when set) gets all
+  // of them; without KEEP one buffer serves every read(). STOPPABLE: the
+  // program may end the walk early by returning 1 (the kernel then fails the
+  // next read() with EAGAIN).
+  static Result<size_t> read_iterator(int link, bool stoppable, const RecordsSeen& on_records,
+                                      std::string* keep) {
     UniqueFd fd(bpf_iter_create(link));
     if (fd.get() < 0) return std::unexpected(system_error("bpf_iter_create", errno));
-    std::string out;
-    size_t size = 0;
-    out.resize(64 * 1024);
+    std::string scratch;
+    std::string& out = keep != nullptr ? *keep : scratch;
+    size_t size = 0, total = 0;
     for (;;) {
-      if (out.size() - size < 16 * 1024) out.resize(out.size() * 2);
+      if (out.size() - size < 16 * 1024) out.resize(std::max<size_t>(64 * 1024, out.size() * 2));
       ssize_t n = ::read(fd.get(), out.data() + size, out.size() - size);
       if (n < 0) {
         if (errno == EINTR) continue;
@@ -293,12 +304,12 @@ class LinkIterators : public BpfIterators {
         return std::unexpected(system_error("read bpf iterator", errno));
       }
       if (n == 0) break;
-      // One read() returns whole records: seq_file never splits an object's output.
       if (on_records) on_records(std::string_view(out.data() + size, static_cast<size_t>(n)));
-      size += static_cast<size_t>(n);
+      total += static_cast<size_t>(n);
+      if (keep != nullptr) size += static_cast<size_t>(n);
     }
     out.resize(size);
-    return out;
+    return total;
   }
 
   Loaded loaded_;

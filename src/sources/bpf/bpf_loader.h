@@ -32,12 +32,12 @@ class BpfIterators {
   virtual Result<std::string> tasks() = 0;
   /// Sees records as they arrive: whole records, in order.
   using RecordsSeen = std::function<void(std::string_view bytes)>;
-  /// portrel_sock_rec for every inet socket fd of every process; ON_RECORDS
-  /// (when set) sees them as the kernel produces them, before this returns.
-  /// With HOLDER_DETAILS, and holder_details() true, a portrel_holder_rec
-  /// (exe and cmdline) goes before the first socket record of each process.
-  virtual Result<std::string> task_files(const RecordsSeen& on_records,
-                                         bool holder_details) = 0;
+  /// portrel_sock_rec for every inet socket fd of every process, handed to
+  /// ON_RECORDS as the kernel produces them and not kept (at 100,000 sockets
+  /// they are megabytes); returns how many bytes there were. With
+  /// HOLDER_DETAILS, and holder_details() true, a portrel_holder_rec (exe and
+  /// cmdline) goes before the first socket record of each process.
+  virtual Result<size_t> task_files(const RecordsSeen& on_records, bool holder_details) = 0;
   /// Whether the fd walk can give holders' exe and cmdline (the sleepable
   /// program loaded: kernel 5.18 or later).
   virtual bool holder_details() const { return false; }

@@ -175,13 +175,14 @@ BpfSocket socket_of(const portrel_sock_rec& r) {
 
 // Calls ON_SOCK(const portrel_sock_rec&) and ON_HOLDER(const portrel_holder_rec&,
 // exe bytes, cmdline bytes) for each record of BYTES, in order; the first
-// malformed record is an error and ends the walk.
+// malformed record is an error and ends the walk. BYTES begin at byte BASE of
+// the whole stream (for the message).
 template <typename OnSock, typename OnHolder>
-std::optional<Error> walk_records(std::string_view bytes, OnSock&& on_sock,
+std::optional<Error> walk_records(std::string_view bytes, size_t base, OnSock&& on_sock,
                                   OnHolder&& on_holder) {
   auto bad = [&](size_t at, const std::string& why) {
-    return Error{"bpf socket iterator: record at byte " + std::to_string(at) + " of " +
-                 std::to_string(bytes.size()) + ": " + why};
+    return Error{"bpf socket iterator: record at byte " + std::to_string(base + at) + ": " +
+                 why};
   };
   size_t at = 0;
   while (at < bytes.size()) {
@@ -213,6 +214,50 @@ std::optional<Error> walk_records(std::string_view bytes, OnSock&& on_sock,
   return std::nullopt;
 }
 
+// Decodes the fd walk chunk by chunk, as read() gives them (whole records
+// each), so that the walk's bytes are never kept whole.
+class WalkDecoder {
+ public:
+  /// Decodes CHUNK; ON_SOCK and ON_HOLDER see each record as it is added.
+  template <typename OnSock, typename OnHolder>
+  void add(std::string_view chunk, OnSock&& on_sock, OnHolder&& on_holder) {
+    if (error_) return;
+    error_ = walk_records(
+        chunk, offset_,
+        [&](const portrel_sock_rec& r) {
+          on_sock(r);
+          walk_.sockets.push_back(socket_of(r));
+        },
+        [&](const portrel_holder_rec& r, std::string_view exe, std::string_view cmdline) {
+          on_holder(r);
+          BpfHolder h{task_of(r.task), "", "", (r.flags & PORTREL_EXE_UNREAD) != 0,
+                      (r.flags & PORTREL_CMDLINE_UNREAD) != 0};
+          if ((r.flags & PORTREL_EXE_AS_BEFORE) != 0) {
+            h.exe = last_exe_;
+          } else {
+            h.exe.assign(exe);
+            last_exe_ = h.exe;
+          }
+          if (!h.cmdline_unread) h.cmdline = procfs::join_cmdline(cmdline);
+          walk_.holders.push_back(std::move(h));
+        });
+    offset_ += chunk.size();
+  }
+  void add(std::string_view chunk) {
+    add(chunk, [](const portrel_sock_rec&) {}, [](const portrel_holder_rec&) {});
+  }
+  Result<BpfWalk> finish() {
+    if (error_) return std::unexpected(*error_);
+    return std::move(walk_);
+  }
+
+ private:
+  BpfWalk walk_;
+  std::string last_exe_;  ///< for PORTREL_EXE_AS_BEFORE
+  size_t offset_ = 0;
+  std::optional<Error> error_;
+};
+
 }  // namespace
 
 Result<std::vector<BpfTask>> decode_tasks(std::string_view bytes) {
@@ -231,25 +276,9 @@ Result<std::vector<BpfTask>> decode_tasks(std::string_view bytes) {
 }
 
 Result<BpfWalk> decode_walk(std::string_view bytes) {
-  BpfWalk walk;
-  walk.sockets.reserve(bytes.size() / sizeof(portrel_sock_rec));
-  std::string last_exe;
-  auto err = walk_records(
-      bytes, [&](const portrel_sock_rec& r) { walk.sockets.push_back(socket_of(r)); },
-      [&](const portrel_holder_rec& r, std::string_view exe, std::string_view cmdline) {
-        BpfHolder h{task_of(r.task), "", "", (r.flags & PORTREL_EXE_UNREAD) != 0,
-                    (r.flags & PORTREL_CMDLINE_UNREAD) != 0};
-        if ((r.flags & PORTREL_EXE_AS_BEFORE) != 0) {
-          h.exe = last_exe;
-        } else {
-          h.exe.assign(exe);
-          last_exe = h.exe;
-        }
-        if (!h.cmdline_unread) h.cmdline = procfs::join_cmdline(cmdline);
-        walk.holders.push_back(std::move(h));
-      });
-  if (err) return std::unexpected(*err);
-  return walk;
+  WalkDecoder decoder;
+  decoder.add(bytes);
+  return decoder.finish();
 }
 
 Result<std::vector<BpfSocket>> decode_sockets(std::string_view bytes) {
@@ -356,17 +385,12 @@ Result<ProcessScan> BpfSource::scan() {
     }
     queue(i, what);
   };
-  size_t records_seen = 0;
-  auto file_bytes = iterators_->task_files(
+  WalkDecoder decoder;
+  auto walked = iterators_->task_files(
       [&](std::string_view bytes) {
-        // Malformed bytes are reported by decode_walk() below.
-        walk_records(
-            bytes,
-            [&](const portrel_sock_rec& r) {
-              ++records_seen;
-              queue_holder(static_cast<pid_t>(r.tgid));
-            },
-            [&](const portrel_holder_rec& r, std::string_view, std::string_view) {
+        decoder.add(
+            bytes, [&](const portrel_sock_rec& r) { queue_holder(static_cast<pid_t>(r.tgid)); },
+            [&](const portrel_holder_rec& r) {
               auto i = seen(static_cast<pid_t>(r.task.tgid), r.task.start_ns);
               if (!i || queued[*i]) return;
               queue(*i, ProcReads{.exe = (r.flags & PORTREL_EXE_UNREAD) != 0,
@@ -375,13 +399,10 @@ Result<ProcessScan> BpfSource::scan() {
             });
       },
       walk_texts);
-  if (!file_bytes) return std::unexpected(file_bytes.error());
-  auto walk = decode_walk(*file_bytes);
+  if (!walked) return std::unexpected(walked.error());
+  auto walk = decoder.finish();
   if (!walk) return std::unexpected(walk.error());
   std::vector<BpfSocket>& files = walk->sockets;
-  if (records_seen != files.size()) {
-    for (const BpfSocket& s : files) queue_holder(s.pid);  // what the chunks missed
-  }
   if (reads) reads->finish();
 
   // The walk's texts are those of the process that held the sockets. A holder

@@ -93,6 +93,7 @@ class BpfSource : public ProcessSource {
   void unheld_options(const std::vector<NetnsHandle>& namespaces, const TableQuery& query,
                       std::vector<ExactOptions>& options,
                       std::vector<std::string>& warnings) override;
+  bool reads_unheld_options() const override { return true; }
 
   /// How the programs came (BpfIterators::origin).
   std::string origin() const { return iterators_->origin(); }

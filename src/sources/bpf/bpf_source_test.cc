@@ -86,16 +86,14 @@ class CannedIterators : public BpfIterators {
   }
   /// Hands the records to ON_RECORDS in two chunks (at CHUNK_AT, or half way
   /// through socket records), as a read() loop would.
-  Result<std::string> task_files(const RecordsSeen& on_records, bool details) override {
+  Result<size_t> task_files(const RecordsSeen& on_records, bool details) override {
     asked_details = details;
-    if (on_records) {
-      size_t half = chunk_at != 0 ? chunk_at
-                                  : file_bytes.size() / sizeof(portrel_sock_rec) / 2 *
-                                        sizeof(portrel_sock_rec);
-      on_records(std::string_view(file_bytes).substr(0, half));
-      on_records(std::string_view(file_bytes).substr(half));
-    }
-    return file_bytes;
+    size_t half = chunk_at != 0 ? chunk_at
+                                : file_bytes.size() / sizeof(portrel_sock_rec) / 2 *
+                                      sizeof(portrel_sock_rec);
+    on_records(std::string_view(file_bytes).substr(0, half));
+    on_records(std::string_view(file_bytes).substr(half));
+    return file_bytes.size();
   }
   bool holder_details() const override { return walk_texts; }
   bool walk_texts = false;  ///< file_bytes carry holder records
