@@ -25,7 +25,7 @@ void text_or_null(std::string_view v, CellSink& out) {
 
 void address(const Address& a, CellSink& out) {
   Address::TextBuffer buf;
-  out.text(a.format(buf));
+  out.word(a.format(buf));
 }
 
 // Collects the cell that WRITE hands over.
@@ -62,7 +62,7 @@ constexpr std::array kSocketColumns = {
                  }},
     SocketColumn{"proto", "text", "tcp, udp, udplite or raw",
                  [](const Snapshot&, const Socket& s, CellSink& out) {
-                   out.text(proto_name(s.proto));
+                   out.word(proto_name(s.proto));
                  }},
     SocketColumn{"family", "integer", "4 or 6",
                  [](const Snapshot&, const Socket& s, CellSink& out) {
@@ -71,7 +71,7 @@ constexpr std::array kSocketColumns = {
     SocketColumn{"state", "text",
                  "kernel state: LISTEN, ESTABLISHED, UNCONN, TIME_WAIT, ...",
                  [](const Snapshot&, const Socket& s, CellSink& out) {
-                   out.text(state_name(s.proto, s.state));
+                   out.word(state_name(s.proto, s.state));
                  }},
     SocketColumn{"local_address", "text", "local address (0.0.0.0 or :: for any)",
                  [](const Snapshot&, const Socket& s, CellSink& out) {
@@ -108,18 +108,18 @@ constexpr std::array kSocketColumns = {
         "reuseaddr_from", "text",
         "where reuseaddr came from: none, inferred, sock_diag, getsockopt, bpf",
         [](const Snapshot&, const Socket& s, CellSink& out) {
-          out.text(opt_source_name(s.reuseaddr_from));
+          out.word(opt_source_name(s.reuseaddr_from));
         }},
     SocketColumn{
         "reuseport_from", "text",
         "where reuseport came from: none, inferred, sock_diag, getsockopt, bpf",
         [](const Snapshot&, const Socket& s, CellSink& out) {
-          out.text(opt_source_name(s.reuseport_from));
+          out.word(opt_source_name(s.reuseport_from));
         }},
     SocketColumn{"v6only_from", "text",
                  "where v6only came from: none, inferred, sock_diag, getsockopt, bpf",
                  [](const Snapshot&, const Socket& s, CellSink& out) {
-                   out.text(opt_source_name(s.v6only_from));
+                   out.word(opt_source_name(s.v6only_from));
                  }},
     SocketColumn{"bound_dev", "integer", "ifindex of SO_BINDTODEVICE (0 when unbound)",
                  [](const Snapshot&, const Socket& s, CellSink& out) {
@@ -138,7 +138,7 @@ constexpr std::array kSocketColumns = {
                  [](const Snapshot& snap, const Socket& s, CellSink& out) {
                    Unowned why = snap.why_unowned(s);
                    if (why == Unowned::none) return out.null();
-                   out.text(unowned_reason(why));
+                   out.word(unowned_reason(why));
                  }},
 };
 

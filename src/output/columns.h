@@ -25,6 +25,9 @@ class CellSink {
   virtual void null() = 0;
   virtual void integer(int64_t value) = 0;
   virtual void text(std::string_view value) = 0;
+  /// A text of portrel's own making (a protocol or state name, an address):
+  /// printable ASCII without quotes or backslashes, which JSON takes as it is.
+  virtual void word(std::string_view value) { text(value); }
   virtual void boolean(bool value) = 0;
 
  protected:

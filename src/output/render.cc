@@ -23,6 +23,7 @@ class JsonCell final : public CellSink {
   void null() override { json_.null(); }
   void integer(int64_t value) override { json_.integer(value); }
   void text(std::string_view value) override { json_.string(value); }
+  void word(std::string_view value) override { json_.word(value); }
   void boolean(bool value) override { json_.boolean(value); }
 
  private:

@@ -3,6 +3,7 @@
 // name or path costs one scan and one copy.
 #include "util/json_writer.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cstring>
 
@@ -104,6 +105,16 @@ JsonWriter& JsonWriter::key(const JsonKey& name) {
 JsonWriter& JsonWriter::string(std::string_view bytes) {
   separate();
   append_escaped(bytes);
+  return *this;
+}
+
+JsonWriter& JsonWriter::word(std::string_view ascii) {
+  assert(std::ranges::all_of(
+      ascii, [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; }));
+  separate();
+  buf_ += '"';
+  buf_ += ascii;
+  buf_ += '"';
   return *this;
 }
 

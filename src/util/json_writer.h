@@ -49,6 +49,9 @@ class JsonWriter {
   JsonWriter& key(std::string_view name);
   JsonWriter& key(const JsonKey& name);
   JsonWriter& string(std::string_view bytes);
+  /// A string known to need no escaping (printable ASCII, no '"' or '\\'),
+  /// copied as it is: names and addresses the program makes itself.
+  JsonWriter& word(std::string_view ascii);
   template <std::integral T>
   JsonWriter& integer(T value) {
     separate();

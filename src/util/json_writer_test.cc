@@ -97,6 +97,14 @@ TEST(JsonWriter, RandomBytesAreEscapedExactlyAsBefore) {
   }
 }
 
+TEST(JsonWriter, WordsAreWrittenAsStringsAre) {
+  for (std::string_view w : {"tcp", "TIME_WAIT", "::ffff:127.0.0.1", "not visible: (hidden)", ""}) {
+    JsonWriter json;
+    json.begin_array().word(w).string(w).end_array();
+    EXPECT_EQ(json.text(), "[" + written(w) + "," + written(w) + "]");
+  }
+}
+
 TEST(JsonWriter, PutsCommasBetweenMembersAndElements) {
   JsonWriter json;
   json.begin_object();
