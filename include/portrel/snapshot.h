@@ -68,7 +68,9 @@ class Snapshot {
            std::vector<std::string> warnings, Unowned unheld = Unowned::hidden,
            std::vector<EpollWatch> epoll = {});
 
+  /// By pid.
   std::span<const Process> processes() const { return processes_; }
+  /// By (netns, proto, local_port, inode, cookie).
   std::span<const Socket> sockets() const { return sockets_; }
   /// Sorted by (inode, pid, fd).
   std::span<const Holding> holdings() const { return holdings_; }
@@ -87,6 +89,9 @@ class Snapshot {
   const Socket* socket(uint64_t inode) const;
   /// The holders of a socket, sorted by (pid, fd). Empty for inode 0.
   std::span<const Holding> holders(uint64_t inode) const;
+  /// The same for a socket of sockets(), found by its place rather than by
+  /// inode (a JSON document asks for every socket's).
+  std::span<const Holding> holders(const Socket& socket) const;
   /// Every holding of one process, sorted by fd.
   std::vector<Holding> held_by(pid_t pid) const;
   /// Indexes into sockets() of every socket on (netns, proto, port).

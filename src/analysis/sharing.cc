@@ -32,7 +32,7 @@ void add(PortGroup& group, SharingKind kind, const Involved& involved) {
 
 // Whether more than one process holds S (holders come sorted by pid).
 bool held_by_several(const Snapshot& snap, const Socket& s) {
-  auto holders = snap.holders(s.inode);
+  auto holders = snap.holders(s);
   for (size_t i = 1; i < holders.size(); ++i) {
     if (holders[i].pid != holders[0].pid) return true;
   }
@@ -164,7 +164,7 @@ std::vector<PortGroup> port_groups(const Snapshot& snap,
       g.sockets.push_back(sorted[j++]);
     }
     for (const Socket* s : g.sockets) {
-      for (const Holding& h : snap.holders(s->inode)) g.pids.push_back(h.pid);
+      for (const Holding& h : snap.holders(*s)) g.pids.push_back(h.pid);
     }
     std::ranges::sort(g.pids);
     g.pids.erase(std::ranges::unique(g.pids).begin(), g.pids.end());

@@ -104,7 +104,7 @@ bool Filter::keeps(const Snapshot& snapshot, const Socket& s) const {
   if (listening_only && !s.is_listening()) return false;
   if (!netns.empty() && std::ranges::find(netns, s.netns) == netns.end()) return false;
   if (uid && s.uid != *uid) {
-    auto holders = snapshot.holders(s.inode);
+    auto holders = snapshot.holders(s);
     bool held = std::ranges::any_of(holders, [&](const Holding& h) {
       const Process* p = snapshot.process(h.pid);
       return p && p->uid == *uid;
@@ -124,15 +124,25 @@ std::vector<const Socket*> select_sockets(const Snapshot& snapshot,
   for (const Netns& n : snapshot.namespaces()) {
     if (n.is_host) host = n.inode;
   }
-  auto host_first = [host](uint64_t netns) { return netns == host ? 0 : 1; };
-  std::ranges::stable_sort(out, [&](const Socket* a, const Socket* b) {
-    return std::tuple(host_first(a->netns), a->netns, a->proto, a->local_port,
-                      a->family, a->local_addr, a->state, a->remote_addr,
-                      a->remote_port) < std::tuple(host_first(b->netns), b->netns,
-                                                   b->proto, b->local_port, b->family,
-                                                   b->local_addr, b->state,
-                                                   b->remote_addr, b->remote_port);
-  });
+  // Host first, then by (netns, proto, port, family, local address, state,
+  // peer). The snapshot keeps its sockets by (netns, proto, port) already, so
+  // only the host's place and the order within each port are left to make.
+  std::ranges::stable_partition(out, [host](const Socket* s) { return s->netns == host; });
+  auto same_port = [](const Socket* a, const Socket* b) {
+    return a->netns == b->netns && a->proto == b->proto && a->local_port == b->local_port;
+  };
+  for (size_t i = 0, j = 0; i < out.size(); i = j) {
+    for (j = i + 1; j < out.size() && same_port(out[i], out[j]);) ++j;
+    if (j - i == 1) continue;
+    std::stable_sort(out.begin() + static_cast<ptrdiff_t>(i),
+                     out.begin() + static_cast<ptrdiff_t>(j),
+                     [](const Socket* a, const Socket* b) {
+                       return std::tie(a->family, a->local_addr, a->state, a->remote_addr,
+                                       a->remote_port) <
+                              std::tie(b->family, b->local_addr, b->state, b->remote_addr,
+                                       b->remote_port);
+                     });
+  }
   return out;
 }
 

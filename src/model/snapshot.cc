@@ -4,6 +4,7 @@
 #include "portrel/snapshot.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "portrel/error.h"
 
@@ -142,6 +143,15 @@ std::span<const Holding> Snapshot::holders(uint64_t inode) const {
   return {holdings_.data() + first, holdings_.data() + last};
 }
 
+std::span<const Holding> Snapshot::holders(const Socket& socket) const {
+  std::less<const Socket*> before;
+  if (before(&socket, sockets_.data()) || !before(&socket, sockets_.data() + sockets_.size())) {
+    return holders(socket.inode);  // a copy, not one of ours
+  }
+  auto [first, last] = holder_range_[static_cast<size_t>(&socket - sockets_.data())];
+  return {holdings_.data() + first, holdings_.data() + last};
+}
+
 std::vector<Holding> Snapshot::held_by(pid_t pid) const {
   auto [first, last] = std::ranges::equal_range(holdings_by_pid_, pid, {},
                                                 [this](uint32_t i) { return holdings_[i].pid; });
@@ -167,7 +177,7 @@ std::span<const pid_t> Snapshot::children(pid_t pid) const {
 
 Unowned Snapshot::why_unowned(const Socket& socket) const {
   if (socket.inode == 0) return Unowned::no_file;
-  if (!holders(socket.inode).empty()) return Unowned::none;
+  if (!holders(socket).empty()) return Unowned::none;
   return unheld_;
 }
 

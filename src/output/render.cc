@@ -82,7 +82,7 @@ void write_socket(JsonWriter& json, JsonColumns& columns, const Snapshot& snapsh
     columns.socket[i].write(snapshot, socket, cell);
   }
   json.key(columns.holders).begin_array();
-  for (const Holding& h : snapshot.holders(socket.inode)) {
+  for (const Holding& h : snapshot.holders(socket)) {
     const Process* p = snapshot.process(h.pid);
     json.begin_object();
     for (size_t i = 0; i < columns.holder.size(); ++i) {

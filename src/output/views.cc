@@ -105,7 +105,7 @@ std::string listing_table(const Snapshot& snap, std::span<const Socket* const> s
       const Socket& s = *sockets[j];
       uids.insert(s.uid);
       pids.emplace_back();
-      for (const Holding& h : snap.holders(s.inode)) pids.back().push_back(h.pid);
+      for (const Holding& h : snap.holders(s)) pids.back().push_back(h.pid);
       if (Unowned why = snap.why_unowned(s); why != Unowned::none) ++unowned[why];
       ++j;
     }
@@ -168,7 +168,7 @@ std::string who_table(const Snapshot& snap, std::span<const Socket* const> socke
     if (netns_col) socket_cells.push_back({sanitize(netns_label(snap, s->netns))});
     socket_cells.push_back({sharing_cell(groups, std::span(&s, 1))});
     socket_cells.push_back({std::to_string(s->inode)});
-    auto holders = snap.holders(s->inode);
+    auto holders = snap.holders(*s);
     if (holders.empty()) {
       std::vector<Cell> row = socket_cells;
       row.push_back({"-"});
