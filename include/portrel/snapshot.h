@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "portrel/model.h"
@@ -112,7 +113,7 @@ class Snapshot {
   std::vector<EpollWatch> epoll_;
 
   std::unordered_map<pid_t, uint32_t> by_pid_;
-  std::unordered_map<uint64_t, uint32_t> by_inode_;
+  std::vector<std::pair<uint64_t, uint32_t>> by_inode_;  ///< (inode, index), by inode
   std::vector<uint32_t> socket_indexes_;  ///< 0, 1, ... for on_port()'s spans
   std::unordered_map<pid_t, std::vector<pid_t>> children_;
   std::vector<uint32_t> holdings_by_pid_;  ///< indexes into holdings_, by (pid, fd)

@@ -66,41 +66,65 @@ Snapshot::Snapshot(std::vector<Process> processes, std::vector<Socket> sockets,
   }
   std::sort(order.begin(), order.end(),
             [](const Key& a, const Key& b) { return a.tuple() < b.tuple(); });
-  by_inode_.reserve(sockets_.size());
+  // The same inode twice: the first in that order stays. by_inode_ is sorted
+  // by inode, for bisection and for joining the holdings in one pass.
+  std::vector<std::pair<uint64_t, uint32_t>> ranked;  // (inode, place in order)
+  ranked.reserve(order.size());
+  for (uint32_t r = 0; r < order.size(); ++r) {
+    if (order[r].inode != 0) ranked.emplace_back(order[r].inode, r);
+  }
+  std::sort(ranked.begin(), ranked.end());
+  std::vector<char> repeated(order.size(), 0);
+  for (size_t i = 1; i < ranked.size(); ++i) {
+    if (ranked[i].first == ranked[i - 1].first) repeated[ranked[i].second] = 1;
+  }
+  std::vector<uint32_t> index_at(order.size());
   std::vector<Socket> unique;
   unique.reserve(sockets_.size());
-  for (const Key& key : order) {
-    Socket& s = sockets_[key.index];
-    if (s.inode != 0 && !by_inode_.emplace(s.inode, unique.size()).second) continue;
-    unique.push_back(std::move(s));
+  for (uint32_t r = 0; r < order.size(); ++r) {
+    if (repeated[r]) continue;
+    index_at[r] = static_cast<uint32_t>(unique.size());
+    unique.push_back(std::move(sockets_[order[r].index]));
   }
   sockets_ = std::move(unique);
+  by_inode_.reserve(ranked.size());
+  for (auto [inode, r] : ranked) {
+    if (!repeated[r]) by_inode_.emplace_back(inode, index_at[r]);
+  }
   // (netns, proto, port) is a run of sockets_: on_port() finds it by bisection.
   socket_indexes_.resize(sockets_.size());
   for (uint32_t i = 0; i < sockets_.size(); ++i) socket_indexes_[i] = i;
 
-  std::erase_if(holdings, [&](const Holding& h) {
-    return h.inode == 0 || !by_inode_.contains(h.inode) || !by_pid_.contains(h.pid);
-  });
+  // Holdings of a known process, joined with the sockets by inode: both sorted.
+  std::erase_if(holdings,
+                [&](const Holding& h) { return h.inode == 0 || !by_pid_.contains(h.pid); });
   std::sort(holdings.begin(), holdings.end(), [](const Holding& a, const Holding& b) {
     return std::tie(a.inode, a.pid, a.fd) < std::tie(b.inode, b.pid, b.fd);
   });
   holdings.erase(std::unique(holdings.begin(), holdings.end()), holdings.end());
-  holdings_ = std::move(holdings);
+  holder_range_.assign(sockets_.size(), {0, 0});
+  holdings_.reserve(holdings.size());
+  auto socket_of = by_inode_.begin();
+  for (size_t first = 0, last = 0; first < holdings.size(); first = last) {
+    uint64_t inode = holdings[first].inode;
+    while (last < holdings.size() && holdings[last].inode == inode) ++last;
+    while (socket_of != by_inode_.end() && socket_of->first < inode) ++socket_of;
+    if (socket_of == by_inode_.end() || socket_of->first != inode) continue;  // no such socket
+    auto begin = static_cast<uint32_t>(holdings_.size());
+    holdings_.insert(holdings_.end(), holdings.begin() + static_cast<ptrdiff_t>(first),
+                     holdings.begin() + static_cast<ptrdiff_t>(last));
+    holder_range_[socket_of->second] = {begin, static_cast<uint32_t>(holdings_.size())};
+  }
   holdings_by_pid_.resize(holdings_.size());
   for (uint32_t i = 0; i < holdings_.size(); ++i) holdings_by_pid_[i] = i;
   std::sort(holdings_by_pid_.begin(), holdings_by_pid_.end(), [this](uint32_t a, uint32_t b) {
-    return std::tie(holdings_[a].pid, holdings_[a].fd) < std::tie(holdings_[b].pid, holdings_[b].fd);
+    const Holding &x = holdings_[a], &y = holdings_[b];
+    return std::tie(x.pid, x.fd) < std::tie(y.pid, y.fd);
   });
-  holder_range_.assign(sockets_.size(), {0, 0});
-  for (uint32_t first = 0, last = 0; first < holdings_.size(); first = last) {
-    while (last < holdings_.size() && holdings_[last].inode == holdings_[first].inode) ++last;
-    holder_range_[by_inode_.find(holdings_[first].inode)->second] = {first, last};
-  }
 
   // Like holdings: only watches of a known process on a known socket are kept.
   std::erase_if(epoll, [&](const EpollWatch& w) {
-    return w.inode == 0 || !by_inode_.contains(w.inode) || !by_pid_.contains(w.pid);
+    return w.inode == 0 || socket(w.inode) == nullptr || !by_pid_.contains(w.pid);
   });
   std::sort(epoll.begin(), epoll.end(), [](const EpollWatch& a, const EpollWatch& b) {
     return std::tie(a.inode, a.pid, a.epfd, a.target_fd) <
@@ -131,16 +155,13 @@ const Netns* Snapshot::netns(uint64_t inode) const {
 }
 
 const Socket* Snapshot::socket(uint64_t inode) const {
-  auto it = by_inode_.find(inode);
-  return it == by_inode_.end() ? nullptr : &sockets_[it->second];
+  auto it = std::ranges::lower_bound(by_inode_, inode, {}, &std::pair<uint64_t, uint32_t>::first);
+  return it == by_inode_.end() || it->first != inode ? nullptr : &sockets_[it->second];
 }
 
 std::span<const Holding> Snapshot::holders(uint64_t inode) const {
-  if (inode == 0) return {};
-  auto it = by_inode_.find(inode);
-  if (it == by_inode_.end()) return {};
-  auto [first, last] = holder_range_[it->second];
-  return {holdings_.data() + first, holdings_.data() + last};
+  const Socket* s = inode == 0 ? nullptr : socket(inode);
+  return s == nullptr ? std::span<const Holding>() : holders(*s);
 }
 
 std::span<const Holding> Snapshot::holders(const Socket& socket) const {
