@@ -28,6 +28,9 @@ if [ -z "$portrel" ]; then
 fi
 tmp=$(mktemp -d)
 lab=""
+# The least any /proc reader must do (bench/procfs_floor.c): the floor under
+# `--source procfs`.
+cc -O2 -o "$tmp/procfs_floor" "$here/procfs_floor.c"
 # portrel keeps its verified bpf programs pinned in bpffs (/sys/fs/bpf/portrel),
 # which systemd mounts on a normal host. Where it is missing, mount it for the
 # run (and unmount it after), so that runs measure what such a host does; the
@@ -75,6 +78,8 @@ for load in $loads; do
     "who=$portrel who $port" \
     "who cold=env PORTREL_BPF_PINS=off $portrel who $port" \
     "procfs json=$portrel --source procfs --all --format json" \
+    "procfs floor=$tmp/procfs_floor" \
+    "procfs floor, links only=$tmp/procfs_floor links" \
     "ss -tuan=ss -tuan" \
     "ss -tuanp=ss -tuanp" \
     "netstat -tuanp=netstat -tuanp" \
