@@ -18,7 +18,7 @@ TARGETS = [
 
 def shown(command):
     """The command as a reader would type it: the portrel binary by its name."""
-    return " ".join(os.path.basename(w) if w.endswith("/portrel") else w
+    return " ".join(os.path.basename(w) if w.endswith(("/portrel", "/procfs_floor")) else w
                     for w in command.split())
 
 
