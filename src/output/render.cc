@@ -102,19 +102,12 @@ void write_socket(JsonWriter& json, JsonColumns& columns, const Snapshot& snapsh
 void write_document(JsonWriter& json, const Snapshot& snapshot,
                     std::span<const Socket* const> sockets,
                     std::span<const std::string> warnings) {
-  // The sharing analysis behind `ports`, and its sentences, run on another core
-  // while the socket lines are written.
-  struct Ports {
-    std::vector<PortGroup> groups;
-    std::vector<std::vector<std::string>> explanations;
-  };
-  auto pending = run_beside([&] {
-    Ports ports{port_groups(snapshot, sockets), {}};
-    ports.explanations.reserve(ports.groups.size());
-    for (const PortGroup& g : ports.groups) {
-      ports.explanations.push_back(sharing_sentences(snapshot, g));
-    }
-    return ports;
+  // The `ports` array (the sharing analysis and its sentences) is made on
+  // another core while the socket lines are written.
+  auto ports = run_beside([&] {
+    JsonWriter text;
+    write_ports_json(text, snapshot, port_groups(snapshot, sockets));
+    return text.take();
   });
   JsonColumns columns;
   json.raw("{\"sockets\": [");
@@ -123,8 +116,7 @@ void write_document(JsonWriter& json, const Snapshot& snapshot,
     write_socket(json, columns, snapshot, *sockets[i]);
   }
   json.raw("\n],\n\"ports\": ");
-  Ports ports = pending.get();
-  write_ports_json(json, snapshot, ports.groups, ports.explanations);
+  json.raw(ports.get());
   json.raw(",\n\"warnings\": ").begin_array();
   for (const std::string& w : warnings) json.string(w);
   json.end_array().raw("}\n");

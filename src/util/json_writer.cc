@@ -131,6 +131,11 @@ JsonWriter& JsonWriter::null() {
 }
 
 JsonWriter& JsonWriter::raw(std::string_view text) {
+  if (out_ != nullptr && text.size() >= kChunk) {  // a large piece goes straight out
+    flush();
+    if (std::fwrite(text.data(), 1, text.size(), out_) != text.size()) ok_ = false;
+    return *this;
+  }
   buf_ += text;
   if (out_ != nullptr && buf_.size() >= kChunk) flush();
   return *this;
