@@ -150,6 +150,24 @@ TEST(JsonWriter, QuotedKeyIsTheSameAsAKey) {
   EXPECT_EQ(a.text(), R"({"x\"y":1,"z":null})");
 }
 
+TEST(JsonWriter, LargeRawPieceKeepsItsPlace) {
+  char* data = nullptr;
+  size_t size = 0;
+  std::FILE* mem = open_memstream(&data, &size);
+  ASSERT_NE(mem, nullptr);
+  std::string big(200 * 1024, 'x');
+  {
+    JsonWriter json(mem);
+    json.raw("{\"a\": ").integer(1).raw(", \"b\": ").raw(big).raw(", \"c\": ").integer(2);
+    json.raw("}");
+    EXPECT_TRUE(json.flush());
+  }
+  std::fflush(mem);
+  EXPECT_EQ(std::string(data, size), "{\"a\": 1, \"b\": " + big + ", \"c\": 2}");
+  std::fclose(mem);
+  std::free(data);
+}
+
 TEST(JsonWriter, WritesToAFileInChunks) {
   char* data = nullptr;
   size_t size = 0;
