@@ -102,12 +102,19 @@ void write_socket(JsonWriter& json, JsonColumns& columns, const Snapshot& snapsh
 void write_document(JsonWriter& json, const Snapshot& snapshot,
                     std::span<const Socket* const> sockets,
                     std::span<const std::string> warnings) {
-  // The `ports` array (the sharing analysis and its sentences) is made on
-  // another core while the socket lines are written.
-  auto ports = run_beside([&] {
-    JsonWriter text;
-    write_ports_json(text, snapshot, port_groups(snapshot, sockets));
-    return text.take();
+  // The sharing analysis behind `ports`, and its sentences, run on another core
+  // while the socket lines are written.
+  struct Ports {
+    std::vector<PortGroup> groups;
+    std::vector<std::vector<std::string>> explanations;
+  };
+  auto pending = run_beside([&] {
+    Ports ports{port_groups(snapshot, sockets), {}};
+    ports.explanations.reserve(ports.groups.size());
+    for (const PortGroup& g : ports.groups) {
+      ports.explanations.push_back(sharing_sentences(snapshot, g));
+    }
+    return ports;
   });
   JsonColumns columns;
   json.raw("{\"sockets\": [");
@@ -116,7 +123,8 @@ void write_document(JsonWriter& json, const Snapshot& snapshot,
     write_socket(json, columns, snapshot, *sockets[i]);
   }
   json.raw("\n],\n\"ports\": ");
-  json.raw(ports.get());
+  Ports ports = pending.get();
+  write_ports_json(json, snapshot, ports.groups, ports.explanations);
   json.raw(",\n\"warnings\": ").begin_array();
   for (const std::string& w : warnings) json.string(w);
   json.end_array().raw("}\n");

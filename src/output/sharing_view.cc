@@ -142,9 +142,11 @@ std::vector<std::string> sharing_sentences(const Snapshot& snap, const PortGroup
 }
 
 void write_ports_json(JsonWriter& json, const Snapshot& snap,
-                      std::span<const PortGroup> groups) {
+                      std::span<const PortGroup> groups,
+                      std::span<const std::vector<std::string>> explanations) {
   json.begin_array();
-  for (const PortGroup& g : groups) {
+  for (size_t i = 0; i < groups.size(); ++i) {
+    const PortGroup& g = groups[i];
     NetnsLabelBuffer label;
     json.begin_object();
     json.key("netns").integer(g.netns);
@@ -164,7 +166,11 @@ void write_ports_json(JsonWriter& json, const Snapshot& snap,
     json.key("sharing").begin_array();
     for (SharingKind k : g.kinds()) json.string(sharing_kind_name(k));
     json.end_array().key("explanation").begin_array();
-    for (const std::string& sentence : sharing_sentences(snap, g)) json.string(sentence);
+    if (i < explanations.size()) {
+      for (const std::string& sentence : explanations[i]) json.string(sentence);
+    } else {
+      for (const std::string& sentence : sharing_sentences(snap, g)) json.string(sentence);
+    }
     json.end_array().end_object();
   }
   json.end_array();

@@ -23,9 +23,12 @@ std::vector<std::string> sharing_sentences(const Snapshot& snapshot, const PortG
 
 /// Writes the `ports` array: one object per port group (port_groups() of the
 /// document's sockets) with its protocols, socket inodes, holder pids,
-/// `sharing` (kind names) and one `explanation` sentence per kind.
+/// `sharing` (kind names) and one `explanation` sentence per kind: those of
+/// EXPLANATIONS (sharing_sentences() of each group, in order, made beforehand)
+/// when given.
 void write_ports_json(JsonWriter& json, const Snapshot& snapshot,
-                      std::span<const PortGroup> groups);
+                      std::span<const PortGroup> groups,
+                      std::span<const std::vector<std::string>> explanations = {});
 
 /// `portrel shared`: one block per shared port: a line with the port, its kinds
 /// and holders, then its sentences.
