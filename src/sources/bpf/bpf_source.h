@@ -81,12 +81,15 @@ class BpfSource : public ProcessSource {
   BpfSource(std::unique_ptr<BpfIterators> iterators, BpfSourceOptions options);
 
   /// Every process (from iter/task) and every inet socket fd with its exact
-  /// options (iter/task_file). A holder whose /proc files were read but that is
-  /// gone, or whose pid belongs to another process (start time differs), when
-  /// iter/task runs again after the reads is `vanished`: its row and holdings
-  /// are dropped. Processes holding no inet socket have no exe,
-  /// cmdline or cgroup. Errors when an iterator cannot be read, or when the
-  /// iterator's pids are not this /proc's (portrel in a child pid namespace).
+  /// options (iter/task_file), holders with the exe and cmdline the fd walk
+  /// gave. A holder the task pass did not see (born since, or its pid reused)
+  /// is added from the walk's record. A holder whose /proc files were read but
+  /// that is gone, or whose pid belongs to another process (start time
+  /// differs), when iter/task runs again after the reads is `vanished`: its
+  /// row and holdings are dropped. Processes holding no inet socket have no
+  /// exe, cmdline or cgroup. Errors when an iterator cannot be read or gives a
+  /// malformed record, or when the iterator's pids are not this /proc's
+  /// (portrel in a child pid namespace).
   Result<ProcessScan> scan() override;
   /// Runs iter/tcp and iter/udp in each namespace (entering it from a helper
   /// thread), filtered in the kernel as QUERY says.
