@@ -234,7 +234,7 @@ class WalkDecoder {
                       (r.flags & PORTREL_CMDLINE_UNREAD) != 0};
           if ((r.flags & PORTREL_EXE_AS_BEFORE) != 0) {
             h.exe = last_exe_;
-          } else {
+          } else if (!h.exe_unread) {
             h.exe.assign(exe);
             last_exe_ = h.exe;
           }

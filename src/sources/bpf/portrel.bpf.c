@@ -142,12 +142,17 @@ static __always_inline int emit_holder(struct seq_file *seq, struct task_struct 
   fill_task(&rec.task, task);
   struct mm_struct *mm = task->mm;
   struct file *exe = mm ? mm->exe_file : 0;
+  /* The exe file whose path the reader has from this record or an earlier
+   * one; not one whose path could not be made. */
+  __u64 known = 0;
   if (exe && (__u64)exe == f->last_exe) {
     rec.flags |= PORTREL_EXE_AS_BEFORE;
+    known = (__u64)exe;
   } else if (exe) {
     long n = bpf_d_path((struct path *)&exe->f_path, f->exe, PORTREL_EXE_MAX);
     if (n > 0 && n <= PORTREL_EXE_MAX) {
       rec.exe_len = n - 1; /* without its NUL */
+      known = (__u64)exe;
     } else {
       rec.flags |= PORTREL_EXE_UNREAD;
     }
@@ -180,7 +185,7 @@ static __always_inline int emit_holder(struct seq_file *seq, struct task_struct 
   __u64 zero = 0;
   __u32 pad = rec.head.size - sizeof rec - text;
   if (!err && pad) err = bpf_seq_write(seq, &zero, pad & 7);
-  if (!err) f->last_exe = (__u64)exe;
+  if (!err) f->last_exe = known;
   return err;
 }
 

@@ -61,7 +61,7 @@ struct portrel_sock_rec {
  * emits: exe_len bytes of the exe path, then cmdline_len bytes of the raw
  * cmdline (NUL-separated), then padding up to head.size. */
 enum {
-  PORTREL_EXE_AS_BEFORE = 1,   /* the exe file of the previous holder record: no path */
+  PORTREL_EXE_AS_BEFORE = 1,   /* the exe file of the last record that gave a path: none */
   PORTREL_EXE_UNREAD = 2,      /* the path did not fit or could not be made: ask /proc */
   PORTREL_CMDLINE_UNREAD = 4,  /* too long, rewritten by setproctitle, or unreadable */
 };
