@@ -330,7 +330,7 @@ TEST(BpfDecode, MalformedWalkRecordsAreErrors) {
   reinterpret_cast<portrel_holder_rec*>(long_texts.data())->cmdline_len = 64;
   std::string wrong_sock = good;
   size_t sock_at = good.size() - sizeof(portrel_sock_rec);
-  head_at(wrong_sock, sock_at)->size = 40;
+  head_at(wrong_sock, sock_at)->size = static_cast<__u16>(sizeof(portrel_sock_rec) - 8);
   std::string beyond = good;
   head_at(beyond, 0)->size = static_cast<__u16>(good.size() + 8);
   std::string odd = good;

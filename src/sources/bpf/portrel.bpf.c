@@ -37,7 +37,7 @@ struct {
   __type(value, struct portrel_filter);
 } portrel_filter SEC(".maps");
 
-static __always_inline const struct portrel_filter *reader_filter(void) {
+static __always_inline struct portrel_filter *reader_filter(void) {
   __u64 key = bpf_get_current_pid_tgid();
   return bpf_map_lookup_elem(&portrel_filter, &key);
 }
@@ -48,14 +48,14 @@ static __always_inline int port_wanted(const struct portrel_filter *f, __u16 por
 }
 
 /* Fills the struct sock part of a record; 0 when SK is not an inet socket or is
- * filtered out. */
-static __always_inline int fill_sock(struct portrel_sock_rec *rec, struct sock *sk) {
+ * filtered out by F, the reader's entry. */
+static __always_inline int fill_sock(struct portrel_sock_rec *rec, struct sock *sk,
+                                     const struct portrel_filter *f) {
   __u16 family = sk->__sk_common.skc_family;
   if (family != AF_INET && family != AF_INET6) return 0;
   rec->head.kind = PORTREL_REC_SOCK;
   rec->head.size = sizeof *rec;
   rec->port = sk->__sk_common.skc_num;
-  const struct portrel_filter *f = reader_filter();
   if (!port_wanted(f, rec->port)) return 0;
   rec->family = family;
   rec->protocol = sk->sk_protocol;
@@ -68,7 +68,6 @@ static __always_inline int fill_sock(struct portrel_sock_rec *rec, struct sock *
   if (BPF_CORE_READ_BITFIELD(&sk->__sk_common, skc_reuseport)) rec->flags |= PORTREL_REUSEPORT;
   if (BPF_CORE_READ_BITFIELD(&sk->__sk_common, skc_ipv6only)) rec->flags |= PORTREL_V6ONLY;
   rec->netns = sk->__sk_common.skc_net.net->ns.inum;
-  rec->cookie = bpf_get_socket_cookie(sk);
   return 1;
 }
 
@@ -103,16 +102,19 @@ int portrel_tasks(struct bpf_iter__task *ctx) {
 }
 
 /* Fills REC for the socket fd FD of TASK; 0 when it is not an inet socket of
- * a thread-group leader, or is filtered out. */
+ * a thread-group leader, or is filtered out. The reader's entry, looked up
+ * only for sockets, goes to *F. */
 static __always_inline int fill_held_sock(struct portrel_sock_rec *rec, struct task_struct *task,
-                                          struct file *file, __u32 fd) {
+                                          struct file *file, __u32 fd,
+                                          struct portrel_filter **f) {
   /* /proc/PID/fd shows the leader's table: threads report nothing of their own. */
   if (task->pid != task->tgid) return 0;
   struct socket *sock = bpf_sock_from_file(file);
   if (!sock) return 0;
   struct sock *sk = sock->sk;
   if (!sk) return 0;
-  if (!fill_sock(rec, sk)) return 0;
+  *f = reader_filter();
+  if (!fill_sock(rec, sk, *f)) return 0;
   rec->tgid = task->tgid;
   rec->fd = fd;
   rec->inode = file->f_inode->i_ino;
@@ -129,7 +131,8 @@ int portrel_task_files(struct bpf_iter__task_file *ctx) {
   struct file *file = ctx->file;
   if (!task || !file) return 0;
   struct portrel_sock_rec rec = {};
-  if (!fill_held_sock(&rec, task, file, ctx->fd)) return 0;
+  struct portrel_filter *f;
+  if (!fill_held_sock(&rec, task, file, ctx->fd, &f)) return 0;
   bpf_seq_write(ctx->meta->seq, &rec, sizeof rec);
   return 0;
 }
@@ -200,9 +203,8 @@ int portrel_task_files_holders(struct bpf_iter__task_file *ctx) {
   struct file *file = ctx->file;
   if (!task || !file) return 0;
   struct portrel_sock_rec rec = {};
-  if (!fill_held_sock(&rec, task, file, ctx->fd)) return 0;
-  __u64 key = bpf_get_current_pid_tgid();
-  struct portrel_filter *f = bpf_map_lookup_elem(&portrel_filter, &key);
+  struct portrel_filter *f = 0;
+  if (!fill_held_sock(&rec, task, file, ctx->fd, &f)) return 0;
   struct seq_file *seq = ctx->meta->seq;
   int err = 0;
   __u64 last_exe = f ? f->last_exe : 0;
@@ -218,9 +220,10 @@ int portrel_task_files_holders(struct bpf_iter__task_file *ctx) {
   return 0;
 }
 
-static __always_inline void emit_table_sock(struct seq_file *seq, struct sock *sk) {
+static __always_inline void emit_table_sock(struct seq_file *seq, struct sock *sk,
+                                            const struct portrel_filter *f) {
   struct portrel_sock_rec rec = {};
-  if (!fill_sock(&rec, sk)) return;
+  if (!fill_sock(&rec, sk, f)) return;
   rec.tgid = 0;
   rec.fd = -1;
   rec.inode = sk->sk_socket->file->f_inode->i_ino;
@@ -231,17 +234,15 @@ SEC("iter/tcp")
 int portrel_tcp(struct bpf_iter__tcp *ctx) {
   struct sock_common *skc = ctx->sk_common;
   if (!skc) return 0;
+  const struct portrel_filter *f = reader_filter();
   /* Listeners come first (lhash2, then ehash): a reader that wants listeners
    * only ends the walk here. Returning 1 makes the kernel stop this read. */
-  if (skc->skc_state != TCP_LISTEN) {
-    const struct portrel_filter *f = reader_filter();
-    if (f && f->stop_after_listeners) return 1;
-  }
+  if (skc->skc_state != TCP_LISTEN && f && f->stop_after_listeners) return 1;
   /* TIME_WAIT and request sockets have no file and no options of their own. */
   if (skc->skc_state == TCP_TIME_WAIT || skc->skc_state == TCP_NEW_SYN_RECV) return 0;
   struct tcp_sock *tp = bpf_skc_to_tcp_sock(skc);
   if (!tp) return 0;
-  emit_table_sock(ctx->meta->seq, (struct sock *)tp);
+  emit_table_sock(ctx->meta->seq, (struct sock *)tp, f);
   return 0;
 }
 
@@ -249,6 +250,6 @@ SEC("iter/udp")
 int portrel_udp(struct bpf_iter__udp *ctx) {
   struct udp_sock *udp = ctx->udp_sk;
   if (!udp) return 0;
-  emit_table_sock(ctx->meta->seq, (struct sock *)udp);
+  emit_table_sock(ctx->meta->seq, (struct sock *)udp, reader_filter());
   return 0;
 }

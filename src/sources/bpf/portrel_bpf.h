@@ -44,7 +44,6 @@ struct portrel_sock_rec {
   struct portrel_rec_head head;
   __u32 tgid;
   __u64 inode;
-  __u64 cookie;
   __u64 netns;   /* inode of the socket's network namespace */
   __s32 fd;
   __u16 port;    /* local port, host order */
