@@ -62,12 +62,13 @@ struct JsonColumns {
     if (added) {
       JsonWriter json;
       JsonCell cell(json);
-      json.begin_object().null();  // stands for the members before the run
+      json.begin_object();
       for (size_t i = process_from; i < process_to; ++i) {
         json.key(holder_keys[i]);
         holder[i].write(h, p, cell);
       }
-      it->second = json.take().substr(std::string_view("{null").size());
+      it->second = json.take();
+      it->second.front() = ',';  // they follow the holding's members: not '{' but ','
     }
     return it->second;
   }
