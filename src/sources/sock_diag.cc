@@ -1,5 +1,6 @@
 // Inet sockets from NETLINK_SOCK_DIAG, read with libmnl: one dump request per
-// (protocol, family), every reply parsed by mnl_cb_run into Socket rows. The
+// (protocol, family), but for TCP one per table (listeners, the rest) of both
+// families at once; every reply parsed by mnl_cb_run into Socket rows. The
 // parsers take bytes so recorded dumps replay in tests; dump_current_netns asks the
 // kernel of the calling thread's namespace, and SockDiagSource runs it in each
 // namespace from worker threads (netns.h).
@@ -35,7 +36,9 @@ namespace {
 // buffer never truncates and is reused for the whole namespace.
 constexpr size_t kRecvBuffer = 1 << 20;
 
-std::string_view family_name(int family) { return family == AF_INET ? "v4" : "v6"; }
+std::string_view family_name(int family) {
+  return family == AF_INET ? "v4" : family == AF_INET6 ? "v6" : "v4 and v6";
+}
 
 uint8_t ip_protocol(Proto proto) {
   switch (proto) {
@@ -98,9 +101,9 @@ Result<Socket> parse_aligned(const nlmsghdr* nlh, size_t size, Proto proto,
     return std::unexpected(malformed("unaligned nlmsg_len " +
                                      std::to_string(nlh->nlmsg_len)));
   }
-  if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY) {
+  if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY && nlh->nlmsg_type != TCPDIAG_GETSOCK) {
     return std::unexpected(malformed("type " + std::to_string(nlh->nlmsg_type) +
-                                     " is not SOCK_DIAG_BY_FAMILY"));
+                                     " is neither SOCK_DIAG_BY_FAMILY nor TCPDIAG_GETSOCK"));
   }
   inet_diag_msg msg;
   std::memcpy(&msg, mnl_nlmsg_get_payload(nlh), sizeof msg);
@@ -315,17 +318,28 @@ std::array<inet_diag_bc_op, 4> port_bytecode(uint16_t port) {
 Result<void> dump_one(mnl_socket* nl, uint32_t seq, Proto proto, int family,
                       uint32_t states, std::optional<uint16_t> port, uint64_t netns,
                       std::byte* buf, std::vector<Socket>& out, bool& interrupted) {
-  alignas(nlmsghdr) char req[MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(inet_diag_req_v2)) +
-                             MNL_ATTR_HDRLEN + sizeof(std::array<inet_diag_bc_op, 4>)];
+  constexpr size_t kReq = std::max(sizeof(inet_diag_req_v2), sizeof(inet_diag_req));
+  alignas(nlmsghdr) char req[MNL_NLMSG_HDRLEN + MNL_ALIGN(kReq) + MNL_ATTR_HDRLEN +
+                             sizeof(std::array<inet_diag_bc_op, 4>)];
   nlmsghdr* nlh = mnl_nlmsg_put_header(req);
-  nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
   nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
   nlh->nlmsg_seq = seq;
-  auto* r = static_cast<inet_diag_req_v2*>(
-      mnl_nlmsg_put_extra_header(nlh, sizeof(inet_diag_req_v2)));
-  r->sdiag_family = static_cast<uint8_t>(family);
-  r->sdiag_protocol = ip_protocol(proto);  // IPPROTO_RAW dumps every raw socket
-  r->idiag_states = states;
+  if (family == AF_UNSPEC) {
+    // TCP of both families in one walk of the kernel's tables: only the
+    // older request type asks for that (SOCK_DIAG_BY_FAMILY walks every
+    // socket once per family, skipping the other's).
+    nlh->nlmsg_type = TCPDIAG_GETSOCK;
+    auto* r = static_cast<inet_diag_req*>(mnl_nlmsg_put_extra_header(nlh, sizeof(inet_diag_req)));
+    r->idiag_family = AF_INET;  // not read: the kernel dumps every family
+    r->idiag_states = states;
+  } else {
+    nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    auto* r = static_cast<inet_diag_req_v2*>(
+        mnl_nlmsg_put_extra_header(nlh, sizeof(inet_diag_req_v2)));
+    r->sdiag_family = static_cast<uint8_t>(family);
+    r->sdiag_protocol = ip_protocol(proto);  // IPPROTO_RAW dumps every raw socket
+    r->idiag_states = states;
+  }
   if (port) {
     auto bytecode = port_bytecode(*port);
     mnl_attr_put(nlh, INET_DIAG_REQ_BYTECODE, sizeof bytecode, bytecode.data());
@@ -381,6 +395,7 @@ Result<std::vector<Socket>> dump_current_netns(uint64_t netns_inode,
   struct Job {
     Proto proto;
     int family;
+    uint32_t states;
     std::vector<Socket> rows;
     Result<void> status;
     bool interrupted = false;
@@ -391,7 +406,17 @@ Result<std::vector<Socket>> dump_current_netns(uint64_t netns_inode,
                                         query.protocols.end()) {
       continue;
     }
-    for (int family : {AF_INET, AF_INET6}) jobs.push_back({proto, family, {}, {}});
+    uint32_t states = requested_states(proto, query);
+    if (proto != Proto::tcp) {
+      for (int family : {AF_INET, AF_INET6}) jobs.push_back({proto, family, states, {}, {}});
+      continue;
+    }
+    // TCP's listeners and its other sockets lie in two tables, which the
+    // kernel walks apart: as two dumps (each of both families) they go to
+    // both workers.
+    for (uint32_t part : {~(1u << kStateListen), 1u << kStateListen}) {
+      if ((states & part) != 0) jobs.push_back({proto, AF_UNSPEC, states & part, {}, {}});
+    }
   }
   if (parallel == 0) parallel = std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
   size_t workers = std::clamp<size_t>(parallel, 1, jobs.size());
@@ -413,10 +438,18 @@ Result<std::vector<Socket>> dump_current_netns(uint64_t netns_inode,
     auto buf = std::make_unique_for_overwrite<std::byte[]>(kRecvBuffer);
     for (size_t i = next++; i < jobs.size(); i = next++) {
       Job& job = jobs[i];
-      job.status = dump_one(sockets[w].get(), seq + static_cast<uint32_t>(i), job.proto,
-                            job.family, requested_states(job.proto, query), query.port,
-                            netns_inode,
-                            buf.get(), job.rows, job.interrupted);
+      auto dump = [&](int family, uint32_t sequence) {
+        return dump_one(sockets[w].get(), sequence, job.proto, family, job.states, query.port,
+                        netns_inode, buf.get(), job.rows, job.interrupted);
+      };
+      job.status = dump(job.family, seq + static_cast<uint32_t>(2 * i));
+      if (job.family == AF_UNSPEC && !job.status &&
+          is_missing_protocol(job.status.error().errno_value)) {
+        // A kernel without the older request type: one family at a time.
+        job.rows.clear();
+        job.status = dump(AF_INET, seq + static_cast<uint32_t>(2 * i));
+        if (job.status) job.status = dump(AF_INET6, seq + static_cast<uint32_t>(2 * i + 1));
+      }
     }
   };
   {

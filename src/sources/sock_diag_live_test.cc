@@ -98,6 +98,54 @@ TEST(DumpCurrentNetns, FindsOwnListenersByInode) {
   EXPECT_EQ(s6->local_addr, Address::parse("::1"));
 }
 
+// TCP of both families comes from one walk of each kernel table: every
+// socket, listening or not, v4 or v6, is listed once, with its own family.
+TEST(DumpCurrentNetns, TcpOfBothFamiliesIsListedOnceEach) {
+  Fd l4(tcp_listener_v4());
+  Fd l6(socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in6 sa6{};
+  sa6.sin6_family = AF_INET6;
+  sa6.sin6_addr = in6addr_loopback;
+  ASSERT_EQ(bind(l6.fd, reinterpret_cast<sockaddr*>(&sa6), sizeof sa6), 0);
+  ASSERT_EQ(listen(l6.fd, 8), 0);
+  Fd c4(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in to4{};
+  to4.sin_family = AF_INET;
+  to4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  to4.sin_port = htons(port_of(l4.fd));
+  ASSERT_EQ(connect(c4.fd, reinterpret_cast<sockaddr*>(&to4), sizeof to4), 0);
+  Fd a4(accept4(l4.fd, nullptr, nullptr, SOCK_CLOEXEC));
+  Fd c6(socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in6 to6 = sa6;
+  to6.sin6_port = htons(port_of(l6.fd));
+  ASSERT_EQ(connect(c6.fd, reinterpret_cast<sockaddr*>(&to6), sizeof to6), 0);
+  Fd a6(accept4(l6.fd, nullptr, nullptr, SOCK_CLOEXEC));
+  ASSERT_GE(a4.fd, 0);
+  ASSERT_GE(a6.fd, 0);
+
+  auto ns = current_netns_inode();
+  ASSERT_TRUE(ns.has_value());
+  auto rows = dump_current_netns(*ns, {});
+  ASSERT_TRUE(rows.has_value()) << rows.error().message;
+  struct Want {
+    int fd;
+    int family;
+    uint8_t state;
+  };
+  for (Want w : {Want{l4.fd, 4, kStateListen}, Want{c4.fd, 4, kStateEstablished},
+                 Want{a4.fd, 4, kStateEstablished}, Want{l6.fd, 6, kStateListen},
+                 Want{c6.fd, 6, kStateEstablished}, Want{a6.fd, 6, kStateEstablished}}) {
+    uint64_t inode = inode_of(w.fd);
+    auto n = std::ranges::count_if(*rows, [&](const Socket& s) { return s.inode == inode; });
+    EXPECT_EQ(n, 1) << "fd " << w.fd;
+    const Socket* s = find_inode(*rows, inode);
+    if (s == nullptr) continue;
+    EXPECT_EQ(s->proto, Proto::tcp);
+    EXPECT_EQ(s->family, w.family);
+    EXPECT_EQ(s->state, w.state);
+  }
+}
+
 TEST(DumpCurrentNetns, PortQueryIsFilteredByTheKernel) {
   Fd wanted(tcp_listener_v4());
   Fd other(tcp_listener_v4());

@@ -343,6 +343,13 @@ TEST(ParseDiagMsg, WrongTypeOrFamilyIsAnError) {
   auto typed = one;
   header_at(typed, 0)->nlmsg_type = 0x20;
   EXPECT_FALSE(parse_diag_msg(typed, Proto::tcp, kNetns).has_value());
+  // The older request type's replies (TCP of both families in one dump)
+  // carry the same message.
+  auto older = one;
+  header_at(older, 0)->nlmsg_type = TCPDIAG_GETSOCK;
+  auto same = parse_diag_msg(older, Proto::tcp, kNetns);
+  ASSERT_TRUE(same.has_value()) << same.error().message;
+  EXPECT_EQ(same->inode, parse_diag_msg(one, Proto::tcp, kNetns)->inode);
   auto fam = one;
   reinterpret_cast<inet_diag_msg*>(fam.data() + MNL_NLMSG_HDRLEN)->idiag_family = AF_UNIX;
   EXPECT_FALSE(parse_diag_msg(fam, Proto::tcp, kNetns).has_value());
