@@ -45,6 +45,9 @@ struct CaptureInfo {
   /// With bpf: whether the programs were loaded by this capture or opened from
   /// the pins of an earlier one ("pinned in /sys/fs/bpf/portrel/ID").
   std::string bpf_programs;
+  /// With bpf: TCP and UDP sockets came from the kernel's tables (bpf
+  /// iterators), not from sock_diag.
+  bool table_rows = false;
 };
 
 /// Reads the live host. Fails only when nothing at all could be read (no /proc,

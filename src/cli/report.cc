@@ -72,10 +72,14 @@ Result<Snapshot> capture_for(const Options& o, const Filter& filter,
     fmt::print(
         stderr,
         "portrel: read {} processes and {} socket fds {}, {} sockets from "
-        "sock_diag in {} of {} network namespaces, in {:.1f} ms\n",
+        "{} in {} of {} network namespaces, in {:.1f} ms\n",
         with_commas(snap->processes().size()), with_commas(snap->holdings().size()),
         info.used == CaptureOptions::Source::bpf ? "with bpf iterators" : "from /proc",
-        with_commas(snap->sockets().size()), dumped, snap->namespaces().size(),
+        with_commas(snap->sockets().size()),
+        info.used == CaptureOptions::Source::bpf && info.table_rows
+            ? "the kernel's tables (TCP, UDP) and sock_diag"
+            : "sock_diag",
+        dumped, snap->namespaces().size(),
         ms.count());
   }
   return snap;

@@ -35,6 +35,8 @@ namespace {
 // One recv of a dump carries at most ~32 KiB (the kernel's dump skb); a large
 // buffer never truncates and is reused for the whole namespace.
 constexpr size_t kRecvBuffer = 1 << 20;
+// A job whose rows come from the TableLister.
+constexpr int kListed = -1;
 
 std::string_view family_name(int family) {
   return family == AF_INET ? "v4" : family == AF_INET6 ? "v6" : "v4 and v6";
@@ -391,7 +393,7 @@ Result<bool> parse_diag_dump(std::span<const std::byte> buffer, Proto proto,
 Result<std::vector<Socket>> dump_current_netns(uint64_t netns_inode,
                                                const SocketQuery& query,
                                                std::vector<std::string>* warnings,
-                                               unsigned parallel) {
+                                               unsigned parallel, const TableLister& lister) {
   struct Job {
     Proto proto;
     int family;
@@ -407,6 +409,10 @@ Result<std::vector<Socket>> dump_current_netns(uint64_t netns_inode,
       continue;
     }
     uint32_t states = requested_states(proto, query);
+    if (lister && !query.port && (proto == Proto::tcp || proto == Proto::udp)) {
+      jobs.push_back({proto, kListed, states, {}, {}});
+      continue;
+    }
     if (proto != Proto::tcp) {
       for (int family : {AF_INET, AF_INET6}) jobs.push_back({proto, family, states, {}, {}});
       continue;
@@ -442,6 +448,19 @@ Result<std::vector<Socket>> dump_current_netns(uint64_t netns_inode,
         return dump_one(sockets[w].get(), sequence, job.proto, family, job.states, query.port,
                         netns_inode, buf.get(), job.rows, job.interrupted);
       };
+      if (job.family == kListed) {
+        auto rows = lister(job.proto, netns_inode);
+        if (rows) {
+          job.rows = std::move(*rows);
+          continue;
+        }
+        job.family = AF_UNSPEC;  // sock_diag, then, of both families
+        if (job.proto == Proto::udp) {
+          job.status = dump(AF_INET, seq + static_cast<uint32_t>(2 * i));
+          if (job.status) job.status = dump(AF_INET6, seq + static_cast<uint32_t>(2 * i + 1));
+          continue;
+        }
+      }
       job.status = dump(job.family, seq + static_cast<uint32_t>(2 * i));
       if (job.family == AF_UNSPEC && !job.status &&
           is_missing_protocol(job.status.error().errno_value)) {
@@ -503,7 +522,7 @@ Result<SocketScan> SockDiagSource::scan(const std::vector<NetnsHandle>& namespac
   if (namespaces.empty()) {
     auto inode = current_netns_inode();
     if (!inode) return std::unexpected(std::move(inode.error()));
-    auto rows = dump_current_netns(*inode, query, &scan.warnings);
+    auto rows = dump_current_netns(*inode, query, &scan.warnings, 0, lister_);
     if (!rows) return std::unexpected(std::move(rows.error()));
     scan.sockets = std::move(*rows);
     scan.dumped_netns.push_back(*inode);
@@ -547,7 +566,7 @@ Result<SocketScan> SockDiagSource::scan(const std::vector<NetnsHandle>& namespac
         return;
       }
       o.failure.clear();
-      auto rows = dump_current_netns(*entered, query, &o.warnings);
+      auto rows = dump_current_netns(*entered, query, &o.warnings, 0, lister_);
       if (!rows) {
         o.failure = rows.error().message;
         return;

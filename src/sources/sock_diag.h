@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -35,6 +36,13 @@ Result<bool> parse_diag_dump(std::span<const std::byte> buffer, Proto proto,
                              uint64_t netns, std::vector<Socket>& out,
                              bool* interrupted = nullptr);
 
+/// Lists the TCP or UDP sockets of the namespace the calling thread is in,
+/// tagged with NETNS, another way than sock_diag (the bpf source's walks of the
+/// kernel's tables): the same rows, with exact options. An error sends that
+/// protocol to sock_diag instead.
+using TableLister =
+    std::function<Result<std::vector<Socket>>(Proto proto, uint64_t netns)>;
+
 /// Dumps every inet socket of the namespace the calling thread is in: TCP, UDP,
 /// UDPLite, RAW × v4, v6, tagged with `netns_inode`. With query.listening_only
 /// the kernel is asked for TCP LISTEN and for UDP/UDPLite in CLOSE or
@@ -45,9 +53,12 @@ Result<bool> parse_diag_dump(std::span<const std::byte> buffer, Proto proto,
 /// `parallel` dumps run at once on their own netlink sockets (made on the calling
 /// thread, so helper threads need not enter the namespace); 0 picks the number
 /// of CPUs, at most 4. Rows come in the same order whatever `parallel` is.
+/// With LISTER, TCP and UDP come from it unless the query names a port (the
+/// kernel's port filter of sock_diag skips a socket for less).
 Result<std::vector<Socket>> dump_current_netns(
     uint64_t netns_inode, const SocketQuery& query,
-    std::vector<std::string>* warnings = nullptr, unsigned parallel = 0);
+    std::vector<std::string>* warnings = nullptr, unsigned parallel = 0,
+    const TableLister& lister = {});
 
 /// The live SocketSource. For each namespace a worker thread opens its path and
 /// setns()s into it, then dumps; the calling thread never changes namespace.
@@ -59,12 +70,15 @@ Result<std::vector<Socket>> dump_current_netns(
 class SockDiagSource : public SocketSource {
  public:
   /// `workers`: threads dumping in parallel; 0 picks the number of CPUs (≤ 8).
-  explicit SockDiagSource(unsigned workers = 0) : workers_(workers) {}
+  /// LISTER, when set, lists TCP and UDP (see dump_current_netns).
+  explicit SockDiagSource(unsigned workers = 0, TableLister lister = {})
+      : workers_(workers), lister_(std::move(lister)) {}
   Result<SocketScan> scan(const std::vector<NetnsHandle>& namespaces,
                           const SocketQuery& query) override;
 
  private:
   unsigned workers_;
+  TableLister lister_;
 };
 
 }  // namespace portrel

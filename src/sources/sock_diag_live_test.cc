@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <mutex>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -144,6 +145,47 @@ TEST(DumpCurrentNetns, TcpOfBothFamiliesIsListedOnceEach) {
     EXPECT_EQ(s->family, w.family);
     EXPECT_EQ(s->state, w.state);
   }
+}
+
+// TCP and UDP come from a TableLister when one is given (the bpf source's
+// rows), and from sock_diag when it fails or a port is asked for.
+TEST(DumpCurrentNetns, ListerGivesTcpAndUdpUnlessItFailsOrAPortIsAsked) {
+  Fd listener(tcp_listener_v4());
+  auto ns = current_netns_inode();
+  ASSERT_TRUE(ns.has_value());
+  std::vector<Proto> asked;
+  std::mutex mutex;
+  TableLister canned = [&](Proto proto, uint64_t netns) -> Result<std::vector<Socket>> {
+    std::lock_guard lock(mutex);
+    asked.push_back(proto);
+    Socket s;
+    s.proto = proto;
+    s.netns = netns;
+    s.inode = proto == Proto::tcp ? 1 : 2;  // no real socket has these inodes
+    return std::vector<Socket>{s};
+  };
+  auto rows = dump_current_netns(*ns, {}, nullptr, 0, canned);
+  ASSERT_TRUE(rows.has_value()) << rows.error().message;
+  std::ranges::sort(asked);
+  EXPECT_EQ(asked, (std::vector<Proto>{Proto::tcp, Proto::udp}));
+  EXPECT_NE(find_inode(*rows, 1), nullptr);
+  EXPECT_NE(find_inode(*rows, 2), nullptr);
+  EXPECT_EQ(find_inode(*rows, inode_of(listener.fd)), nullptr) << "TCP came from sock_diag too";
+
+  TableLister failing = [](Proto, uint64_t) -> Result<std::vector<Socket>> {
+    return std::unexpected(Error{"no rows"});
+  };
+  rows = dump_current_netns(*ns, {}, nullptr, 0, failing);
+  ASSERT_TRUE(rows.has_value()) << rows.error().message;
+  EXPECT_NE(find_inode(*rows, inode_of(listener.fd)), nullptr) << "sock_diag took over";
+
+  asked.clear();
+  SocketQuery query;
+  query.port = port_of(listener.fd);
+  rows = dump_current_netns(*ns, query, nullptr, 0, canned);
+  ASSERT_TRUE(rows.has_value()) << rows.error().message;
+  EXPECT_TRUE(asked.empty()) << "a port query goes to sock_diag's filter";
+  EXPECT_NE(find_inode(*rows, inode_of(listener.fd)), nullptr);
 }
 
 TEST(DumpCurrentNetns, PortQueryIsFilteredByTheKernel) {

@@ -6,12 +6,15 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <stdlib.h>
+#include <net/if.h>
+#include <sys/fsuid.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -29,6 +32,8 @@
 #include "sources/bpf/bpf_loader.h"
 #include "sources/bpf/bpf_source.h"
 #include "sources/bpf/portrel_bpf.h"
+#include "sources/netns.h"
+#include "sources/sock_diag.h"
 #include "shell.h"
 #include "truth.h"
 
@@ -269,6 +274,205 @@ TEST(BpfSource, OptionsEqualGetsockoptAndProbe) {
       EXPECT_EQ(row->v6only, other->v6only) << "inode " << o.inode;
     }
   }
+}
+
+// Connects a TCP client to the loopback listener L; returns the client fd.
+int connect_to(const OwnSocket& l) {
+  int fd = socket(l.family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  EXPECT_GE(fd, 0);
+  sockaddr_storage to{};
+  socklen_t len;
+  if (l.family == AF_INET6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&to);
+    a->sin6_family = AF_INET6;
+    a->sin6_addr = in6addr_loopback;
+    a->sin6_port = htons(l.port);
+    len = sizeof *a;
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in*>(&to);
+    a->sin_family = AF_INET;
+    a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    a->sin_port = htons(l.port);
+    len = sizeof *a;
+  }
+  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&to), len), 0);
+  return fd;
+}
+
+uint16_t local_port_of(int fd) {
+  sockaddr_storage a{};
+  socklen_t len = sizeof a;
+  EXPECT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
+  return ntohs(reinterpret_cast<sockaddr_in*>(&a)->sin_port);
+}
+
+// The rows of the kernel's tables are what sock_diag lists, field by field,
+// for every kind of socket and state the tables hold: listeners, connections
+// with unread bytes, TIME_WAIT (no file, no options), UDP bound, connected and
+// bound to a device, and a socket made under another fsuid.
+TEST(BpfSource, TableRowsEqualSockDiag) {
+  require_bpf();
+  auto source = BpfSource::open({});
+  ASSERT_TRUE(source) << source.error().message;
+  ASSERT_TRUE((*source)->has_table_rows()) << "the kernel did not load the table rows";
+  OwnSocket l4, l6, u4, u6, dev;
+  make_socket(l4, AF_INET, SOCK_STREAM, true, false, false);
+  make_socket(l6, AF_INET6, SOCK_STREAM, false, true, true);
+  make_socket(u4, AF_INET, SOCK_DGRAM, true, true, false);
+  make_socket(u6, AF_INET6, SOCK_DGRAM, false, false, false);
+  dev.fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(dev.fd, 0);
+  ASSERT_EQ(setsockopt(dev.fd, SOL_SOCKET, SO_BINDTODEVICE, "lo", 3), 0);
+  sockaddr_in any{};
+  any.sin_family = AF_INET;
+  ASSERT_EQ(bind(dev.fd, reinterpret_cast<sockaddr*>(&any), sizeof any), 0);
+  // Connected UDP, made under another fsuid (this thread's only).
+  setfsuid(4321);
+  OwnSocket other_uid;
+  other_uid.fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  setfsuid(0);
+  ASSERT_GE(other_uid.fd, 0);
+  sockaddr_in6 to6{};
+  to6.sin6_family = AF_INET6;
+  to6.sin6_addr = in6addr_loopback;
+  to6.sin6_port = htons(u6.port);
+  ASSERT_EQ(connect(other_uid.fd, reinterpret_cast<sockaddr*>(&to6), sizeof to6), 0);
+  // Connections, one with bytes its reader has not read.
+  int c4 = connect_to(l4), c6 = connect_to(l6);
+  int a4 = accept4(l4.fd, nullptr, nullptr, SOCK_CLOEXEC);
+  int a6 = accept4(l6.fd, nullptr, nullptr, SOCK_CLOEXEC);
+  ASSERT_GE(a4, 0);
+  ASSERT_GE(a6, 0);
+  ASSERT_EQ(write(c6, "unread", 6), 6);
+  // TIME_WAIT: the side that closes first keeps the pair's ports.
+  int tw_client = connect_to(l4);
+  int tw_server = accept4(l4.fd, nullptr, nullptr, SOCK_CLOEXEC);
+  uint16_t tw_port = local_port_of(tw_client);
+  close(tw_client);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  close(tw_server);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+
+  auto ns = current_netns_inode();
+  ASSERT_TRUE(ns);
+  auto listed = [&](Proto proto) {
+    auto rows = (*source)->table_rows(proto, *ns);
+    EXPECT_TRUE(rows) << (rows ? "" : rows.error().message);
+    return rows ? std::move(*rows) : std::vector<Socket>();
+  };
+  std::vector<Socket> rows = listed(Proto::tcp), udp = listed(Proto::udp);
+  rows.insert(rows.end(), udp.begin(), udp.end());
+  auto diag = dump_current_netns(*ns, {});
+  ASSERT_TRUE(diag) << diag.error().message;
+
+  std::set<uint64_t> mine;
+  for (int fd : {l4.fd, l6.fd, u4.fd, u6.fd, dev.fd, other_uid.fd, c4, c6, a4, a6}) {
+    struct stat st{};
+    ASSERT_EQ(fstat(fd, &st), 0);
+    mine.insert(st.st_ino);
+  }
+  // A socket is named by its inode, the TIME_WAIT one by its two ports.
+  auto ours = [&](const Socket& s) {
+    return mine.contains(s.inode) || (s.inode == 0 && s.proto == Proto::tcp &&
+                                      s.local_port == tw_port && s.remote_port == l4.port);
+  };
+  auto key = [](const Socket& s) {
+    return std::tuple(s.inode, s.proto, s.local_port, s.remote_port, s.state);
+  };
+  std::map<decltype(key(Socket())), Socket> from_rows, from_diag;
+  for (const Socket& s : rows) {
+    if (ours(s)) {
+      EXPECT_TRUE(from_rows.emplace(key(s), s).second) << "listed twice: " << s.inode;
+    }
+  }
+  for (const Socket& s : *diag) {
+    if (ours(s)) from_diag.emplace(key(s), s);
+  }
+  EXPECT_EQ(from_rows.size(), mine.size() + 1) << "every socket made here, and the TIME_WAIT one";
+  ASSERT_EQ(from_rows.size(), from_diag.size());
+  bool saw_unread = false, saw_time_wait = false, saw_uid = false, saw_dev = false;
+  for (const auto& [k, r] : from_rows) {
+    auto it = from_diag.find(k);
+    ASSERT_NE(it, from_diag.end()) << "inode " << r.inode << " port " << r.local_port;
+    const Socket& d = it->second;
+    SCOPED_TRACE("inode " + std::to_string(r.inode) + " port " + std::to_string(r.local_port));
+    EXPECT_EQ(r.cookie, d.cookie);
+    EXPECT_EQ(r.netns, d.netns);
+    EXPECT_EQ(r.family, d.family);
+    EXPECT_EQ(r.state, d.state);
+    EXPECT_EQ(r.local_addr, d.local_addr);
+    EXPECT_EQ(r.remote_addr, d.remote_addr);
+    EXPECT_EQ(r.uid, d.uid);
+    EXPECT_EQ(r.bound_dev, d.bound_dev);
+    EXPECT_EQ(r.rx_queue, d.rx_queue);
+    EXPECT_EQ(r.tx_queue, d.tx_queue);
+    if (d.v6only_from == OptSource::diag) {
+      EXPECT_EQ(r.v6only, d.v6only);
+    }
+    if (r.inode == 0) {
+      saw_time_wait = saw_time_wait || r.state == kStateTimeWait;
+      EXPECT_EQ(r.reuseport_from, OptSource::none) << "a TIME_WAIT socket has no options";
+      continue;
+    }
+    EXPECT_EQ(r.reuseport_from, OptSource::bpf);
+    saw_unread = saw_unread || r.rx_queue == 6;
+    saw_uid = saw_uid || r.uid == 4321;
+    saw_dev = saw_dev || r.bound_dev == if_nametoindex("lo");
+  }
+  EXPECT_TRUE(saw_unread) << "the 6 unread bytes";
+  EXPECT_TRUE(saw_time_wait);
+  EXPECT_TRUE(saw_uid) << "the socket made with fsuid 4321";
+  EXPECT_TRUE(saw_dev) << "the socket bound to lo";
+  for (const OwnSocket* o : {&l4, &l6, &u4, &u6}) {
+    const Socket* r = nullptr;
+    for (const Socket& s : rows) {
+      if (s.inode == o->inode) r = &s;
+    }
+    ASSERT_NE(r, nullptr);
+    auto tri = [](int v) { return v ? Tristate::yes : Tristate::no; };
+    EXPECT_EQ(r->reuseaddr, tri(getopt_int(o->fd, SOL_SOCKET, SO_REUSEADDR)));
+    EXPECT_EQ(r->reuseport, tri(getopt_int(o->fd, SOL_SOCKET, SO_REUSEPORT)));
+    if (o->family == AF_INET6) {
+      EXPECT_EQ(r->v6only, tri(getopt_int(o->fd, IPPROTO_IPV6, IPV6_V6ONLY)));
+    }
+  }
+  for (int fd : {c4, c6, a4, a6}) close(fd);
+}
+
+// A listeners-only reader gets the TCP listeners and no other TCP socket (the
+// walk ends at the first), and every UDP socket (bound ones hold their port).
+TEST(BpfSource, TableRowsOfAListenersOnlyReader) {
+  require_bpf();
+  BpfSourceOptions options;
+  options.filter.listening_only = true;
+  auto source = BpfSource::open(std::move(options));
+  ASSERT_TRUE(source) << source.error().message;
+  ASSERT_TRUE((*source)->has_table_rows());
+  OwnSocket listener, udp;
+  make_socket(listener, AF_INET, SOCK_STREAM, false, false, false);
+  make_socket(udp, AF_INET, SOCK_DGRAM, false, false, false);
+  int client = connect_to(listener);
+  int accepted = accept4(listener.fd, nullptr, nullptr, SOCK_CLOEXEC);
+  ASSERT_GE(accepted, 0);
+  struct stat st{};
+  ASSERT_EQ(fstat(client, &st), 0);
+  auto ns = current_netns_inode();
+  ASSERT_TRUE(ns);
+  auto tcp = (*source)->table_rows(Proto::tcp, *ns);
+  ASSERT_TRUE(tcp) << tcp.error().message;
+  auto udp_rows = (*source)->table_rows(Proto::udp, *ns);
+  ASSERT_TRUE(udp_rows) << udp_rows.error().message;
+  close(client);
+  close(accepted);
+  bool saw_listener = false;
+  for (const Socket& s : *tcp) {
+    EXPECT_EQ(s.state, kStateListen) << "inode " << s.inode;
+    EXPECT_NE(s.inode, st.st_ino);
+    saw_listener = saw_listener || s.inode == listener.inode;
+  }
+  EXPECT_TRUE(saw_listener);
+  EXPECT_TRUE(
+      std::ranges::any_of(*udp_rows, [&](const Socket& s) { return s.inode == udp.inode; }));
 }
 
 TEST(BpfSource, PortFilterKeepsOnlyThatPort) {

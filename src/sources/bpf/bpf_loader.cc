@@ -35,16 +35,20 @@ namespace portrel {
 #if PORTREL_HAVE_BPF
 namespace {
 
-// Pin names of the iterator links, in the order of Loaded::links. The last one,
-// the sleepable fd walk, may be missing: older kernels do not load it.
-constexpr std::array<const char*, 5> kLinkPins = {"tasks", "task_files", "tcp", "udp",
-                                                  "task_files_holders"};
-constexpr size_t kHolders = 4;
+// Pin names of the iterator links, in the order of Loaded::links. The last
+// ones (the sleepable fd walk, and the table rows, which need
+// bpf_get_socket_cookie in iterators) may be missing: older kernels do not load
+// them, and they come or go together.
+constexpr std::array<const char*, 7> kLinkPins = {
+    "tasks", "task_files", "tcp", "udp", "task_files_holders", "tcp_rows", "udp_rows"};
+constexpr size_t kHolders = 4;  // the first of the optional ones
+constexpr size_t kTcpRows = 5;
+constexpr size_t kUdpRows = 6;
 constexpr const char* kFilterPin = "filter";
 constexpr const char* kDefaultPins = "/sys/fs/bpf/portrel";
 
 struct Loaded {
-  std::array<UniqueFd, 5> links;  // tasks, task_files, tcp, udp, task_files_holders (or -1)
+  std::array<UniqueFd, 7> links;  // as kLinkPins; the optional ones -1 when not loaded
   UniqueFd filter;                // the portrel_filter map
 };
 
@@ -86,7 +90,7 @@ std::optional<Loaded> open_pins(const std::string& dir) {
   Loaded loaded;
   for (size_t i = 0; i < kLinkPins.size(); ++i) {
     std::string path = dir + "/" + kLinkPins[i];
-    if (i == kHolders && access(path.c_str(), F_OK) != 0) break;  // not loadable here
+    if (i >= kHolders && access(path.c_str(), F_OK) != 0) break;  // not loadable here
     loaded.links[i].reset(bpf_obj_get(path.c_str()));
     bpf_link_info info;
     if (loaded.links[i].get() < 0 || !object_info(loaded.links[i].get(), info) ||
@@ -104,15 +108,17 @@ std::optional<Loaded> open_pins(const std::string& dir) {
   return loaded;
 }
 
-// The skeleton, loaded with every program, or without the sleepable fd walk
-// when the kernel refuses it (before 5.18: no sleepable iterators, or no
-// bpf_copy_from_user_task).
+// The skeleton, loaded with every program, or without the optional ones
+// when the kernel refuses them (before 5.18: no sleepable iterators, no
+// bpf_copy_from_user_task, no socket cookies in iterators).
 Result<portrel_bpf*> open_and_load() {
   int err = 0;
-  for (bool holders : {true, false}) {
+  for (bool optional : {true, false}) {
     portrel_bpf* skel = portrel_bpf__open();
     if (skel == nullptr) return std::unexpected(system_error("open bpf programs", errno));
-    bpf_program__set_autoload(skel->progs.portrel_task_files_holders, holders);
+    bpf_program__set_autoload(skel->progs.portrel_task_files_holders, optional);
+    bpf_program__set_autoload(skel->progs.portrel_tcp_rows, optional);
+    bpf_program__set_autoload(skel->progs.portrel_udp_rows, optional);
     err = portrel_bpf__load(skel);
     if (err == 0) return skel;
     portrel_bpf__destroy(skel);
@@ -130,11 +136,13 @@ Result<Loaded> load_programs() {
   if (!opened) return std::unexpected(opened.error());
   portrel_bpf* skel = *opened;
   Loaded loaded;
-  std::array<bpf_program*, 5> progs = {skel->progs.portrel_tasks, skel->progs.portrel_task_files,
-                                       skel->progs.portrel_tcp, skel->progs.portrel_udp,
-                                       skel->progs.portrel_task_files_holders};
+  std::array<bpf_program*, 7> progs = {
+      skel->progs.portrel_tasks,    skel->progs.portrel_task_files,
+      skel->progs.portrel_tcp,      skel->progs.portrel_udp,
+      skel->progs.portrel_task_files_holders, skel->progs.portrel_tcp_rows,
+      skel->progs.portrel_udp_rows};
   for (size_t i = 0; i < progs.size(); ++i) {
-    if (i == kHolders && !bpf_program__autoload(progs[i])) break;
+    if (i >= kHolders && !bpf_program__autoload(progs[i])) break;
     // The link lives on through the duplicate once the skeleton is gone.
     bpf_link* link = bpf_program__attach_iter(progs[i], nullptr);
     if (link == nullptr) {
@@ -201,13 +209,24 @@ class LinkIterators : public BpfIterators {
   Result<std::string> tasks() override { return read_all(loaded_.links[0].get(), *filter_); }
   Result<size_t> task_files(const RecordsSeen& on_records, bool holder_details) override {
     bool with_holders = holder_details && this->holder_details();
-    filter_->holder_details = with_holders ? 1 : 0;
-    auto size = read(loaded_.links[with_holders ? kHolders : 1].get(), *filter_, on_records,
-                     nullptr);
-    filter_->holder_details = 0;
-    return size;
+    // A copy: other threads read the table rows with filter_ meanwhile.
+    auto filter = std::make_unique<portrel_filter>(*filter_);
+    filter->holder_details = with_holders ? 1 : 0;
+    return read(loaded_.links[with_holders ? kHolders : 1].get(), *filter, on_records, nullptr);
   }
   bool holder_details() const override { return loaded_.links[kHolders].get() >= 0; }
+  Result<std::string> rows(Proto proto) override {
+    if (!has_rows()) return std::unexpected(Error{"the kernel did not load the table rows"});
+    if (proto != Proto::tcp) return read_all(loaded_.links[kUdpRows].get(), *filter_);
+    if (filter_->listening_only == 0) return read_all(loaded_.links[kTcpRows].get(), *filter_);
+    // Listeners come first: the walk ends at the first other socket.
+    auto listeners = std::make_unique<portrel_filter>(*filter_);
+    listeners->stop_after_listeners = 1;
+    return read_all(loaded_.links[kTcpRows].get(), *listeners);
+  }
+  bool has_rows() const override {
+    return loaded_.links[kTcpRows].get() >= 0 && loaded_.links[kUdpRows].get() >= 0;
+  }
   Result<std::string> tables(const TableQuery& query) override {
     auto filter = kernel_filter(query.ports, filter_->listening_only != 0);
     std::string out;

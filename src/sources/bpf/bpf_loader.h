@@ -41,6 +41,14 @@ class BpfIterators {
   /// Whether the fd walk can give holders' exe and cmdline (the sleepable
   /// program loaded: kernel 5.18 or later).
   virtual bool holder_details() const { return false; }
+  /// portrel_row_rec for every socket of PROTO (TCP or UDP) of the network
+  /// namespace the calling thread is in, as sock_diag would list them, filtered
+  /// as the reader's filter says (ports, listening only).
+  virtual Result<std::string> rows(Proto /*proto*/) {
+    return std::unexpected(Error{"no table rows"});
+  }
+  /// Whether rows() can be read (the programs loaded: kernel 5.18 or later).
+  virtual bool has_rows() const { return false; }
   /// portrel_sock_rec for the TCP and UDP sockets QUERY asks for, of the
   /// network namespace the calling thread is in (the kernel binds the iterator
   /// to it).

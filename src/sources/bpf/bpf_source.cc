@@ -8,12 +8,15 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <pwd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <condition_variable>
 #include <cstddef>
@@ -287,6 +290,65 @@ Result<std::vector<BpfSocket>> decode_sockets(std::string_view bytes) {
   return std::move(walk->sockets);
 }
 
+Result<std::vector<Socket>> decode_rows(std::string_view bytes, uint64_t netns) {
+  std::vector<Socket> out;
+  out.reserve(bytes.size() / sizeof(portrel_row_rec));
+  for (size_t at = 0; at < bytes.size(); at += sizeof(portrel_row_rec)) {
+    portrel_row_rec r;
+    portrel_rec_head head{0, 0};
+    if (bytes.size() - at >= sizeof head) memcpy(&head, bytes.data() + at, sizeof head);
+    if (bytes.size() - at < sizeof r || head.kind != PORTREL_REC_ROW ||
+        head.size != sizeof r) {
+      return std::unexpected(Error{"bpf table rows: record at byte " + std::to_string(at) +
+                                   " is not a whole row"});
+    }
+    memcpy(&r, bytes.data() + at, sizeof r);
+    if ((r.family != AF_INET && r.family != AF_INET6) ||
+        (r.protocol != IPPROTO_TCP && r.protocol != IPPROTO_UDP)) {
+      return std::unexpected(Error{"bpf table rows: record at byte " + std::to_string(at) +
+                                   " has family " + std::to_string(r.family) +
+                                   " and protocol " + std::to_string(r.protocol)});
+    }
+    Socket& s = out.emplace_back();
+    s.inode = r.inode;
+    s.cookie = r.cookie;
+    s.netns = netns;
+    s.proto = r.protocol == IPPROTO_TCP ? Proto::tcp : Proto::udp;
+    s.family = r.family == AF_INET ? 4 : 6;
+    s.state = r.state;
+    if (r.family == AF_INET) {
+      uint32_t local, remote;
+      memcpy(&local, r.local_addr, sizeof local);
+      memcpy(&remote, r.remote_addr, sizeof remote);
+      s.local_addr = Address::v4(local);
+      s.remote_addr = Address::v4(remote);
+    } else {
+      std::array<uint8_t, 16> local, remote;
+      memcpy(local.data(), r.local_addr, local.size());
+      memcpy(remote.data(), r.remote_addr, remote.size());
+      s.local_addr = Address::v6(local);
+      s.remote_addr = Address::v6(remote);
+    }
+    s.local_port = r.local_port;
+    s.remote_port = r.remote_port;
+    s.uid = r.uid;
+    s.bound_dev = r.bound_dev;
+    s.rx_queue = r.rx_queue;
+    s.tx_queue = r.tx_queue;
+    if ((r.flags & PORTREL_ROW_OPTIONS) != 0) {
+      auto tri = [](bool b) { return b ? Tristate::yes : Tristate::no; };
+      s.reuseaddr = tri(r.reuse != 0);
+      s.reuseport = tri((r.flags & PORTREL_REUSEPORT) != 0);
+      s.reuseaddr_from = s.reuseport_from = OptSource::bpf;
+      if (s.family == 6) {
+        s.v6only = tri((r.flags & PORTREL_V6ONLY) != 0);
+        s.v6only_from = OptSource::bpf;
+      }
+    }
+  }
+  return out;
+}
+
 Result<std::unique_ptr<BpfSource>> BpfSource::open(BpfSourceOptions options) {
   auto iterators = load_bpf_iterators(options.filter);
   if (!iterators) return std::unexpected(iterators.error());
@@ -487,6 +549,12 @@ Result<ProcessScan> BpfSource::scan() {
   scan.netns = netns_handles(options_.proc_root, scan.processes);
 
   return scan;
+}
+
+Result<std::vector<Socket>> BpfSource::table_rows(Proto proto, uint64_t netns) {
+  auto bytes = iterators_->rows(proto);
+  if (!bytes) return std::unexpected(bytes.error());
+  return decode_rows(*bytes, netns);
 }
 
 void BpfSource::unheld_options(const std::vector<NetnsHandle>& namespaces,

@@ -59,6 +59,10 @@ Result<std::vector<BpfTask>> decode_tasks(std::string_view bytes);
 Result<BpfWalk> decode_walk(std::string_view bytes);
 /// Socket records (of the protocol tables).
 Result<std::vector<BpfSocket>> decode_sockets(std::string_view bytes);
+/// Row records (BpfIterators::rows) into sockets of namespace NETNS, as
+/// sock_diag's would read, with exact options (OptSource::bpf) for full sockets;
+/// a malformed record is an error.
+Result<std::vector<Socket>> decode_rows(std::string_view bytes, uint64_t netns);
 
 struct BpfSourceOptions {
   BpfFilter filter;
@@ -97,6 +101,12 @@ class BpfSource : public ProcessSource {
                       std::vector<ExactOptions>& options,
                       std::vector<std::string>& warnings) override;
   bool reads_unheld_options() const override { return true; }
+  /// Whether table_rows() can be read here (kernel 5.18 or later).
+  bool has_table_rows() const { return iterators_->has_rows(); }
+  /// Every socket of PROTO (TCP or UDP) of the calling thread's network
+  /// namespace NETNS, from the kernel's tables as sock_diag would list them
+  /// and with their options, filtered as the source's filter says.
+  Result<std::vector<Socket>> table_rows(Proto proto, uint64_t netns);
 
   /// How the programs came (BpfIterators::origin).
   std::string origin() const { return iterators_->origin(); }

@@ -4,6 +4,8 @@
 #include "sources/bpf/bpf_source.h"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -343,6 +345,78 @@ TEST(BpfDecode, MalformedWalkRecordsAreErrors) {
   }
   EXPECT_FALSE(decode_walk(good.substr(0, good.size() - 1)));
   EXPECT_FALSE(decode_walk(good.substr(0, 2)));
+}
+
+// A table row as iter/tcp or iter/udp writes it.
+portrel_row_rec row(uint8_t family, uint8_t protocol, uint64_t inode, uint8_t flags) {
+  portrel_row_rec r{};
+  r.head = {PORTREL_REC_ROW, sizeof r};
+  r.family = family;
+  r.protocol = protocol;
+  r.state = 10;
+  r.flags = flags;
+  r.local_port = 8080;
+  r.remote_port = 0;
+  r.reuse = 1;
+  r.uid = 33;
+  r.bound_dev = 2;
+  r.rx_queue = 5;
+  r.tx_queue = 128;
+  r.inode = inode;
+  r.cookie = 77;
+  r.local_addr[0] = 127;
+  r.local_addr[3] = 1;
+  return r;
+}
+
+TEST(BpfDecode, TableRowsAreSocketsWithTheirOptions) {
+  std::string bytes;
+  put(bytes, row(AF_INET, IPPROTO_TCP, 41, PORTREL_ROW_OPTIONS | PORTREL_REUSEPORT));
+  put(bytes, row(AF_INET6, IPPROTO_UDP, 42, PORTREL_ROW_OPTIONS | PORTREL_V6ONLY));
+  put(bytes, row(AF_INET, IPPROTO_TCP, 0, 0));  // TIME_WAIT: no options
+  auto rows = decode_rows(bytes, 4026531840u);
+  ASSERT_TRUE(rows) << rows.error().message;
+  ASSERT_EQ(rows->size(), 3u);
+  const Socket& tcp = (*rows)[0];
+  EXPECT_EQ(tcp.inode, 41u);
+  EXPECT_EQ(tcp.cookie, 77u);
+  EXPECT_EQ(tcp.netns, 4026531840u);
+  EXPECT_EQ(tcp.proto, Proto::tcp);
+  EXPECT_EQ(tcp.family, 4);
+  EXPECT_EQ(tcp.state, 10);
+  EXPECT_EQ(tcp.local_addr, Address::parse("127.0.0.1"));
+  EXPECT_EQ(tcp.local_port, 8080);
+  EXPECT_EQ(tcp.uid, 33u);
+  EXPECT_EQ(tcp.bound_dev, 2u);
+  EXPECT_EQ(tcp.rx_queue, 5u);
+  EXPECT_EQ(tcp.tx_queue, 128u);
+  EXPECT_EQ(tcp.reuseaddr, Tristate::yes);
+  EXPECT_EQ(tcp.reuseport, Tristate::yes);
+  EXPECT_EQ(tcp.reuseport_from, OptSource::bpf);
+  EXPECT_EQ(tcp.v6only, Tristate::unknown) << "a v4 socket has no V6ONLY";
+  const Socket& udp = (*rows)[1];
+  EXPECT_EQ(udp.proto, Proto::udp);
+  EXPECT_EQ(udp.family, 6);
+  EXPECT_EQ(udp.reuseport, Tristate::no);
+  EXPECT_EQ(udp.v6only, Tristate::yes);
+  EXPECT_EQ(udp.v6only_from, OptSource::bpf);
+  const Socket& tw = (*rows)[2];
+  EXPECT_EQ(tw.reuseaddr, Tristate::unknown);
+  EXPECT_EQ(tw.reuseport_from, OptSource::none);
+
+  std::string short_row = bytes.substr(0, bytes.size() - 1);
+  std::string wrong_kind = bytes;
+  reinterpret_cast<portrel_rec_head*>(wrong_kind.data())->kind = PORTREL_REC_SOCK;
+  std::string unix_row;
+  put(unix_row, row(1 /* AF_UNIX */, IPPROTO_TCP, 43, 0));
+  std::string raw_row;
+  put(raw_row, row(AF_INET, IPPROTO_RAW, 44, 0));
+  for (const std::string* bad : {&short_row, &wrong_kind, &unix_row, &raw_row}) {
+    auto decoded = decode_rows(*bad, 1);
+    ASSERT_FALSE(decoded);
+    EXPECT_NE(decoded.error().message.find("record at byte"), std::string::npos)
+        << decoded.error().message;
+  }
 }
 
 TEST(BpfDecode, PartialRecordIsAnError) {

@@ -24,6 +24,8 @@ char LICENSE[] SEC("license") = "GPL";
 #define TCP_LISTEN 10
 #define TCP_TIME_WAIT 6
 #define TCP_NEW_SYN_RECV 12
+#define TCP_SYN_RECV 3
+#define IPPROTO_UDP 17
 
 /* What the reading thread wants, keyed by its bpf_get_current_pid_tgid(): the
  * programs stay loaded (pinned) across runs of portrel, so a filter cannot live
@@ -251,5 +253,97 @@ int portrel_udp(struct bpf_iter__udp *ctx) {
   struct udp_sock *udp = ctx->udp_sk;
   if (!udp) return 0;
   emit_table_sock(ctx->meta->seq, (struct sock *)udp, reader_filter());
+  return 0;
+}
+
+/* The rows: every socket of the reader's namespace as sock_diag gives it (the
+ * same fields, read from the same places), with the options of full sockets,
+ * in one pass over each table. */
+
+/* The fields every table entry has (struct sock_common); 0 when filtered out
+ * or not inet. */
+static __always_inline int fill_row(struct portrel_row_rec *rec, struct sock_common *skc,
+                                    const struct portrel_filter *f) {
+  __u16 family = skc->skc_family;
+  if (family != AF_INET && family != AF_INET6) return 0;
+  rec->local_port = skc->skc_num;
+  if (!port_wanted(f, rec->local_port)) return 0;
+  rec->head.kind = PORTREL_REC_ROW;
+  rec->head.size = sizeof *rec;
+  rec->family = family;
+  rec->remote_port = __builtin_bswap16(skc->skc_dport);
+  rec->bound_dev = skc->skc_bound_dev_if;
+  if (family == AF_INET6) {
+    __builtin_memcpy(rec->local_addr, &skc->skc_v6_rcv_saddr, 16);
+    __builtin_memcpy(rec->remote_addr, &skc->skc_v6_daddr, 16);
+  } else {
+    __builtin_memcpy(rec->local_addr, &skc->skc_rcv_saddr, 4);
+    __builtin_memcpy(rec->remote_addr, &skc->skc_daddr, 4);
+  }
+  rec->cookie = bpf_get_socket_cookie(skc);
+  return 1;
+}
+
+/* The part of a full socket: inode (sock_i_ino), uid, options. */
+static __always_inline void fill_row_full(struct portrel_row_rec *rec, struct sock *sk, uid_t uid) {
+  rec->uid = uid;
+  struct socket *sock = sk->sk_socket;
+  if (sock) rec->inode = BPF_CORE_READ((struct socket_alloc *)sock, vfs_inode.i_ino);
+  rec->reuse = BPF_CORE_READ_BITFIELD(&sk->__sk_common, skc_reuse);
+  rec->flags |= PORTREL_ROW_OPTIONS;
+  if (BPF_CORE_READ_BITFIELD(&sk->__sk_common, skc_reuseport)) rec->flags |= PORTREL_REUSEPORT;
+  if (BPF_CORE_READ_BITFIELD(&sk->__sk_common, skc_ipv6only)) rec->flags |= PORTREL_V6ONLY;
+}
+
+SEC("iter/tcp")
+int portrel_tcp_rows(struct bpf_iter__tcp *ctx) {
+  struct sock_common *skc = ctx->sk_common;
+  if (!skc) return 0;
+  const struct portrel_filter *f = reader_filter();
+  __u8 state = skc->skc_state;
+  /* Listeners come first: a reader that wants only them ends the walk here. */
+  if (f && f->listening_only && state != TCP_LISTEN) return f->stop_after_listeners ? 1 : 0;
+  struct portrel_row_rec rec = {};
+  if (!fill_row(&rec, skc, f)) return 0;
+  rec.protocol = IPPROTO_TCP;
+  rec.state = state;
+  if (state == TCP_TIME_WAIT) {
+    struct tcp_timewait_sock *tw = bpf_skc_to_tcp_timewait_sock(skc);
+    if (tw) rec.state = tw->tw_sk.tw_substate;
+  } else if (state == TCP_NEW_SYN_RECV) {
+    rec.state = TCP_SYN_RECV;
+  } else {
+    struct tcp_sock *tp = bpf_skc_to_tcp_sock(skc);
+    if (!tp) return 0;
+    struct sock *sk = (struct sock *)tp;
+    fill_row_full(&rec, sk, ctx->uid);
+    /* As tcp_diag_get_info(). */
+    if (state == TCP_LISTEN) {
+      rec.rx_queue = sk->sk_ack_backlog;
+      rec.tx_queue = sk->sk_max_ack_backlog;
+    } else {
+      int unread = (int)(tp->rcv_nxt - tp->copied_seq);
+      rec.rx_queue = unread > 0 ? unread : 0;
+      rec.tx_queue = tp->write_seq - tp->snd_una;
+    }
+  }
+  bpf_seq_write(ctx->meta->seq, &rec, sizeof rec);
+  return 0;
+}
+
+SEC("iter/udp")
+int portrel_udp_rows(struct bpf_iter__udp *ctx) {
+  struct udp_sock *udp = ctx->udp_sk;
+  if (!udp) return 0;
+  struct sock *sk = (struct sock *)udp;
+  struct portrel_row_rec rec = {};
+  if (!fill_row(&rec, &sk->__sk_common, reader_filter())) return 0;
+  rec.protocol = IPPROTO_UDP;
+  rec.state = sk->__sk_common.skc_state;
+  fill_row_full(&rec, sk, ctx->uid);
+  /* As udp_diag_get_info(): udp_rqueue_get() and sk_wmem_alloc_get(). */
+  rec.rx_queue = sk->sk_backlog.rmem_alloc.counter - udp->forward_deficit;
+  rec.tx_queue = sk->sk_wmem_alloc.refs.counter - 1;
+  bpf_seq_write(ctx->meta->seq, &rec, sizeof rec);
   return 0;
 }

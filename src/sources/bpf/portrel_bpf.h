@@ -25,6 +25,7 @@ enum {
   PORTREL_CLOEXEC = 1,
   PORTREL_REUSEPORT = 2,
   PORTREL_V6ONLY = 4,
+  PORTREL_ROW_OPTIONS = 8, /* a table row: reuse, REUSEPORT and V6ONLY are known */
 };
 
 /* Every record starts with its kind and its whole size in bytes (a multiple of
@@ -32,6 +33,7 @@ enum {
 enum {
   PORTREL_REC_SOCK = 1,
   PORTREL_REC_HOLDER = 2,
+  PORTREL_REC_ROW = 3,
 };
 struct portrel_rec_head {
   __u16 kind;
@@ -53,6 +55,29 @@ struct portrel_sock_rec {
   __u8 reuse;    /* skc_reuse: SO_REUSEADDR (SK_CAN_REUSE = 1) */
   __u8 flags;    /* PORTREL_* */
   __u32 pad;
+};
+
+/* One socket of a protocol table as sock_diag lists it (iter/tcp and iter/udp
+ * in the reader's network namespace), with its options when it is a full
+ * socket (PORTREL_ROW_OPTIONS): TIME_WAIT and request sockets have none. */
+struct portrel_row_rec {
+  struct portrel_rec_head head;
+  __u8 family;     /* AF_INET or AF_INET6 */
+  __u8 protocol;   /* IPPROTO_TCP or IPPROTO_UDP */
+  __u8 state;      /* as sock_diag says it: TIME_WAIT's substate, SYN_RECV for requests */
+  __u8 flags;      /* PORTREL_REUSEPORT, PORTREL_V6ONLY, PORTREL_ROW_OPTIONS */
+  __u16 local_port;   /* host order */
+  __u16 remote_port;  /* host order */
+  __u8 reuse;      /* skc_reuse, with PORTREL_ROW_OPTIONS */
+  __u8 pad[3];
+  __u32 uid;
+  __u32 bound_dev;
+  __u32 rx_queue;
+  __u32 tx_queue;
+  __u64 inode;     /* 0 for sockets with no file */
+  __u64 cookie;
+  __u8 local_addr[16];   /* an IPv4 address in its first 4 bytes */
+  __u8 remote_addr[16];
 };
 
 /* What /proc/PID/exe and /proc/PID/cmdline would say of a holder, written by
