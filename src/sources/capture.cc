@@ -29,21 +29,30 @@ uint64_t own_netns() {
   return st.st_ino;
 }
 
-// Exact options (bpf) replace whatever sock_diag or nothing said, by inode.
-void apply_exact_options(std::vector<ExactOptions>& options, std::vector<Socket>& sockets) {
-  if (options.empty()) return;
-  std::ranges::sort(options, {}, &ExactOptions::inode);
-  for (Socket& s : sockets) {
-    if (s.inode == 0) continue;
-    auto it = std::ranges::lower_bound(options, s.inode, {}, &ExactOptions::inode);
-    if (it == options.end() || it->inode != s.inode) continue;
-    auto tri = [](bool b) { return b ? Tristate::yes : Tristate::no; };
-    s.reuseaddr = tri(it->reuseaddr);
-    s.reuseport = tri(it->reuseport);
-    s.reuseaddr_from = s.reuseport_from = OptSource::bpf;
-    if (s.family == 6) {
-      s.v6only = tri(it->v6only);
-      s.v6only_from = OptSource::bpf;
+// Exact options (bpf) replace whatever sock_diag or nothing said, by inode, in
+// the sockets whose options are not exact yet (with the kernel's table rows,
+// only UDP-Lite and RAW): those are few, so they are looked up, not OPTIONS.
+void apply_exact_options(const std::vector<ExactOptions>& options,
+                         std::vector<Socket>& sockets) {
+  std::vector<std::pair<uint64_t, uint32_t>> wanted;  // (inode, socket)
+  for (uint32_t i = 0; i < sockets.size(); ++i) {
+    const Socket& s = sockets[i];
+    if (s.inode != 0 && s.reuseport_from != OptSource::bpf) wanted.emplace_back(s.inode, i);
+  }
+  if (wanted.empty() || options.empty()) return;
+  std::ranges::sort(wanted);
+  auto tri = [](bool b) { return b ? Tristate::yes : Tristate::no; };
+  for (const ExactOptions& o : options) {
+    auto it = std::ranges::lower_bound(wanted, o.inode, {}, &std::pair<uint64_t, uint32_t>::first);
+    for (; it != wanted.end() && it->first == o.inode; ++it) {
+      Socket& s = sockets[it->second];
+      s.reuseaddr = tri(o.reuseaddr);
+      s.reuseport = tri(o.reuseport);
+      s.reuseaddr_from = s.reuseport_from = OptSource::bpf;
+      if (s.family == 6) {
+        s.v6only = tri(o.v6only);
+        s.v6only_from = OptSource::bpf;
+      }
     }
   }
 }
