@@ -211,6 +211,9 @@ Result<Snapshot> capture(const CaptureOptions& options, CaptureInfo* info) {
     BpfSourceOptions bpf_options;
     if (options.port) bpf_options.filter.ports.push_back(*options.port);
     bpf_options.filter.listening_only = options.listening_only;
+    // TCP comes from the table rows, with its options, unless a port is asked
+    // for; a listeners-only walk reads each socket's state anyway.
+    bpf_options.filter.lean_walk = !options.port && !options.listening_only;
     bpf_options.process_details = options.process_details;
     auto bpf = BpfSource::open(std::move(bpf_options));
     if (bpf && info != nullptr) {

@@ -475,6 +475,57 @@ TEST(BpfSource, TableRowsOfAListenersOnlyReader) {
       std::ranges::any_of(*udp_rows, [&](const Socket& s) { return s.inode == udp.inode; }));
 }
 
+// A lean walk leaves held TCP sockets' struct sock unread (their options come
+// from the table rows), and still reads the others'; a capture that uses it
+// has every TCP socket's options exact all the same.
+TEST(BpfSource, LeanWalkLeavesTcpSocketsToTheTableRows) {
+  require_bpf();
+  OwnSocket tcp, udp;
+  make_socket(tcp, AF_INET6, SOCK_STREAM, true, true, true);
+  make_socket(udp, AF_INET, SOCK_DGRAM, true, false, false);
+  auto flags_of = [&](bool lean) {
+    std::map<uint64_t, BpfSocket> mine;
+    auto it = load_bpf_iterators(BpfFilter{.ports = {}, .listening_only = false, .lean_walk = lean});
+    EXPECT_TRUE(it) << it.error().message;
+    if (!it) return mine;
+    EXPECT_TRUE((*it)->has_rows());
+    std::string bytes;
+    auto size = (*it)->task_files([&](std::string_view chunk) { bytes.append(chunk); }, false);
+    EXPECT_TRUE(size) << size.error().message;
+    auto walk = decode_walk(bytes);
+    EXPECT_TRUE(walk) << (walk ? "" : walk.error().message);
+    if (!walk) return mine;
+    for (const BpfSocket& s : walk->sockets) {
+      if (s.pid == getpid() && (s.inode == tcp.inode || s.inode == udp.inode)) {
+        mine[s.inode] = s;
+      }
+    }
+    return mine;
+  };
+  auto lean = flags_of(true), full = flags_of(false);
+  ASSERT_EQ(lean.size(), 2u);
+  ASSERT_EQ(full.size(), 2u);
+  EXPECT_FALSE(lean[tcp.inode].options) << "a lean TCP record carries no options";
+  EXPECT_EQ(lean[tcp.inode].family, AF_INET6) << "the family comes from the socket's ops";
+  EXPECT_EQ(lean[tcp.inode].fd, tcp.fd);
+  EXPECT_TRUE(lean[tcp.inode].cloexec);
+  ASSERT_TRUE(lean[udp.inode].options) << "UDP (and UDP-Lite, RAW) are read whole";
+  EXPECT_TRUE(lean[udp.inode].options->reuseaddr);
+  ASSERT_TRUE(full[tcp.inode].options);
+  EXPECT_TRUE(full[tcp.inode].options->reuseport);
+  EXPECT_EQ(full[tcp.inode].port, tcp.port);
+
+  Snapshot snap = capture_from_source(Source::bpf);  // --all: the lean walk
+  const Socket* row = snap.socket(tcp.inode);
+  ASSERT_NE(row, nullptr);
+  EXPECT_EQ(row->reuseport, Tristate::yes);
+  EXPECT_EQ(row->v6only, Tristate::yes);
+  EXPECT_EQ(row->reuseport_from, OptSource::bpf);
+  auto held = snap.holders(tcp.inode);
+  ASSERT_EQ(held.size(), 1u);
+  EXPECT_EQ(held[0].fd, tcp.fd);
+}
+
 TEST(BpfSource, PortFilterKeepsOnlyThatPort) {
   require_bpf();
   OwnSocket mine, other;

@@ -204,7 +204,9 @@ class LinkIterators : public BpfIterators {
   LinkIterators(Loaded loaded, const BpfFilter& filter, std::string origin)
       : loaded_(std::move(loaded)),
         filter_(kernel_filter(filter.ports, filter.listening_only)),
-        origin_(std::move(origin)) {}
+        origin_(std::move(origin)) {
+    filter_->lean = filter.lean_walk && has_rows() ? 1 : 0;
+  }
 
   Result<std::string> tasks() override { return read_all(loaded_.links[0].get(), *filter_); }
   Result<size_t> task_files(const RecordsSeen& on_records, bool holder_details) override {

@@ -23,6 +23,10 @@ namespace portrel {
 struct BpfFilter {
   std::vector<uint16_t> ports;  ///< only sockets on these local ports; empty: all
   bool listening_only = false;  ///< drop TCP sockets that are not listening
+  /// The fd walk may leave held TCP sockets' struct sock unread (their records
+  /// then say PORTREL_LEAN: no port, state, namespace or options), when the
+  /// table rows can be read: for a reader that takes TCP from them.
+  bool lean_walk = false;
 };
 
 class BpfIterators {

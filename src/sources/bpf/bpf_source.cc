@@ -171,8 +171,10 @@ BpfSocket socket_of(const portrel_sock_rec& r) {
   s.port = r.port;
   s.family = r.family;
   s.cloexec = (r.flags & kCloexecFlag) != 0;
-  s.options = ExactOptions{r.inode, r.reuse != 0, (r.flags & PORTREL_REUSEPORT) != 0,
-                           (r.flags & PORTREL_V6ONLY) != 0};
+  if ((r.flags & PORTREL_LEAN) == 0) {
+    s.options = ExactOptions{r.inode, r.reuse != 0, (r.flags & PORTREL_REUSEPORT) != 0,
+                             (r.flags & PORTREL_V6ONLY) != 0};
+  }
   return s;
 }
 
@@ -541,7 +543,7 @@ Result<ProcessScan> BpfSource::scan() {
   scan.holdings.reserve(files.size());
   scan.options.reserve(files.size());
   for (const BpfSocket& s : files) {
-    scan.options.push_back(s.options);
+    if (s.options) scan.options.push_back(*s.options);
     if (dropped.contains(s.pid)) continue;
     scan.holdings.push_back(Holding{s.pid, s.fd, s.inode, s.cloexec});
   }
@@ -588,7 +590,7 @@ void BpfSource::unheld_options(const std::vector<NetnsHandle>& namespaces,
       continue;
     }
     for (const BpfSocket& s : *rows) {
-      if (s.inode != 0) options.push_back(s.options);
+      if (s.inode != 0 && s.options) options.push_back(*s.options);
     }
   }
 }

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,7 +38,8 @@ struct BpfSocket {
   uint16_t port = 0;
   uint8_t family = 0;  ///< AF_INET or AF_INET6
   bool cloexec = false;
-  ExactOptions options;
+  /// None for a lean record (PORTREL_LEAN): the table rows have them.
+  std::optional<ExactOptions> options;
 };
 /// A holder's texts from the sleepable fd walk.
 struct BpfHolder {

@@ -419,6 +419,21 @@ TEST(BpfDecode, TableRowsAreSocketsWithTheirOptions) {
   }
 }
 
+TEST(BpfDecode, LeanWalkRecordsHaveNoOptions) {
+  std::string bytes;
+  portrel_sock_rec lean = sock(7, 3, 99, 0, 0);
+  lean.flags = PORTREL_LEAN | PORTREL_CLOEXEC;
+  put(bytes, lean);
+  put(bytes, sock(7, 4, 100, 0, 0));
+  auto walk = decode_walk(bytes);
+  ASSERT_TRUE(walk) << walk.error().message;
+  ASSERT_EQ(walk->sockets.size(), 2u);
+  EXPECT_FALSE(walk->sockets[0].options);
+  EXPECT_TRUE(walk->sockets[0].cloexec);
+  ASSERT_TRUE(walk->sockets[1].options);
+  EXPECT_EQ(walk->sockets[1].options->inode, 100u);
+}
+
 TEST(BpfDecode, PartialRecordIsAnError) {
   std::string bytes;
   put(bytes, sock(1, 2, 3, 0, 0));

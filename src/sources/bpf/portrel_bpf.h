@@ -26,6 +26,8 @@ enum {
   PORTREL_REUSEPORT = 2,
   PORTREL_V6ONLY = 4,
   PORTREL_ROW_OPTIONS = 8, /* a table row: reuse, REUSEPORT and V6ONLY are known */
+  PORTREL_LEAN = 16,       /* a held TCP socket whose struct sock was not read:
+                              no port, state, namespace or options */
 };
 
 /* Every record starts with its kind and its whole size in bytes (a multiple of
@@ -107,6 +109,8 @@ struct portrel_filter {
   __u32 listening_only;  /* drop TCP sockets that are not listening */
   __u32 stop_after_listeners;  /* iter/tcp: end the walk at the first non-listener */
   __u32 holder_details;  /* sleepable fd walk: emit portrel_holder_rec */
+  __u32 lean;            /* fd walk: leave TCP sockets' struct sock unread */
+  __u32 pad0;
   __u8 wanted_ports[65536 / 8];
   /* Kept by the sleepable fd walk (zero at the start of a read). */
   __u32 last_tgid;       /* the process of the last holder record */
