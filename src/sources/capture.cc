@@ -223,12 +223,16 @@ Result<Snapshot> capture(const CaptureOptions& options, CaptureInfo* info) {
     // TCP and UDP rows from the kernel's tables, with their options, where it
     // loaded the programs: a third of sock_diag's cost per socket, and no
     // separate walk for the options of sockets no visible process holds.
-    SockDiagSource with_rows(0, bpf && (*bpf)->has_table_rows()
-                                    ? TableLister([source = bpf->get()](Proto proto,
-                                                                        uint64_t netns) {
-                                        return source->table_rows(proto, netns);
-                                      })
-                                    : TableLister());
+    // One thread per namespace: our own is read beside the fd walk, which
+    // keeps the other core busy, and a third thread only slows the walk down.
+    SockDiagSource with_rows(0,
+                             bpf && (*bpf)->has_table_rows()
+                                 ? TableLister([source = bpf->get()](Proto proto,
+                                                                     uint64_t netns) {
+                                     return source->table_rows(proto, netns);
+                                   })
+                                 : TableLister(),
+                             1);
     Result<Snapshot> snap = bpf ? capture_from(**bpf, with_rows, options)
                                 : Result<Snapshot>(std::unexpected(bpf.error()));
     if (snap || options.source == Source::bpf) {

@@ -522,7 +522,7 @@ Result<SocketScan> SockDiagSource::scan(const std::vector<NetnsHandle>& namespac
   if (namespaces.empty()) {
     auto inode = current_netns_inode();
     if (!inode) return std::unexpected(std::move(inode.error()));
-    auto rows = dump_current_netns(*inode, query, &scan.warnings, 0, lister_);
+    auto rows = dump_current_netns(*inode, query, &scan.warnings, per_netns_, lister_);
     if (!rows) return std::unexpected(std::move(rows.error()));
     scan.sockets = std::move(*rows);
     scan.dumped_netns.push_back(*inode);
@@ -566,7 +566,7 @@ Result<SocketScan> SockDiagSource::scan(const std::vector<NetnsHandle>& namespac
         return;
       }
       o.failure.clear();
-      auto rows = dump_current_netns(*entered, query, &o.warnings, 0, lister_);
+      auto rows = dump_current_netns(*entered, query, &o.warnings, per_netns_, lister_);
       if (!rows) {
         o.failure = rows.error().message;
         return;

@@ -71,14 +71,18 @@ class SockDiagSource : public SocketSource {
  public:
   /// `workers`: threads dumping in parallel; 0 picks the number of CPUs (≤ 8).
   /// LISTER, when set, lists TCP and UDP (see dump_current_netns).
-  explicit SockDiagSource(unsigned workers = 0, TableLister lister = {})
-      : workers_(workers), lister_(std::move(lister)) {}
+  /// `per_netns`: the dumps of one namespace that run at once (its
+  /// `parallel`); 1 when another thread keeps the other core busy meanwhile.
+  explicit SockDiagSource(unsigned workers = 0, TableLister lister = {},
+                          unsigned per_netns = 0)
+      : workers_(workers), lister_(std::move(lister)), per_netns_(per_netns) {}
   Result<SocketScan> scan(const std::vector<NetnsHandle>& namespaces,
                           const SocketQuery& query) override;
 
  private:
   unsigned workers_;
   TableLister lister_;
+  unsigned per_netns_;
 };
 
 }  // namespace portrel
