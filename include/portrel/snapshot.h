@@ -58,6 +58,13 @@ struct PortKeyHash {
   }
 };
 
+/// Puts SOCKETS in the order a Snapshot keeps them, by (netns, proto,
+/// local_port, inode, cookie), with only the first of each inode (inode 0, no
+/// file, is kept as many times as it comes). A Snapshot made of sockets in that
+/// order does not move them again: a capture orders them on a thread that
+/// would otherwise wait.
+void order_sockets(std::vector<Socket>& sockets);
+
 class Snapshot {
  public:
   Snapshot() = default;

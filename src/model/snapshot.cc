@@ -26,6 +26,43 @@ std::string_view unowned_reason(Unowned why) {
   return "";
 }
 
+void order_sockets(std::vector<Socket>& sockets) {
+  // Sorted by keys, so that each socket (a large struct) moves once.
+  struct Key {
+    uint64_t netns;
+    Proto proto;
+    uint16_t port;
+    uint64_t inode, cookie;
+    uint32_t index;
+    auto tuple() const { return std::tie(netns, proto, port, inode, cookie); }
+  };
+  std::vector<Key> order;
+  order.reserve(sockets.size());
+  for (uint32_t i = 0; i < sockets.size(); ++i) {
+    const Socket& s = sockets[i];
+    order.push_back(Key{s.netns, s.proto, s.local_port, s.inode, s.cookie, i});
+  }
+  std::sort(order.begin(), order.end(),
+            [](const Key& a, const Key& b) { return a.tuple() < b.tuple(); });
+  // The same inode twice: the first in that order stays.
+  std::vector<std::pair<uint64_t, uint32_t>> ranked;  // (inode, place in order)
+  ranked.reserve(order.size());
+  for (uint32_t r = 0; r < order.size(); ++r) {
+    if (order[r].inode != 0) ranked.emplace_back(order[r].inode, r);
+  }
+  std::sort(ranked.begin(), ranked.end());
+  std::vector<char> repeated(order.size(), 0);
+  for (size_t i = 1; i < ranked.size(); ++i) {
+    if (ranked[i].first == ranked[i - 1].first) repeated[ranked[i].second] = 1;
+  }
+  std::vector<Socket> unique;
+  unique.reserve(sockets.size());
+  for (uint32_t r = 0; r < order.size(); ++r) {
+    if (!repeated[r]) unique.push_back(std::move(sockets[order[r].index]));
+  }
+  sockets = std::move(unique);
+}
+
 Snapshot::Snapshot(std::vector<Process> processes, std::vector<Socket> sockets,
                    std::vector<Holding> holdings, std::vector<Netns> namespaces,
                    std::vector<std::string> warnings, Unowned unheld,
@@ -47,49 +84,30 @@ Snapshot::Snapshot(std::vector<Process> processes, std::vector<Socket> sockets,
     children_[processes_[i].ppid].push_back(processes_[i].pid);
   }
 
-  // A socket appears once per inode; inode 0 (TIME_WAIT, request socks) is kept
-  // as many times as the kernel listed it. Sorted by keys, so that each socket
-  // (a large struct) moves once.
-  struct Key {
-    uint64_t netns;
-    Proto proto;
-    uint16_t port;
-    uint64_t inode, cookie;
-    uint32_t index;
-    auto tuple() const { return std::tie(netns, proto, port, inode, cookie); }
+  // A socket appears once per inode: ordered here unless it came so.
+  // by_inode_ is sorted by inode, for bisection and for joining the holdings
+  // in one pass; it says whether an inode came twice.
+  auto index_by_inode = [this] {
+    by_inode_.clear();
+    by_inode_.reserve(sockets_.size());
+    for (uint32_t i = 0; i < sockets_.size(); ++i) {
+      if (sockets_[i].inode != 0) by_inode_.emplace_back(sockets_[i].inode, i);
+    }
+    std::sort(by_inode_.begin(), by_inode_.end());
+    return std::adjacent_find(by_inode_.begin(), by_inode_.end(), [](auto& a, auto& b) {
+             return a.first == b.first;
+           }) == by_inode_.end();
   };
-  std::vector<Key> order;
-  order.reserve(sockets_.size());
-  for (uint32_t i = 0; i < sockets_.size(); ++i) {
-    const Socket& s = sockets_[i];
-    order.push_back(Key{s.netns, s.proto, s.local_port, s.inode, s.cookie, i});
+  auto key = [](const Socket& s) {
+    return std::tie(s.netns, s.proto, s.local_port, s.inode, s.cookie);
+  };
+  if (!std::is_sorted(sockets_.begin(), sockets_.end(),
+                      [&](const Socket& a, const Socket& b) { return key(a) < key(b); })) {
+    order_sockets(sockets_);
   }
-  std::sort(order.begin(), order.end(),
-            [](const Key& a, const Key& b) { return a.tuple() < b.tuple(); });
-  // The same inode twice: the first in that order stays. by_inode_ is sorted
-  // by inode, for bisection and for joining the holdings in one pass.
-  std::vector<std::pair<uint64_t, uint32_t>> ranked;  // (inode, place in order)
-  ranked.reserve(order.size());
-  for (uint32_t r = 0; r < order.size(); ++r) {
-    if (order[r].inode != 0) ranked.emplace_back(order[r].inode, r);
-  }
-  std::sort(ranked.begin(), ranked.end());
-  std::vector<char> repeated(order.size(), 0);
-  for (size_t i = 1; i < ranked.size(); ++i) {
-    if (ranked[i].first == ranked[i - 1].first) repeated[ranked[i].second] = 1;
-  }
-  std::vector<uint32_t> index_at(order.size());
-  std::vector<Socket> unique;
-  unique.reserve(sockets_.size());
-  for (uint32_t r = 0; r < order.size(); ++r) {
-    if (repeated[r]) continue;
-    index_at[r] = static_cast<uint32_t>(unique.size());
-    unique.push_back(std::move(sockets_[order[r].index]));
-  }
-  sockets_ = std::move(unique);
-  by_inode_.reserve(ranked.size());
-  for (auto [inode, r] : ranked) {
-    if (!repeated[r]) by_inode_.emplace_back(inode, index_at[r]);
+  if (!index_by_inode()) {
+    order_sockets(sockets_);  // in order, but an inode came twice
+    index_by_inode();
   }
   // (netns, proto, port) is a run of sockets_: on_port() finds it by bisection.
   socket_indexes_.resize(sockets_.size());

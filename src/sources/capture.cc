@@ -136,6 +136,8 @@ Result<Snapshot> capture_from(ProcessSource& process_source,
     host_read = run_beside([&socket_source, &process_source, &query, &options, host] {
       NetnsHandle own{host, "/proc/self/ns/net", ""};
       HostRead read{socket_source.scan({own}, query), std::nullopt};
+      // In the snapshot's order now, while the walk still runs.
+      if (read.dump) order_sockets(read.dump->sockets);
       // Not when the dump came with the listeners' options.
       auto unknown = [](const Socket& s) {
         return s.proto == Proto::tcp && s.is_listening() && s.reuseport_from != OptSource::bpf;
