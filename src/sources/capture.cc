@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <functional>
 #include <future>
 #include <optional>
 #include <unordered_set>
@@ -132,8 +134,11 @@ Result<Snapshot> capture_from(ProcessSource& process_source,
   };
   uint64_t host = own_netns();
   std::future<HostRead> host_read;
+  // A part of the process scan that may run on that thread first.
+  std::function<void()> part = process_source.part_beside();
   if (host != 0 && asked(host)) {
-    host_read = run_beside([&socket_source, &process_source, &query, &options, host] {
+    host_read = run_beside([&socket_source, &process_source, &query, &options, host, &part] {
+      if (part) part();
       NetnsHandle own{host, "/proc/self/ns/net", ""};
       HostRead read{socket_source.scan({own}, query), std::nullopt};
       // In the snapshot's order now, while the walk still runs.
@@ -153,6 +158,11 @@ Result<Snapshot> capture_from(ProcessSource& process_source,
       }
       return read;
     });
+  }
+  // Run here when it has no thread to run on (scan() waits for it).
+  if (part && (!host_read.valid() || host_read.wait_for(std::chrono::seconds(0)) ==
+                                         std::future_status::deferred)) {
+    part();
   }
   auto procs = process_source.scan();
   if (!procs) return std::unexpected(procs.error());

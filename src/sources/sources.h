@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -72,6 +73,11 @@ class ProcessSource {
   }
   /// Whether unheld_options() reads anything (and may run beside scan()).
   virtual bool reads_unheld_options() const { return false; }
+  /// A part of the next scan() that needs nothing from the rest of it, to be
+  /// run on another thread while scan() runs; scan() then takes its result
+  /// (waiting for it when it is still running, doing it when it has not
+  /// begun). Empty when there is none.
+  virtual std::function<void()> part_beside() { return {}; }
 };
 
 struct SocketScan {

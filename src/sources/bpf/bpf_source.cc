@@ -360,52 +360,64 @@ Result<std::unique_ptr<BpfSource>> BpfSource::open(BpfSourceOptions options) {
 BpfSource::BpfSource(std::unique_ptr<BpfIterators> iterators, BpfSourceOptions options)
     : iterators_(std::move(iterators)), options_(std::move(options)) {}
 
-Result<ProcessScan> BpfSource::scan() {
-  auto task_bytes = iterators_->tasks();
-  if (!task_bytes) return std::unexpected(task_bytes.error());
-  auto tasks = decode_tasks(*task_bytes);
-  if (!tasks) return std::unexpected(tasks.error());
+namespace {
 
+Process process_of(const BpfTask& t, UserNames& users) {
+  static const uint64_t ns_per_tick =
+      1'000'000'000 / static_cast<uint64_t>(sysconf(_SC_CLK_TCK));
+  Process p;
+  p.pid = t.pid;
+  p.ppid = t.ppid;
+  p.uid = t.uid;
+  p.user = users(t.uid);
+  p.comm = t.comm;
+  p.netns = t.netns;
+  p.pidns = t.pidns;
+  p.start_time = t.start_ns / ns_per_tick;
+  return p;
+}
+
+}  // namespace
+
+Result<BpfSource::TaskTable> BpfSource::read_tasks() {
+  auto bytes = iterators_->tasks();
+  if (!bytes) return std::unexpected(bytes.error());
+  auto tasks = decode_tasks(*bytes);
+  if (!tasks) return std::unexpected(tasks.error());
   // The iterator reports pids of the initial pid namespace: they must be ours.
   pid_t self = getpid();
   if (std::ranges::none_of(*tasks, [self](const BpfTask& t) { return t.pid == self; })) {
     return std::unexpected(
         Error{"the bpf iterators' pids are not this /proc's (another pid namespace)"});
   }
+  TaskTable table{std::move(*tasks), {}, {}};
+  UserNames users;
+  table.processes.reserve(table.tasks.size());
+  table.index_of.reserve(table.tasks.size());
+  for (const BpfTask& t : table.tasks) {
+    table.index_of.emplace(t.pid, table.processes.size());
+    table.processes.push_back(process_of(t, users));
+  }
+  return table;
+}
 
-  ProcessScan scan;
-  const uint64_t ns_per_tick = 1'000'000'000 / static_cast<uint64_t>(sysconf(_SC_CLK_TCK));
+bool BpfSource::walk_needs_no_tasks() const {
+  return options_.process_details == CaptureOptions::Details::command && options_.walk_texts &&
+         iterators_->holder_details();
+}
+
+std::function<void()> BpfSource::part_beside() {
+  if (!walk_needs_no_tasks()) return {};
+  tasks_beside_ = std::make_shared<TasksBeside>();
+  return [this, beside = tasks_beside_] { beside->read(*this); };
+}
+
+Result<ProcessScan> BpfSource::scan() {
   UniqueFd root(::open(options_.proc_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (root.get() < 0) {
     return std::unexpected(system_error("open " + options_.proc_root, errno));
   }
   UserNames users;
-  auto process_of = [&](BpfTask& t) {
-    Process p;
-    p.pid = t.pid;
-    p.ppid = t.ppid;
-    p.uid = t.uid;
-    p.user = users(t.uid);
-    p.comm = std::move(t.comm);
-    p.netns = t.netns;
-    p.pidns = t.pidns;
-    p.start_time = t.start_ns / ns_per_tick;
-    return p;
-  };
-  std::vector<Process> processes;
-  processes.reserve(tasks->size());
-  std::unordered_map<pid_t, size_t> index_of;
-  index_of.reserve(tasks->size());
-  for (BpfTask& t : *tasks) {
-    index_of.emplace(t.pid, processes.size());
-    processes.push_back(process_of(t));
-  }
-  // The holder of a walk record, if it is the process the task pass saw.
-  auto seen = [&](pid_t pid, uint64_t start_ns) -> std::optional<size_t> {
-    auto it = index_of.find(pid);
-    if (it == index_of.end() || (*tasks)[it->second].start_ns != start_ns) return std::nullopt;
-    return it->second;
-  };
 
   // Holders' exe and cmdline come with the fd walk when the kernel runs the
   // sleepable program; otherwise (and for cgroup, and texts too long for the
@@ -416,31 +428,52 @@ Result<ProcessScan> BpfSource::scan() {
   const bool walk_texts = details != CaptureOptions::Details::none && options_.walk_texts &&
                           iterators_->holder_details();
   const bool cgroup = details == CaptureOptions::Details::all;
+  // The task pass comes before the walk, unless it runs on another thread
+  // (part_beside()): then the walk needs nothing from it, as each holder's
+  // own fields come with its walk record, and it is taken after the walk.
+  std::shared_ptr<TasksBeside> beside = std::move(tasks_beside_);
+  const bool tasks_after = beside != nullptr;
+  std::optional<Result<TaskTable>> table_read;
+  if (!tasks_after) {
+    table_read = read_tasks();
+    if (!*table_read) return std::unexpected(table_read->error());
+  }
+  TaskTable* table = table_read ? &**table_read : nullptr;  // until the task pass is in
+
   std::vector<size_t> to_read;
-  std::vector<bool> queued(processes.size(), false);
+  std::vector<bool> queued;
   std::unordered_map<uint64_t, size_t> exe_reader;  // exe_id -> holder that reads it
   std::vector<std::pair<size_t, size_t>> exe_copies;  // (holder, holder that read it)
   std::optional<HolderReads> reads;
-  if (details != CaptureOptions::Details::none && (!walk_texts || cgroup)) {
-    reads.emplace(root.get(), processes);
-  }
+  auto start_reads = [&] {
+    queued.assign(table->processes.size(), false);
+    if (details != CaptureOptions::Details::none && (!walk_texts || cgroup)) {
+      reads.emplace(root.get(), table->processes);
+    }
+  };
+  // The holder of a walk record, if it is the process the task pass saw.
+  auto seen = [&](pid_t pid, uint64_t start_ns) -> std::optional<size_t> {
+    auto it = table->index_of.find(pid);
+    if (it == table->index_of.end() || table->tasks[it->second].start_ns != start_ns) {
+      return std::nullopt;
+    }
+    return it->second;
+  };
   auto queue = [&](size_t i, ProcReads what) {
     queued[i] = true;
     if (!what.any()) return;
     to_read.push_back(i);
-    if (!reads) reads.emplace(root.get(), processes);
+    if (!reads) reads.emplace(root.get(), table->processes);
     reads->add(i, what);
   };
   // Without the walk's texts: everything of each holder, on its first socket.
   auto queue_holder = [&](pid_t pid) {
-    auto it = index_of.find(pid);
-    if (details == CaptureOptions::Details::none || walk_texts || it == index_of.end() ||
-        queued[it->second]) {
-      return;
-    }
+    if (details == CaptureOptions::Details::none || walk_texts) return;
+    auto it = table->index_of.find(pid);
+    if (it == table->index_of.end() || queued[it->second]) return;
     size_t i = it->second;
     ProcReads what{.exe = true, .cmdline = true, .cgroup = cgroup};
-    if (uint64_t exe = (*tasks)[i].exe_id; exe != 0) {
+    if (uint64_t exe = table->tasks[i].exe_id; exe != 0) {
       auto [reader, first] = exe_reader.emplace(exe, i);
       if (!first) {
         exe_copies.emplace_back(i, reader->second);
@@ -449,25 +482,49 @@ Result<ProcessScan> BpfSource::scan() {
     }
     queue(i, what);
   };
+  // A holder whose texts the walk could not give, as the task pass saw it.
+  auto queue_unread = [&](pid_t pid, uint64_t start_ns, bool exe, bool cmdline) {
+    auto i = seen(pid, start_ns);
+    if (!i || queued[*i]) return;
+    queue(*i, ProcReads{.exe = exe, .cmdline = cmdline, .cgroup = cgroup});
+  };
+  if (table) start_reads();
   WalkDecoder decoder;
   auto walked = iterators_->task_files(
       [&](std::string_view bytes) {
+        if (!table) return decoder.add(bytes);
         decoder.add(
             bytes, [&](const portrel_sock_rec& r) { queue_holder(static_cast<pid_t>(r.tgid)); },
             [&](const portrel_holder_rec& r) {
-              auto i = seen(static_cast<pid_t>(r.task.tgid), r.task.start_ns);
-              if (!i || queued[*i]) return;
-              queue(*i, ProcReads{.exe = (r.flags & PORTREL_EXE_UNREAD) != 0,
-                                  .cmdline = (r.flags & PORTREL_CMDLINE_UNREAD) != 0,
-                                  .cgroup = cgroup});
+              queue_unread(static_cast<pid_t>(r.task.tgid), r.task.start_ns,
+                           (r.flags & PORTREL_EXE_UNREAD) != 0,
+                           (r.flags & PORTREL_CMDLINE_UNREAD) != 0);
             });
       },
       walk_texts);
+  if (tasks_after) {
+    beside->read(*this);
+    table_read = std::move(beside->table);
+    if (!*table_read) return std::unexpected(table_read->error());
+    table = &**table_read;
+  }
   if (!walked) return std::unexpected(walked.error());
   auto walk = decoder.finish();
   if (!walk) return std::unexpected(walk.error());
-  std::vector<BpfSocket>& files = walk->sockets;
+  if (tasks_after) {
+    // The task pass came after the walk: what the walk could not give.
+    start_reads();
+    for (const BpfHolder& h : walk->holders) {
+      if (h.exe_unread || h.cmdline_unread) {
+        queue_unread(h.task.pid, h.task.start_ns, h.exe_unread, h.cmdline_unread);
+      }
+    }
+  }
   if (reads) reads->finish();
+  std::vector<BpfTask>& tasks = table->tasks;
+  std::vector<Process>& processes = table->processes;
+  auto& index_of = table->index_of;
+  std::vector<BpfSocket>& files = walk->sockets;
 
   // The walk's texts are those of the process that held the sockets. A holder
   // the task pass did not see (born since, or its pid reused) is added from
@@ -481,8 +538,8 @@ Result<ProcessScan> BpfSource::scan() {
       ProcReads what{.exe = h.exe_unread, .cmdline = h.cmdline_unread, .cgroup = cgroup};
       i = processes.size();
       index_of[h.task.pid] = *i;
-      tasks->push_back(h.task);
-      processes.push_back(process_of(h.task));
+      tasks.push_back(h.task);
+      processes.push_back(process_of(h.task, users));
       vanished.push_back(false);
       if (what.any()) {
         to_read.push_back(*i);
@@ -510,9 +567,9 @@ Result<ProcessScan> BpfSource::scan() {
     // file) is read again whole, on its own.
     std::vector<bool> execd(processes.size(), false);
     for (size_t i : to_read) {
-      auto it = now.find((*tasks)[i].pid);
-      vanished[i] = it == now.end() || it->second->start_ns != (*tasks)[i].start_ns;
-      if (vanished[i] || it->second->exe_id == (*tasks)[i].exe_id) continue;
+      auto it = now.find(tasks[i].pid);
+      vanished[i] = it == now.end() || it->second->start_ns != tasks[i].start_ns;
+      if (vanished[i] || it->second->exe_id == tasks[i].exe_id) continue;
       execd[i] = true;
       processes[i].exe.clear();
       processes[i].cmdline.clear();
@@ -527,6 +584,7 @@ Result<ProcessScan> BpfSource::scan() {
       read_exe(root.get(), processes[i]);  // the reader is gone or changed
     }
   }
+  ProcessScan scan;
   std::unordered_set<pid_t> dropped;
   scan.processes.reserve(processes.size());
   for (size_t i = 0; i < processes.size(); ++i) {

@@ -7,10 +7,13 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
+#include <mutex>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "portrel/capture.h"
@@ -103,6 +106,9 @@ class BpfSource : public ProcessSource {
                       std::vector<ExactOptions>& options,
                       std::vector<std::string>& warnings) override;
   bool reads_unheld_options() const override { return true; }
+  /// The task pass, when the fd walk gives every holder's texts and nothing
+  /// is read from /proc while it runs: the walk then needs nothing from it.
+  std::function<void()> part_beside() override;
   /// Whether table_rows() can be read here (kernel 5.18 or later).
   bool has_table_rows() const { return iterators_->has_rows(); }
   /// Every socket of PROTO (TCP or UDP) of the calling thread's network
@@ -114,8 +120,29 @@ class BpfSource : public ProcessSource {
   std::string origin() const { return iterators_->origin(); }
 
  private:
+  // The task pass, decoded: every process, and where each pid is.
+  struct TaskTable {
+    std::vector<BpfTask> tasks;
+    std::vector<Process> processes;
+    std::unordered_map<pid_t, size_t> index_of;
+  };
+  Result<TaskTable> read_tasks();
+  /// Whether the walk gives holders' texts, and nothing is read from /proc
+  /// while it runs (cgroup is): the task pass can run beside it.
+  bool walk_needs_no_tasks() const;
+
   std::unique_ptr<BpfIterators> iterators_;
   BpfSourceOptions options_;
+  /// The task pass handed out by part_beside(): whichever of that part and
+  /// scan() comes to it first reads it, the other waits for it.
+  struct TasksBeside {
+    std::once_flag once;
+    std::optional<Result<TaskTable>> table;
+    void read(BpfSource& source) {
+      std::call_once(once, [&] { table = source.read_tasks(); });
+    }
+  };
+  std::shared_ptr<TasksBeside> tasks_beside_;
 };
 
 }  // namespace portrel

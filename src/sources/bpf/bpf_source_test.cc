@@ -12,7 +12,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
+#include <thread>
 
 #include "sources/bpf/portrel_bpf.h"
 
@@ -222,12 +224,17 @@ TEST_F(BpfSourceTest, ForksSharingAnExeFileReadItsLinkOnce) {
   EXPECT_EQ(exe[5003], "/usr/bin/new") << "another exe file after the reads: read again";
 }
 
+// The same whether the task pass runs before the walk or, handed out by
+// part_beside(), on another thread while it runs, or after the walk when the
+// part was handed out but never run.
 TEST_F(BpfSourceTest, HolderTextsComeWithTheWalk) {
   pid_t self = getpid();
   make_proc(self, 500, "/not/read");  // the walk's texts are used, not /proc's
   make_proc(5001, 600, "/not/read");
   make_proc(5002, 600, "/usr/bin/long");  // its cmdline did not fit the walk
   make_proc(4242, 900, "/usr/bin/new");   // reused pid: the walk saw the new one
+  for (int mode : {0, 1, 2}) {
+  SCOPED_TRACE(mode == 0 ? "task pass first" : mode == 1 ? "task pass beside" : "part not run");
   auto it = std::make_unique<CannedIterators>();
   it->walk_texts = true;
   for (std::string* bytes : {&it->task_bytes, &it->later_task_bytes}) {
@@ -257,7 +264,15 @@ TEST_F(BpfSourceTest, HolderTextsComeWithTheWalk) {
   options.proc_root = root_.string();
   options.process_details = CaptureOptions::Details::command;
   BpfSource source(std::move(it), options);
+  std::function<void()> part;
+  if (mode > 0) {
+    part = source.part_beside();
+    ASSERT_TRUE(part) << "with the walk's texts and no cgroup, the task pass can go beside";
+  }
+  std::thread other;
+  if (mode == 1) other = std::thread(part);
   auto scan = source.scan();
+  if (mode == 1) other.join();
   ASSERT_TRUE(scan) << scan.error().message;
   EXPECT_TRUE(canned->asked_details);
   EXPECT_EQ(canned->task_calls, 2) << "one /proc read (5002's cmdline): one check after it";
@@ -279,6 +294,7 @@ TEST_F(BpfSourceTest, HolderTextsComeWithTheWalk) {
   EXPECT_EQ(by_pid[6000]->exe, "/usr/bin/late");
   EXPECT_EQ(by_pid[self]->cgroup, "") << "not asked for";
   EXPECT_EQ(scan->holdings.size(), 6u) << "every holding, 4242's and 6000's too";
+  }
 }
 
 TEST_F(BpfSourceTest, CgroupStillComesFromProcWithTheWalksTexts) {
