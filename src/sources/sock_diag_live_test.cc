@@ -62,6 +62,17 @@ int tcp_listener_v4() {
   return fd;
 }
 
+// A client connected to the loopback v4 listener LISTENER.
+int connect_v4(int listener) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  to.sin_port = htons(port_of(listener));
+  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+  return fd;
+}
+
 const Socket* find_inode(const std::vector<Socket>& rows, uint64_t inode) {
   for (const Socket& s : rows) {
     if (s.inode == inode) return &s;
@@ -109,12 +120,7 @@ TEST(DumpCurrentNetns, TcpOfBothFamiliesIsListedOnceEach) {
   sa6.sin6_addr = in6addr_loopback;
   ASSERT_EQ(bind(l6.fd, reinterpret_cast<sockaddr*>(&sa6), sizeof sa6), 0);
   ASSERT_EQ(listen(l6.fd, 8), 0);
-  Fd c4(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in to4{};
-  to4.sin_family = AF_INET;
-  to4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  to4.sin_port = htons(port_of(l4.fd));
-  ASSERT_EQ(connect(c4.fd, reinterpret_cast<sockaddr*>(&to4), sizeof to4), 0);
+  Fd c4(connect_v4(l4.fd));
   Fd a4(accept4(l4.fd, nullptr, nullptr, SOCK_CLOEXEC));
   Fd c6(socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_in6 to6 = sa6;
@@ -215,12 +221,7 @@ TEST(DumpCurrentNetns, PortQueryIsFilteredByTheKernel) {
 
 TEST(DumpCurrentNetns, ListeningOnlyDropsConnections) {
   Fd listener(tcp_listener_v4());
-  Fd client(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in to{};
-  to.sin_family = AF_INET;
-  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  to.sin_port = htons(port_of(listener.fd));
-  ASSERT_EQ(connect(client.fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+  Fd client(connect_v4(listener.fd));
 
   auto ns = current_netns_inode();
   ASSERT_TRUE(ns.has_value());
