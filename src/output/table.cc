@@ -31,25 +31,41 @@ void Table::add(std::vector<Cell> row) {
 }
 
 std::string Table::render(bool color) const {
-  std::vector<size_t> width(headers_.size());
-  for (size_t c = 0; c < headers_.size(); ++c) width[c] = display_width(headers_[c]);
+  // Each cell's width is measured once; the columns' widths are their maxima.
+  size_t columns = headers_.size();
+  std::vector<size_t> width(columns);
+  for (size_t c = 0; c < columns; ++c) width[c] = display_width(headers_[c]);
+  std::vector<uint32_t> cell_width;
+  cell_width.reserve(rows_.size() * columns);
   for (const auto& row : rows_) {
     for (size_t c = 0; c < row.size(); ++c) {
-      width[c] = std::max(width[c], display_width(row[c].text));
+      size_t w = display_width(row[c].text);
+      cell_width.push_back(static_cast<uint32_t>(w));
+      width[c] = std::max(width[c], w);
     }
   }
+  size_t line = columns * 2;
+  for (size_t w : width) line += w;
   std::string out;
-  auto emit = [&](const std::string& text, Style style, size_t c) {
-    size_t pad = width[c] - display_width(text);
-    bool last = c + 1 == headers_.size();
+  out.reserve((rows_.size() + 1) * line);
+  auto emit = [&](const std::string& text, size_t text_width, Style style, size_t c) {
+    size_t pad = width[c] - text_width;
+    bool last = c + 1 == columns;
     if (right_[c]) out.append(pad, ' ');
-    out += styled(text, style, color);
+    if (!color || style == Style::plain) {
+      out += text;
+    } else {
+      out += styled(text, style, color);
+    }
     if (!right_[c] && !last) out.append(pad, ' ');
     out += last ? "\n" : "  ";
   };
-  for (size_t c = 0; c < headers_.size(); ++c) emit(headers_[c], Style::bold, c);
+  for (size_t c = 0; c < columns; ++c) {
+    emit(headers_[c], display_width(headers_[c]), Style::bold, c);
+  }
+  size_t k = 0;
   for (const auto& row : rows_) {
-    for (size_t c = 0; c < row.size(); ++c) emit(row[c].text, row[c].style, c);
+    for (size_t c = 0; c < row.size(); ++c) emit(row[c].text, cell_width[k++], row[c].style, c);
   }
   return out;
 }

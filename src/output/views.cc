@@ -182,10 +182,9 @@ std::string who_table(const Snapshot& snap, std::span<const Socket* const> socke
     }
     bool first = true;
     for (const Holding& h : holders) {
-      std::vector<Cell> row = socket_cells;
-      if (!first) {
-        for (Cell& c : row) c = {""};
-      }
+      // The socket's cells on its first line only.
+      std::vector<Cell> row = first ? socket_cells : std::vector<Cell>(socket_cells.size());
+      row.reserve(socket_cells.size() + 5);
       first = false;
       const Process* p = snap.process(h.pid);
       row.push_back({std::to_string(h.pid)});

@@ -56,9 +56,14 @@ std::string sanitize(std::string_view s) {
   out.reserve(s.size());
   for (size_t i = 0; i < s.size();) {
     auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c < 0x7f) {
-      if (c == '\\') out += '\\';
-      out += static_cast<char>(c);
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      // A run of printable ASCII, copied at once.
+      size_t end = i + 1;
+      while (end < s.size() && s[end] >= 0x20 && s[end] < 0x7f && s[end] != '\\') ++end;
+      out.append(s.substr(i, end - i));
+      i = end;
+    } else if (c == '\\') {
+      out += "\\\\";
       ++i;
     } else if (c == '\n') {
       out += "\\n";

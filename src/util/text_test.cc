@@ -16,6 +16,7 @@ TEST(Sanitize, EscapesControlCharacters) {
   EXPECT_EQ(sanitize(std::string_view("x\0y", 3)), "x\\x00y");
   EXPECT_EQ(sanitize("\x7f"), "\\x7f");
   EXPECT_EQ(sanitize("back\\slash"), "back\\\\slash");
+  EXPECT_EQ(sanitize("\\\\x\\"), "\\\\\\\\x\\\\") << "runs end at every backslash";
 }
 
 TEST(Sanitize, EscapesC1ControlsAndInvalidUtf8) {
