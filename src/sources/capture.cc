@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <functional>
 #include <future>
 #include <optional>
@@ -134,7 +133,8 @@ Result<Snapshot> capture_from(ProcessSource& process_source,
   };
   uint64_t host = own_netns();
   std::future<HostRead> host_read;
-  // A part of the process scan that may run on that thread first.
+  // A part of the process scan that may run on that thread first (scan()
+  // does it itself if it has not begun: no thread, or not our namespace).
   std::function<void()> part = process_source.part_beside();
   if (host != 0 && asked(host)) {
     host_read = run_beside([&socket_source, &process_source, &query, &options, host, &part] {
@@ -158,11 +158,6 @@ Result<Snapshot> capture_from(ProcessSource& process_source,
       }
       return read;
     });
-  }
-  // Run here when it has no thread to run on (scan() waits for it).
-  if (part && (!host_read.valid() || host_read.wait_for(std::chrono::seconds(0)) ==
-                                         std::future_status::deferred)) {
-    part();
   }
   auto procs = process_source.scan();
   if (!procs) return std::unexpected(procs.error());

@@ -448,6 +448,11 @@ Result<std::vector<Socket>> dump_current_netns(uint64_t netns_inode,
         return dump_one(sockets[w].get(), sequence, job.proto, family, job.states, query.port,
                         netns_inode, buf.get(), job.rows, job.interrupted);
       };
+      auto each_family = [&] {
+        job.rows.clear();
+        job.status = dump(AF_INET, seq + static_cast<uint32_t>(2 * i));
+        if (job.status) job.status = dump(AF_INET6, seq + static_cast<uint32_t>(2 * i + 1));
+      };
       if (job.family == kListed) {
         auto rows = lister(job.proto, netns_inode);
         if (rows) {
@@ -456,18 +461,14 @@ Result<std::vector<Socket>> dump_current_netns(uint64_t netns_inode,
         }
         job.family = AF_UNSPEC;  // sock_diag, then, of both families
         if (job.proto == Proto::udp) {
-          job.status = dump(AF_INET, seq + static_cast<uint32_t>(2 * i));
-          if (job.status) job.status = dump(AF_INET6, seq + static_cast<uint32_t>(2 * i + 1));
+          each_family();
           continue;
         }
       }
       job.status = dump(job.family, seq + static_cast<uint32_t>(2 * i));
       if (job.family == AF_UNSPEC && !job.status &&
           is_missing_protocol(job.status.error().errno_value)) {
-        // A kernel without the older request type: one family at a time.
-        job.rows.clear();
-        job.status = dump(AF_INET, seq + static_cast<uint32_t>(2 * i));
-        if (job.status) job.status = dump(AF_INET6, seq + static_cast<uint32_t>(2 * i + 1));
+        each_family();  // a kernel without the older request type
       }
     }
   };

@@ -401,9 +401,13 @@ Result<BpfSource::TaskTable> BpfSource::read_tasks() {
   return table;
 }
 
-bool BpfSource::walk_needs_no_tasks() const {
-  return options_.process_details == CaptureOptions::Details::command && options_.walk_texts &&
+bool BpfSource::walk_gives_texts() const {
+  return options_.process_details != CaptureOptions::Details::none && options_.walk_texts &&
          iterators_->holder_details();
+}
+
+bool BpfSource::walk_needs_no_tasks() const {
+  return walk_gives_texts() && options_.process_details != CaptureOptions::Details::all;
 }
 
 std::function<void()> BpfSource::part_beside() {
@@ -425,8 +429,7 @@ Result<ProcessScan> BpfSource::scan() {
   // core), each holder once. Without the walk's texts, forked workers share
   // their parent's exe file: its link is read for the first holder of each.
   const auto details = options_.process_details;
-  const bool walk_texts = details != CaptureOptions::Details::none && options_.walk_texts &&
-                          iterators_->holder_details();
+  const bool walk_texts = walk_gives_texts();
   const bool cgroup = details == CaptureOptions::Details::all;
   // The task pass comes before the walk, unless it runs on another thread
   // (part_beside()): then the walk needs nothing from it, as each holder's

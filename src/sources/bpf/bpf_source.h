@@ -127,8 +127,10 @@ class BpfSource : public ProcessSource {
     std::unordered_map<pid_t, size_t> index_of;
   };
   Result<TaskTable> read_tasks();
-  /// Whether the walk gives holders' texts, and nothing is read from /proc
-  /// while it runs (cgroup is): the task pass can run beside it.
+  /// Whether the fd walk gives holders' exe and cmdline.
+  bool walk_gives_texts() const;
+  /// Whether it does, and nothing is read from /proc while it runs (cgroup
+  /// is): the task pass can run beside it.
   bool walk_needs_no_tasks() const;
 
   std::unique_ptr<BpfIterators> iterators_;
