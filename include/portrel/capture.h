@@ -48,6 +48,10 @@ struct CaptureInfo {
   /// With bpf: TCP and UDP sockets came from the kernel's tables (bpf
   /// iterators), not from sock_diag.
   bool table_rows = false;
+  /// With bpf: each part of the programs the kernel refused (or that was
+  /// turned off), why, and where what it gives came from instead; one line
+  /// each, for --verbose.
+  std::vector<std::string> bpf_parts_missing;
 };
 
 /// Reads the live host. Fails only when nothing at all could be read (no /proc,

@@ -4,7 +4,9 @@
 // net/ipv4/udp.c (udp_lib_get_port). Each socket is first reduced to the fields
 // of struct sock those functions read; the functions below keep the kernel's
 // names and shape, over three-valued booleans so that an unknown option of an
-// existing socket yields "unknown" instead of a guess.
+// existing socket yields "unknown" instead of a guess. UDP has two variants of
+// udp_lib_lport_inuse() (UdpReuseportRule): both are computed, and where the
+// kernel's rule is not known and they disagree, the answer is "uncertain".
 #include "analysis/bind_rules.h"
 
 #include <cerrno>
@@ -248,8 +250,9 @@ T tcp_conflict(const Sk& sk, const Sk& sk2, bool relax, bool reuseport_ok) {
 }
 
 // ---- UDP: udp_lib_lport_inuse() ------------------------------------------------------
-// A socket "matches" when it overlaps and not both have SO_REUSEADDR; the first
-// match in the hash chain (newest first) decides, by SO_REUSEPORT and uid.
+// A socket "matches" when it overlaps and not both have SO_REUSEADDR; a match
+// shares the port by SO_REUSEPORT and uid. Under first_match the first match in
+// the hash chain (newest first) decides; under every_match each match must share.
 T udp_match(const Sk& sk, const Sk& sk2) {
   if (!bound_dev_compatible(sk, sk2)) return T::no;
   return t_and(t_not(t_and(sk2.reuse, sk.reuse)), inet_rcv_saddr_equal(sk, sk2));
@@ -259,7 +262,13 @@ T udp_reuseport_ok(const Sk& sk, const Sk& sk2) {
   return t_and(sk2.reuseport, sk.reuseport, tri(sk.uid == sk2.uid));
 }
 
-// The outcomes a walk of the chain can end in.
+// Whether sk2 alone keeps sk off the port: the every_match rule, and the rule of
+// the ephemeral search (the bitmap walk never stops early, under either rule).
+T udp_blocks(const Sk& sk, const Sk& sk2) {
+  return t_and(udp_match(sk, sk2), t_not(udp_reuseport_ok(sk, sk2)));
+}
+
+// The outcomes a check can end in; `none`: no socket of the walk matched.
 struct Outcomes {
   bool ok = false, fail = false, none = false;
 };
@@ -398,39 +407,70 @@ std::vector<const Socket*> udp_chain(const std::vector<const Socket*>& bind_orde
   return chain;
 }
 
-BindPrediction predict_udp(const BindRequest& r, const std::vector<const Socket*>& sockets,
-                           TableOrder order) {
-  Sk sk = sk_of(r);
-  BindPrediction p;
-  Outcomes result;
+// The first_match rule over `sockets` in `order`.
+Outcomes udp_first_match(const Sk& sk, const std::vector<const Socket*>& sockets,
+                         TableOrder order) {
   bool chain_known = order == TableOrder::bind_order &&
                      std::ranges::none_of(sockets, [](const Socket* s) {
                        return s->family == 6 && s->reuseport == T::unknown;
                      });
-  if (chain_known) {
-    result = udp_walk(sk, udp_chain(sockets));
-  } else {
-    // Each family's sockets in chain order (a sock_diag dump walks the chain);
-    // how the two families interleave is not known.
-    std::vector<const Socket*> v4, v6;
-    for (const Socket* s : sockets) (s->family == 4 ? v4 : v6).push_back(s);
-    if (order == TableOrder::bind_order) {
-      v4 = udp_chain(v4);
-      v6 = udp_chain(v6);
-    }
-    Outcomes a = udp_walk(sk, v4), b = udp_walk(sk, v6);
-    result = {a.ok || b.ok, a.fail || b.fail, a.none && b.none};
+  if (chain_known) return udp_walk(sk, udp_chain(sockets));
+  // Each family's sockets in chain order (a sock_diag dump walks the chain);
+  // how the two families interleave is not known.
+  std::vector<const Socket*> v4, v6;
+  for (const Socket* s : sockets) (s->family == 4 ? v4 : v6).push_back(s);
+  if (order == TableOrder::bind_order) {
+    v4 = udp_chain(v4);
+    v6 = udp_chain(v6);
+  }
+  Outcomes a = udp_walk(sk, v4), b = udp_walk(sk, v6);
+  return {a.ok || b.ok, a.fail || b.fail, a.none && b.none};
+}
+
+// The every_match rule: the order of `sockets` does not matter.
+Outcomes udp_every_match(const Sk& sk, const std::vector<const Socket*>& sockets) {
+  T blocked = T::no;
+  for (const Socket* s : sockets) blocked = t_or(blocked, udp_blocks(sk, sk_of(*s)));
+  return {blocked != T::yes, blocked != T::no, false};
+}
+
+bool may_succeed(const Outcomes& o) { return o.ok || o.none; }
+
+BindPrediction predict_udp(const BindRequest& r,
+                           const std::vector<const Socket*>& sockets, TableOrder order,
+                           UdpReuseportRule rule) {
+  Sk sk = sk_of(r);
+  BindPrediction p;
+  Outcomes first, every;
+  if (rule != UdpReuseportRule::every_match) {
+    first = udp_first_match(sk, sockets, order);
+  }
+  if (rule != UdpReuseportRule::first_match) every = udp_every_match(sk, sockets);
+  Outcomes result = rule == UdpReuseportRule::every_match ? every : first;
+  if (rule == UdpReuseportRule::unknown) {
+    result = {first.ok || every.ok, first.fail || every.fail, first.none};
   }
   if (!result.fail) return p;
+  bool order_decides =
+      rule != UdpReuseportRule::every_match && first.fail && may_succeed(first);
+  bool rule_decides =
+      rule == UdpReuseportRule::unknown &&
+      (first.fail != every.fail || may_succeed(first) != may_succeed(every));
   for (const Socket* s : sockets) {
-    Sk sk2 = sk_of(*s);
-    T blocks = t_and(udp_match(sk, sk2), t_not(udp_reuseport_ok(sk, sk2)));
+    T blocks = udp_blocks(sk, sk_of(*s));
     if (blocks == T::no) continue;
     BindConflict c = udp_blocker(r, *s, blocks);
-    if (result.ok || result.none) {
+    if (may_succeed(result)) {
       c.blocks = T::unknown;
-      c.depends_on.push_back(
-          "which overlapping socket was bound last (the kernel stops at the newest)");
+      if (order_decides) {
+        c.depends_on.push_back(
+            "which overlapping socket was bound last (the kernel stops at the newest)");
+      }
+      if (rule_decides) {
+        c.depends_on.push_back(
+            "whether this kernel stops at the first overlapping socket that shares the "
+            "port or checks every one (kernel builds differ; a probe bind tells)");
+      }
     }
     p.conflicts.push_back(std::move(c));
   }
@@ -439,9 +479,13 @@ BindPrediction predict_udp(const BindRequest& r, const std::vector<const Socket*
 
 void settle(BindPrediction& p, const BindRequest& r) {
   bool yes = false, unknown = false;
+  std::string first_unknown;  // what the first uncertain conflict depends on
   for (const BindConflict& c : p.conflicts) {
     yes |= c.blocks == T::yes;
     unknown |= c.blocks == T::unknown;
+    if (c.blocks == T::unknown && first_unknown.empty() && !c.depends_on.empty()) {
+      first_unknown = c.depends_on.front();
+    }
   }
   std::string what = std::string(proto_name(r.proto)) + " port " + std::to_string(r.port);
   if (yes) {
@@ -451,7 +495,9 @@ void settle(BindPrediction& p, const BindRequest& r) {
   } else if (unknown) {
     p.outcome = BindOutcome::uncertain;
     p.error = EADDRINUSE;
-    p.reason = "it depends on options of existing sockets that are not known";
+    p.reason = first_unknown.empty()
+                   ? "it depends on options of existing sockets that are not known"
+                   : "it depends on " + first_unknown;
   } else {
     p.outcome = BindOutcome::succeeds;
   }
@@ -476,9 +522,8 @@ BindPrediction predict_ephemeral(const BindRequest& r, std::span<const Socket* c
     }
     for (const Socket* s : on_port(here->second, r.proto, static_cast<uint16_t>(port))) {
       Sk sk2 = sk_of(*s);
-      T c = r.proto == Proto::tcp
-                ? tcp_conflict(sk, sk2, false, false)
-                : t_and(udp_match(sk, sk2), t_not(udp_reuseport_ok(sk, sk2)));
+      T c = r.proto == Proto::tcp ? tcp_conflict(sk, sk2, false, false)
+                                  : udp_blocks(sk, sk2);
       blocked = t_or(blocked, c);
     }
     if (blocked == T::no) ++p.free_ephemeral;
@@ -507,6 +552,15 @@ bool BindEnvironment::is_reserved(uint16_t port) const {
     if (port >= lo && port <= hi) return true;
   }
   return false;
+}
+
+std::string_view udp_reuseport_rule_name(UdpReuseportRule rule) {
+  switch (rule) {
+    case UdpReuseportRule::unknown: return "unknown";
+    case UdpReuseportRule::first_match: return "first_match";
+    case UdpReuseportRule::every_match: return "every_match";
+  }
+  return "unknown";
 }
 
 std::string_view bind_outcome_name(BindOutcome outcome) {
@@ -547,20 +601,23 @@ BindPrediction predict_bind(const BindRequest& r, std::span<const Socket* const>
   if (auto early = bind_precheck(r, env)) return *early;
   if (r.port == 0) return predict_ephemeral(r, table, env, order);
   std::vector<const Socket*> sockets = on_port(table, r.proto, r.port);
-  BindPrediction p = r.proto == Proto::tcp ? predict_tcp(r, sockets, fast)
-                                           : predict_udp(r, sockets, order);
+  BindPrediction p = r.proto == Proto::tcp
+                         ? predict_tcp(r, sockets, fast)
+                         : predict_udp(r, sockets, order, env.udp_reuseport_rule);
   settle(p, r);
   if (p.outcome == BindOutcome::succeeds && p.reason.empty()) {
     bool overlaps = std::ranges::any_of(sockets, [&](const Socket* s) {
       return bound_dev_compatible(sk_of(r), sk_of(*s)) &&
              addresses_overlap(r, *s) != T::no;
     });
-    p.reason = !overlaps ? "no socket on " + std::string(proto_name(r.proto)) + " port " +
-                               std::to_string(r.port) + " overlaps this address"
-               : r.proto == Proto::tcp
-                   ? "every overlapping socket shares the port with it"
-                   : "the first overlapping socket in the port's chain shares it "
-                     "(SO_REUSEPORT, same uid)";
+    p.reason = !overlaps
+                   ? "no socket on " + std::string(proto_name(r.proto)) + " port " +
+                         std::to_string(r.port) + " overlaps this address"
+               : r.proto != Proto::tcp &&
+                       env.udp_reuseport_rule == UdpReuseportRule::first_match
+                   ? "the first overlapping socket in the port's chain shares it "
+                     "(SO_REUSEPORT, same uid)"
+                   : "every overlapping socket shares the port with it";
   }
   if (r.proto == Proto::tcp && !fast && r.reuseport && p.outcome != BindOutcome::succeeds) {
     p.notes.push_back(

@@ -2,7 +2,8 @@
 // (inet_csk_get_port, inet_bind_conflict, the bhash2 paths of 6.x) and UDP
 // (udp_lib_get_port, udp_lib_lport_inuse), written once, as pure functions over
 // Socket rows. An option of an existing socket that is unknown makes the answer
-// "uncertain" and names the option, never a guess.
+// "uncertain" and names the option, never a guess; so does a rule of the kernel
+// that is not known (UdpReuseportRule).
 #pragma once
 
 #include <sys/types.h>
@@ -42,6 +43,20 @@ struct LocalAddress {
   std::optional<Address> broadcast;
 };
 
+/// How udp_lib_lport_inuse() treats an overlapping socket it may share the port
+/// with (SO_REUSEPORT on both, same uid). Upstream sources from late 4.x to 6.18
+/// stop at it; 4.5 checked every socket, and so does one 6.18.44 build. The
+/// version string does not say which rule a build follows (two 6.18.44 builds
+/// differ): only a bind performed on the kernel tells, see
+/// probe_udp_reuseport_rule() in sources/.
+enum class UdpReuseportRule : uint8_t {
+  unknown,      ///< not probed: a verdict the two rules disagree on is uncertain
+  first_match,  ///< the walk of the port's chain (newest first) stops at the first
+                ///< overlapping socket; sharing with that one is enough
+  every_match,  ///< every overlapping socket must share the port with the bind
+};
+std::string_view udp_reuseport_rule_name(UdpReuseportRule rule);  ///< "first_match", …
+
 /// What the namespace's sysctls and interfaces add to the rules.
 struct BindEnvironment {
   uint16_t port_low = 32768;  ///< net.ipv4.ip_local_port_range
@@ -52,12 +67,15 @@ struct BindEnvironment {
   bool nonlocal_bind6 = false;  ///< net.ipv6.ip_nonlocal_bind
   bool addresses_known = false; ///< false: the address check is skipped
   std::vector<LocalAddress> addresses;
+  /// A property of the running kernel, not of the namespace.
+  UdpReuseportRule udp_reuseport_rule = UdpReuseportRule::unknown;
 
   bool is_reserved(uint16_t port) const;
 };
 
-/// How `table` is ordered. UDP decides by the first overlapping socket in the
-/// port's hash chain, so order matters there (TCP checks every socket).
+/// How `table` is ordered. Under UdpReuseportRule::first_match UDP decides by
+/// the first overlapping socket in the port's hash chain, so order matters there
+/// (TCP, and UDP under every_match, check every socket).
 enum class TableOrder : uint8_t {
   bind_order,        ///< oldest bind first, exactly (the chain is derived from it)
   chain_per_family,  ///< the kernel's chain order within each family, as a

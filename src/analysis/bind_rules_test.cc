@@ -54,8 +54,16 @@ BindPrediction predict(const BindRequest& r, const std::vector<Socket>& sockets,
   return predict_bind(r, table, env, order);
 }
 
+BindEnvironment udp_rule(UdpReuseportRule rule) {
+  BindEnvironment env;
+  env.udp_reuseport_rule = rule;
+  return env;
+}
+
 constexpr auto tcp = Proto::tcp;
 constexpr auto udp = Proto::udp;
+constexpr auto first_match = UdpReuseportRule::first_match;
+constexpr auto every_match = UdpReuseportRule::every_match;
 
 TEST(BindRules, AnEmptyPortIsFree) {
   auto p = predict(req(tcp, "0.0.0.0", 8080), {sock(tcp, "0.0.0.0", 8081, kStateListen)});
@@ -218,29 +226,117 @@ TEST(BindRules, UdpReuseaddrOnBothShares) {
   EXPECT_EQ(predict(req(udp, "0.0.0.0", 53, false), s).outcome, BindOutcome::fails);
 }
 
-TEST(BindRules, UdpTheFirstOverlappingSocketInTheChainDecides) {
-  // Bind order, oldest first: the newest (head of the chain) is a reuseport
-  // socket of the same uid, so the kernel stops there and the bind succeeds.
-  std::vector<Socket> newest_shares{sock(udp, "127.0.0.2", 53, kStateClose, Y, N),
-                                    sock(udp, "127.0.0.1", 53, kStateClose, N, Y)};
-  EXPECT_EQ(predict(req(udp, "0.0.0.0", 53, false, true), newest_shares).outcome,
-            BindOutcome::succeeds);
-  std::vector<Socket> newest_blocks{newest_shares[1], newest_shares[0]};
-  EXPECT_EQ(predict(req(udp, "0.0.0.0", 53, false, true), newest_blocks).outcome,
+// Bind order, oldest first: an older socket that does not share the port, and
+// a newer one (head of the chain) that shares it by SO_REUSEPORT and uid.
+std::vector<Socket> newest_shares() {
+  return {sock(udp, "127.0.0.2", 53, kStateClose, Y, N),
+          sock(udp, "127.0.0.1", 53, kStateClose, N, Y)};
+}
+
+TEST(BindRules, UdpFirstMatchTheNewestOverlappingSocketDecides) {
+  const BindEnvironment env = udp_rule(first_match);
+  BindRequest r = req(udp, "0.0.0.0", 53, false, true);
+  std::vector<Socket> shares = newest_shares();
+  auto p = predict(r, shares, TableOrder::bind_order, env);
+  EXPECT_EQ(p.outcome, BindOutcome::succeeds);
+  EXPECT_NE(p.reason.find("first overlapping socket"), std::string::npos) << p.reason;
+  std::vector<Socket> newest_blocks{shares[1], shares[0]};
+  EXPECT_EQ(predict(r, newest_blocks, TableOrder::bind_order, env).outcome,
             BindOutcome::fails);
   // An IPv6 socket with SO_REUSEPORT goes to the tail of the chain instead.
   std::vector<Socket> v6_tail{sock(udp, "127.0.0.2", 53, kStateClose, Y, N),
                               sock(udp, "::ffff:127.0.0.1", 53, kStateClose, N, Y)};
-  EXPECT_EQ(predict(req(udp, "::", 53, false, true), v6_tail).outcome, BindOutcome::fails);
+  EXPECT_EQ(
+      predict(req(udp, "::", 53, false, true), v6_tail, TableOrder::bind_order, env)
+          .outcome,
+      BindOutcome::fails);
 }
 
-TEST(BindRules, UdpOrderAcrossFamiliesUnknownIsUncertain) {
+TEST(BindRules, UdpEveryMatchNeedsEveryOverlappingSocketToShare) {
+  const BindEnvironment env = udp_rule(every_match);
+  BindRequest r = req(udp, "0.0.0.0", 53, false, true);
+  std::vector<Socket> shares = newest_shares();
+  auto p = predict(r, shares, TableOrder::bind_order, env);
+  EXPECT_EQ(p.outcome, BindOutcome::fails);
+  EXPECT_EQ(p.error, EADDRINUSE);
+  ASSERT_EQ(p.conflicts.size(), 1u);
+  EXPECT_EQ(p.conflicts[0].socket, &shares[0]);
+  EXPECT_EQ(p.conflicts[0].blocks, Y);
+  // The order does not matter, so a dump's order is as good as the bind order.
+  std::vector<Socket> reversed{shares[1], shares[0]};
+  EXPECT_EQ(predict(r, reversed, TableOrder::chain_per_family, env).outcome,
+            BindOutcome::fails);
+  std::vector<Socket> all_share{sock(udp, "127.0.0.2", 53, kStateClose, Y, Y),
+                                sock(udp, "127.0.0.1", 53, kStateClose, N, Y)};
+  auto ok = predict(r, all_share, TableOrder::chain_per_family, env);
+  EXPECT_EQ(ok.outcome, BindOutcome::succeeds);
+  EXPECT_NE(ok.reason.find("every overlapping socket"), std::string::npos) << ok.reason;
+  // A socket of another uid blocks even behind one of the same uid.
+  std::vector<Socket> other_uid{sock(udp, "0.0.0.0", 53, kStateClose, Y, Y, 1000),
+                                sock(udp, "127.0.0.1", 53, kStateClose, Y, Y, 0)};
+  EXPECT_EQ(predict(req(udp, "::ffff:0.0.0.0", 53, false, true), other_uid,
+                    TableOrder::bind_order, env)
+                .outcome,
+            BindOutcome::fails);
+}
+
+TEST(BindRules, UdpUnknownRuleIsUncertainOnlyWhereTheRulesDisagree) {
+  const BindEnvironment env;  // not probed
+  ASSERT_EQ(env.udp_reuseport_rule, UdpReuseportRule::unknown);
+  BindRequest r = req(udp, "0.0.0.0", 53, false, true);
+  std::vector<Socket> shares = newest_shares();
+  auto p = predict(r, shares, TableOrder::bind_order, env);
+  EXPECT_EQ(p.outcome, BindOutcome::uncertain);
+  EXPECT_EQ(p.error, EADDRINUSE);
+  ASSERT_EQ(p.conflicts.size(), 1u);
+  EXPECT_EQ(p.conflicts[0].socket, &shares[0]);
+  ASSERT_EQ(p.conflicts[0].depends_on.size(), 1u);
+  EXPECT_NE(p.conflicts[0].depends_on[0].find("checks every one"), std::string::npos);
+  EXPECT_NE(p.reason.find("checks every one"), std::string::npos) << p.reason;
+  // Both rules refuse when the newest overlapping socket blocks.
+  std::vector<Socket> newest_blocks{shares[1], shares[0]};
+  EXPECT_EQ(predict(r, newest_blocks, TableOrder::bind_order, env).outcome,
+            BindOutcome::fails);
+  // Both rules allow it when every overlapping socket shares.
+  std::vector<Socket> all_share{sock(udp, "127.0.0.2", 53, kStateClose, Y, Y),
+                                sock(udp, "127.0.0.1", 53, kStateClose, N, Y)};
+  EXPECT_EQ(predict(r, all_share, TableOrder::bind_order, env).outcome,
+            BindOutcome::succeeds);
+  // Without SO_REUSEPORT on the bind the rule never matters.
+  EXPECT_EQ(
+      predict(req(udp, "0.0.0.0", 53), shares, TableOrder::bind_order, env).outcome,
+      BindOutcome::fails);
+}
+
+TEST(BindRules, UdpOrderAcrossFamiliesUnknownIsUncertainUnderFirstMatch) {
   std::vector<Socket> s{sock(udp, "127.0.0.1", 53, kStateClose, N, Y),
                         sock(udp, "::", 53, kStateClose, Y, N, 0, N)};
-  auto p = predict(req(udp, "0.0.0.0", 53, false, true), s, TableOrder::chain_per_family);
+  BindRequest r = req(udp, "0.0.0.0", 53, false, true);
+  auto p = predict(r, s, TableOrder::chain_per_family, udp_rule(first_match));
   EXPECT_EQ(p.outcome, BindOutcome::uncertain);
   ASSERT_EQ(p.conflicts.size(), 1u);
   EXPECT_EQ(p.conflicts[0].socket, &s[1]);
+  ASSERT_EQ(p.conflicts[0].depends_on.size(), 1u);
+  EXPECT_NE(p.conflicts[0].depends_on[0].find("bound last"), std::string::npos);
+  // Under every_match the order is irrelevant: the dual-stack :: blocks.
+  auto every = predict(r, s, TableOrder::chain_per_family, udp_rule(every_match));
+  EXPECT_EQ(every.outcome, BindOutcome::fails);
+  ASSERT_EQ(every.conflicts.size(), 1u);
+  EXPECT_EQ(every.conflicts[0].socket, &s[1]);
+}
+
+TEST(BindRules, UdpPortZeroChecksEverySocketUnderEitherRule) {
+  BindEnvironment env;
+  env.port_low = env.port_high = 40000;
+  std::vector<Socket> shares{sock(udp, "127.0.0.2", 40000, kStateClose, Y, N),
+                             sock(udp, "127.0.0.1", 40000, kStateClose, N, Y)};
+  for (UdpReuseportRule rule : {first_match, every_match, UdpReuseportRule::unknown}) {
+    env.udp_reuseport_rule = rule;
+    auto p = predict(req(udp, "0.0.0.0", 0, false, true), shares,
+                     TableOrder::bind_order, env);
+    EXPECT_EQ(p.outcome, BindOutcome::fails) << udp_reuseport_rule_name(rule);
+    EXPECT_EQ(p.free_ephemeral, 0u);
+  }
 }
 
 TEST(BindRules, PortZeroLooksForAFreePortInTheRange) {

@@ -63,6 +63,9 @@ Result<Snapshot> capture_for(const Options& o, const Filter& filter,
   }
   if (o.verbose && !info.bpf_programs.empty()) {
     fmt::print(stderr, "portrel: bpf programs {}\n", sanitize(info.bpf_programs));
+    for (const std::string& part : info.bpf_parts_missing) {
+      fmt::print(stderr, "portrel: bpf part {}\n", sanitize(part));
+    }
   }
   if (snap && o.verbose) {
     auto ms = std::chrono::duration<double, std::milli>(

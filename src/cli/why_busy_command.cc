@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <nlohmann/json.hpp>
@@ -20,6 +21,8 @@
 #include "cli/report.h"
 #include "output/holders.h"
 #include "sources/bind_env.h"
+#include "sources/sockopt_probe.h"
+#include "sources/udp_reuseport_probe.h"
 #include "sources/bind_probe.h"
 #include "sources/netns.h"
 #include "sources/sock_diag.h"
@@ -254,6 +257,30 @@ nlohmann::json socket_json(const Snapshot& snap, const Socket& s) {
           {"bound_dev", s.bound_dev}, {"holders", holders}};
 }
 
+// The sockets whose unknown options leave P uncertain, with those options read
+// from a duplicate of a holder's fd; ASKED counts the sockets tried. A socket
+// no visible process holds cannot be read this way.
+std::vector<Socket> probe_deciding_options(const BindPrediction& p, const Snapshot& snap,
+                                           size_t& asked) {
+  std::vector<Socket> deciding;
+  std::vector<Holding> holdings;
+  for (const BindConflict& c : p.conflicts) {
+    const Socket& s = *c.socket;
+    bool unknown = s.reuseaddr == Tristate::unknown || s.reuseport == Tristate::unknown ||
+                   (s.family == 6 && s.v6only == Tristate::unknown);
+    if (c.blocks != Tristate::unknown || !unknown || snap.holders(s.inode).empty()) continue;
+    if (std::ranges::find(deciding, s.inode, &Socket::inode) != deciding.end()) continue;
+    deciding.push_back(s);
+    for (const Holding& h : snap.holders(s.inode)) holdings.push_back(h);
+  }
+  asked = deciding.size();
+  if (deciding.empty()) return {};
+  std::vector<std::string> problems;
+  probe_socket_options(deciding, holdings, problems);
+  std::erase_if(deciding, [](const Socket& s) { return s.reuseport_from != OptSource::probe; });
+  return deciding;
+}
+
 }  // namespace
 
 void configure_why_busy(CLI::App& app, Options& o) {
@@ -297,7 +324,34 @@ int run_why_busy(const Options& o) {
     size_t y = rb == rank.end() ? SIZE_MAX : rb->second;
     return x < y;
   });
+  if (r.proto != Proto::tcp) {
+    std::string how;
+    view.env.udp_reuseport_rule = udp_reuseport_rule_of_this_kernel(&how);
+    if (o.verbose) {
+      fmt::print(stderr, "portrel: this kernel's UDP SO_REUSEPORT rule: {} ({})\n",
+                 udp_reuseport_rule_name(view.env.udp_reuseport_rule), sanitize(how));
+    }
+  }
   BindPrediction p = predict_bind(r, table, view.env, TableOrder::chain_per_family);
+  // Options no source gave, of the few sockets that decide: read just those.
+  std::vector<Socket> probed;
+  if (p.outcome == BindOutcome::uncertain && geteuid() == 0) {
+    size_t asked = 0;
+    probed = probe_deciding_options(p, *snap, asked);
+    if (!probed.empty()) {
+      for (const Socket*& s : table) {
+        auto it = std::ranges::find(probed, s->inode, &Socket::inode);
+        if (it != probed.end()) s = &*it;
+      }
+      p = predict_bind(r, table, view.env, TableOrder::chain_per_family);
+    }
+    if (o.verbose && asked > 0) {
+      fmt::print(stderr,
+                 "portrel: read the options of {} of {} sockets that decide the verdict "
+                 "from a holder's fd (pidfd_getfd + getsockopt): no bpf part gave them\n",
+                 probed.size(), asked);
+    }
+  }
   std::vector<std::string> changes = alternatives(r, p, table, view.env, *snap);
 
   std::optional<int> kernel;

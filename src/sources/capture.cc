@@ -226,6 +226,14 @@ Result<Snapshot> capture(const CaptureOptions& options, CaptureInfo* info) {
     if (bpf && info != nullptr) {
       info->bpf_programs = (*bpf)->origin();
       info->table_rows = (*bpf)->has_table_rows() && !options.port;
+      for (const BpfPartStatus& part : (*bpf)->parts()) {
+        if (part.state == BpfPartState::loaded) continue;
+        info->bpf_parts_missing.push_back(
+            std::string(bpf_part_name(part.part)) + " " +
+            std::string(bpf_part_state_name(part.state)) + " (" + part.reason + "): " +
+            std::string(bpf_part_gives(part.part)) + " from " +
+            std::string(bpf_part_fallback(part.part)) + " instead");
+      }
     }
     // TCP and UDP rows from the kernel's tables, with their options, where it
     // loaded the programs: a third of sock_diag's cost per socket, and no

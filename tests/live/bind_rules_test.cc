@@ -4,7 +4,13 @@
 // IPV6_V6ONLY, a bound device, two uids, LISTEN, bound-only, ESTABLISHED and
 // TIME_WAIT), then predicts random binds with predict_bind() and performs them.
 // Every bind is a case, including those that build the sets; every disagreement
-// fails with the seed that replays its round (PORTREL_BIND_SEED=N).
+// fails with the seed that replays its round (PORTREL_BIND_SEED=N);
+// PORTREL_BIND_BASES=N runs N base seeds of kRounds rounds, each in a namespace
+// of its own. The kernel's UDP SO_REUSEPORT rule comes from
+// probe_udp_reuseport_rule(), run first in each namespace, so the cases also
+// check the probe's answer.
+#include "analysis/bind_rules.h"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <net/if.h>
@@ -14,23 +20,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
-#include <algorithm>
 #include <map>
 #include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "analysis/bind_rules.h"
 #include "shell.h"
 #include "sources/bind_env.h"
 #include "sources/bind_probe.h"
 #include "sources/netns.h"
 #include "sources/sock_diag.h"
+#include "sources/udp_reuseport_probe.h"
 
 namespace portrel {
 namespace {
@@ -428,39 +434,52 @@ void run_round(World& w) {
   clients.clear();
 }
 
-TEST(BindRulesLive, PredictionsMatchTheKernel) {
-  ASSERT_EQ(geteuid(), 0u) << "this test needs root (network namespaces, two uids)";
-  testing::NamedNetns ns("portrel-bind-" + std::to_string(getpid()));
-  ASSERT_TRUE(ns.ok()) << "could not create network namespace " << ns.name();
-  ASSERT_EQ(testing::sh("ip -n " + ns.name() + " link add d0 type bridge && ip -n " +
-                        ns.name() + " link set d0 up && ip netns exec " + ns.name() +
-                        " sysctl -qw net.ipv4.ip_unprivileged_port_start=" +
-                        std::to_string(kUnprivilegedStart)),
-            0);
-
-  std::vector<uint64_t> seeds;
-  if (const char* one = std::getenv("PORTREL_BIND_SEED")) {
-    seeds.push_back(std::strtoull(one, nullptr, 10));
-  } else {
-    uint64_t base = kBaseSeed;
-    if (const char* b = std::getenv("PORTREL_BIND_BASE_SEED")) base = std::strtoull(b, nullptr, 10);
-    for (int i = 0; i < kRounds; ++i) seeds.push_back(base + i);
-  }
+// What the rounds of one or more namespaces found.
+struct Totals {
+  int cases = 0;
+  size_t rounds = 0;
   std::vector<std::string> failures;
   std::map<std::string, int> covered;
-  int cases = 0;
-  auto start = std::chrono::steady_clock::now();
+  UdpReuseportRule rule = UdpReuseportRule::unknown;
+};
+
+// Runs the rounds of `seeds`, one after another, in a namespace made for them.
+// A round's TIME_WAIT sockets outlive it, and only rounds of consecutive seeds
+// are sure to use distinct ports, so each base seed gets a fresh namespace.
+void run_in_fresh_netns(const std::string& name, const std::vector<uint64_t>& seeds,
+                        Totals& t) {
+  testing::NamedNetns ns(name);
+  if (!ns.ok()) {
+    t.failures.push_back("could not create network namespace " + name);
+    return;
+  }
+  if (testing::sh("ip -n " + name + " link add d0 type bridge && ip -n " + name +
+                  " link set d0 up && ip netns exec " + name +
+                  " sysctl -qw net.ipv4.ip_unprivileged_port_start=" +
+                  std::to_string(kUnprivilegedStart)) != 0) {
+    t.failures.push_back("could not set up network namespace " + name);
+    return;
+  }
   std::thread worker([&] {
-    auto entered = enter_netns("/run/netns/" + ns.name());
+    auto entered = enter_netns("/run/netns/" + name);
     if (!entered) {
-      failures.push_back("cannot enter the namespace: " + entered.error().message);
+      t.failures.push_back("cannot enter the namespace: " + entered.error().message);
       return;
     }
     auto env = read_bind_environment();
     if (!env) {
-      failures.push_back(env.error().message);
+      t.failures.push_back(env.error().message);
       return;
     }
+    auto probed = probe_udp_reuseport_rule();
+    if (!probed) {
+      t.failures.push_back(probed.error().message);
+      return;
+    }
+    if (t.rule != UdpReuseportRule::unknown && t.rule != *probed) {
+      t.failures.push_back("the UDP SO_REUSEPORT probe changed its answer");
+    }
+    t.rule = env->udp_reuseport_rule = *probed;
     for (uint64_t seed : seeds) {
       World w(seed);
       w.env = *env;
@@ -468,24 +487,61 @@ TEST(BindRulesLive, PredictionsMatchTheKernel) {
       w.lo = if_nametoindex("lo");
       w.dummy = if_nametoindex("d0");
       run_round(w);
-      cases += w.cases;
-      for (auto& [k, v] : w.covered) covered[k] += v;
-      failures.insert(failures.end(), w.failures.begin(), w.failures.end());
+      t.cases += w.cases;
+      ++t.rounds;
+      for (auto& [k, v] : w.covered) t.covered[k] += v;
+      t.failures.insert(t.failures.end(), w.failures.begin(), w.failures.end());
     }
   });
   worker.join();
+}
+
+// PORTREL_BIND_SEED=N replays one round; otherwise PORTREL_BIND_BASES base seeds
+// (default 10), from PORTREL_BIND_BASE_SEED on, kRounds apart, kRounds rounds each.
+std::vector<std::vector<uint64_t>> seed_groups() {
+  if (const char* one = std::getenv("PORTREL_BIND_SEED")) {
+    return {{std::strtoull(one, nullptr, 10)}};
+  }
+  uint64_t base = kBaseSeed;
+  if (const char* b = std::getenv("PORTREL_BIND_BASE_SEED")) {
+    base = std::strtoull(b, nullptr, 10);
+  }
+  uint64_t bases = 10;
+  if (const char* n = std::getenv("PORTREL_BIND_BASES")) {
+    bases = std::max<uint64_t>(1, std::strtoull(n, nullptr, 10));
+  }
+  std::vector<std::vector<uint64_t>> groups(bases);
+  for (uint64_t k = 0; k < bases; ++k) {
+    for (int i = 0; i < kRounds; ++i) groups[k].push_back(base + k * kRounds + i);
+  }
+  return groups;
+}
+
+TEST(BindRulesLive, PredictionsMatchTheKernel) {
+  ASSERT_EQ(geteuid(), 0u) << "this test needs root (network namespaces, two uids)";
+  std::vector<std::vector<uint64_t>> groups = seed_groups();
+  Totals t;
+  auto start = std::chrono::steady_clock::now();
+  for (size_t k = 0; k < groups.size(); ++k) {
+    std::string name =
+        "portrel-bind-" + std::to_string(getpid()) + "-" + std::to_string(k);
+    run_in_fresh_netns(name, groups[k], t);
+  }
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
                        .count();
-  std::printf("bind rules: %d cases in %zu rounds, %.1f s, %zu disagreements\n", cases,
-              seeds.size(), seconds, failures.size());
-  for (auto& [k, v] : covered) std::printf("  %6d  %s\n", v, k.c_str());
-  for (size_t i = 0; i < failures.size() && i < 25; ++i) {
-    ADD_FAILURE() << failures[i];
+  std::printf(
+      "bind rules: %d cases in %zu rounds from %zu base seeds, %.1f s, "
+      "%zu disagreements (UDP SO_REUSEPORT rule: %s)\n",
+      t.cases, t.rounds, groups.size(), seconds, t.failures.size(),
+      std::string(udp_reuseport_rule_name(t.rule)).c_str());
+  for (auto& [k, v] : t.covered) std::printf("  %6d  %s\n", v, k.c_str());
+  for (size_t i = 0; i < t.failures.size() && i < 25; ++i) {
+    ADD_FAILURE() << t.failures[i];
   }
-  EXPECT_TRUE(failures.empty()) << failures.size()
-                                << " disagreements; replay one with PORTREL_BIND_SEED=N";
-  if (seeds.size() > 1) {
-    EXPECT_GE(cases, 2000);
+  EXPECT_TRUE(t.failures.empty())
+      << t.failures.size() << " disagreements; replay one with PORTREL_BIND_SEED=N";
+  if (t.rounds > 1) {
+    EXPECT_GE(t.cases, 2000);
     for (const char* must : {"kernel ok", "kernel EADDRINUSE", "kernel EACCES",
                              "kernel EADDRNOTAVAIL", "kernel EINVAL",
                              "blocked by tcp TIME_WAIT", "blocked by tcp LISTEN",
@@ -493,9 +549,36 @@ TEST(BindRulesLive, PredictionsMatchTheKernel) {
                              "shared: SO_REUSEADDR over TIME_WAIT", "shared: SO_REUSEPORT",
                              "shared: different bound devices",
                              "shared: v6only keeps families apart"}) {
-      EXPECT_GT(covered[must], 0) << "no case covered: " << must;
+      EXPECT_GT(t.covered[must], 0) << "no case covered: " << must;
     }
   }
+}
+
+// The probe answers in a fresh namespace with its loopback down (it binds only
+// the wildcard address), and leaves no socket behind.
+TEST(UdpReuseportProbe, AnswersAndLeavesNoSocket) {
+  ASSERT_EQ(geteuid(), 0u) << "this test needs root (network namespaces)";
+  std::string name = "portrel-udp-probe-" + std::to_string(getpid());
+  ASSERT_EQ(testing::sh("ip netns add " + name), 0);
+  Result<UdpReuseportRule> rule = std::unexpected(Error{"not run"});
+  Result<std::vector<Socket>> left = std::unexpected(Error{"not run"});
+  std::thread worker([&] {
+    auto entered = enter_netns("/run/netns/" + name);
+    if (!entered) {
+      rule = std::unexpected(entered.error());
+      return;
+    }
+    rule = probe_udp_reuseport_rule();
+    left = dump_current_netns(*entered, SocketQuery{});
+  });
+  worker.join();
+  testing::sh("ip netns del " + name);
+  ASSERT_TRUE(rule.has_value()) << rule.error().message;
+  EXPECT_NE(*rule, UdpReuseportRule::unknown);
+  std::printf("UDP SO_REUSEPORT rule of this kernel: %s\n",
+              std::string(udp_reuseport_rule_name(*rule)).c_str());
+  ASSERT_TRUE(left.has_value()) << left.error().message;
+  EXPECT_TRUE(left->empty()) << left->size() << " sockets left in the namespace";
 }
 
 }  // namespace

@@ -4,9 +4,37 @@
 #include <map>
 #include <set>
 
+#include <unistd.h>
+
 #include "portrel/capture.h"
+#include "sources/bpf/bpf_loader.h"
 
 namespace portrel::testing {
+
+Snapshot capture_from_source(CaptureOptions::Source source, CaptureOptions options,
+                             CaptureInfo* info) {
+  options.source = source;
+  CaptureInfo scratch;
+  CaptureInfo& used = info != nullptr ? *info : scratch;
+  auto snap = capture(options, &used);
+  EXPECT_TRUE(snap) << (snap ? "" : snap.error().message);
+  EXPECT_EQ(used.used, source) << used.fallback_reason;
+  return snap ? std::move(*snap) : Snapshot();
+}
+
+void require_bpf() {
+  ASSERT_TRUE(bpf_built_in()) << "this build has no bpf source: install clang, bpftool "
+                                 "and libbpf-dev (scripts/deps.sh) and reconfigure";
+  ASSERT_EQ(geteuid(), 0u) << "the bpf source needs root";
+}
+
+std::set<Row> rows_of(const Snapshot& snap, const std::set<pid_t>& pids) {
+  std::set<Row> rows;
+  for (const Holding& h : snap.holdings()) {
+    if (pids.contains(h.pid)) rows.emplace(h.pid, h.fd, h.inode, h.cloexec);
+  }
+  return rows;
+}
 
 Snapshot capture_all() {
   auto snap = capture(CaptureOptions{});

@@ -4,7 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+#include <tuple>
+
 #include "lab/lab.h"
+#include "portrel/capture.h"
 #include "portrel/snapshot.h"
 
 namespace portrel::testing {
@@ -17,6 +21,19 @@ void expect_matches_truth(const Snapshot& snap, const lab::GroundTruth& truth);
 
 /// Captures the live host (every namespace, every state).
 Snapshot capture_all();
+
+/// Captures with SOURCE only (no fallback), failing the test when it cannot;
+/// INFO, when given, says how the capture went.
+Snapshot capture_from_source(CaptureOptions::Source source, CaptureOptions options = {},
+                             CaptureInfo* info = nullptr);
+
+/// Fails the test unless this build has the bpf source and runs as root.
+void require_bpf();
+
+/// A holding as (pid, fd, inode, cloexec).
+using Row = std::tuple<pid_t, int, uint64_t, bool>;
+/// The holdings of PIDS in the snapshot.
+std::set<Row> rows_of(const Snapshot& snap, const std::set<pid_t>& pids);
 
 /// Starts a lab scenario; a scenario that cannot start fails the test and aborts
 /// (every later check would be meaningless).

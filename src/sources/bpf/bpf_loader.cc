@@ -23,7 +23,10 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
+#include <mutex>
 
 #include "portrel.skel.h"
 #include "sources/bpf/portrel_bpf.h"
@@ -35,25 +38,78 @@ namespace portrel {
 #if PORTREL_HAVE_BPF
 namespace {
 
-// Pin names of the iterator links, in the order of Loaded::links. The last
-// ones (the sleepable fd walk, and the table rows, which need
-// bpf_get_socket_cookie in iterators) may be missing: older kernels do not load
-// them, and they come or go together.
-constexpr std::array<const char*, 7> kLinkPins = {
-    "tasks", "task_files", "tcp", "udp", "task_files_holders", "tcp_rows", "udp_rows"};
-constexpr size_t kHolders = 4;  // the first of the optional ones
-constexpr size_t kTcpRows = 5;
-constexpr size_t kUdpRows = 6;
+// The programs in the order of BpfPart (the first kBpfPrograms parts); a link
+// is pinned under its part's name. Any but tasks and task_files may be missing:
+// older kernels do not load the sleepable fd walk and the table rows (no
+// sleepable iterators, bpf_copy_from_user_task or socket cookies before 5.18),
+// and a verifier may refuse any one of them.
+constexpr size_t kHolders = static_cast<size_t>(BpfPart::task_files_holders);
+constexpr size_t kTcpRows = static_cast<size_t>(BpfPart::tcp_rows);
+constexpr size_t kUdpRows = static_cast<size_t>(BpfPart::udp_rows);
+constexpr size_t kExePath = static_cast<size_t>(BpfPart::exe_path);
 constexpr const char* kFilterPin = "filter";
+// A part the kernel refused is marked by a directory (bpffs holds nothing
+// but directories and bpf objects) named "refused_PART" beside the pins.
+std::string refused_marker(const std::string& dir, size_t part) {
+  return dir + "/refused_" + std::string(bpf_part_name(static_cast<BpfPart>(part)));
+}
 constexpr const char* kDefaultPins = "/sys/fs/bpf/portrel";
 
+using PartStates = std::array<BpfPartStatus, kBpfParts>;
+
+PartStates all_loaded() {
+  PartStates states;
+  for (size_t i = 0; i < kBpfParts; ++i) states[i].part = static_cast<BpfPart>(i);
+  return states;
+}
+
+bool in_use(const PartStates& states, size_t i) {
+  return states[i].state == BpfPartState::loaded;
+}
+
 struct Loaded {
-  std::array<UniqueFd, 7> links;  // as kLinkPins; the optional ones -1 when not loaded
-  UniqueFd filter;                // the portrel_filter map
+  std::array<UniqueFd, kBpfPrograms> links;  // -1 for a part not loaded
+  UniqueFd filter;                           // the portrel_filter map
+  PartStates states = all_loaded();
 };
 
-// libbpf prints to stderr by default; the library never prints.
-int silent(libbpf_print_level, const char*, va_list) { return 0; }
+// libbpf's warnings during one load, kept for the name of the program the
+// kernel refused and its verifier log; libbpf would print them to stderr, and
+// the library never prints.
+std::mutex log_mutex;
+std::string* log_sink = nullptr;
+
+int capture_print(libbpf_print_level level, const char* format, va_list args) {
+  if (level == LIBBPF_DEBUG) return 0;
+  std::lock_guard lock(log_mutex);
+  if (log_sink == nullptr) return 0;
+  va_list copy;
+  va_copy(copy, args);
+  int n = vsnprintf(nullptr, 0, format, copy);
+  va_end(copy);
+  if (n <= 0) return 0;
+  size_t at = log_sink->size();
+  log_sink->resize(at + static_cast<size_t>(n) + 1);
+  vsnprintf(log_sink->data() + at, static_cast<size_t>(n) + 1, format, args);
+  log_sink->resize(at + static_cast<size_t>(n));
+  return 0;
+}
+
+// Keeps libbpf's warnings in *SINK while it lives.
+class LogCapture {
+ public:
+  explicit LogCapture(std::string* sink) {
+    std::lock_guard lock(log_mutex);
+    log_sink = sink;
+    libbpf_set_print(capture_print);
+  }
+  ~LogCapture() {
+    std::lock_guard lock(log_mutex);
+    log_sink = nullptr;
+  }
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+};
 
 // Names this build's programs: a pin made by another build is never reused.
 std::string object_id() {
@@ -67,7 +123,10 @@ std::string object_id() {
 }
 
 void remove_pins(const std::string& dir) {
-  for (const char* name : kLinkPins) unlink((dir + "/" + name).c_str());
+  for (size_t i = 0; i < kBpfParts; ++i) {
+    unlink((dir + "/" + std::string(bpf_part_name(static_cast<BpfPart>(i)))).c_str());
+    rmdir(refused_marker(dir, i).c_str());
+  }
   unlink((dir + "/" + kFilterPin).c_str());
   rmdir(dir.c_str());
 }
@@ -80,23 +139,36 @@ bool object_info(int fd, Info& info) {
 }
 
 // Opens the pins of DIR when they are this build's, made by root and still what
-// they should be; nullopt otherwise.
-std::optional<Loaded> open_pins(const std::string& dir) {
+// they should be; nullopt otherwise. A part that is not pinned must be marked
+// refused; its reason comes from VERDICT when known.
+std::optional<Loaded> open_pins(const std::string& dir, const BpfVerdict* verdict) {
   struct stat st;
   if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 ||
       (st.st_mode & 022) != 0) {
     return std::nullopt;
   }
   Loaded loaded;
-  for (size_t i = 0; i < kLinkPins.size(); ++i) {
-    std::string path = dir + "/" + kLinkPins[i];
-    if (i >= kHolders && access(path.c_str(), F_OK) != 0) break;  // not loadable here
-    loaded.links[i].reset(bpf_obj_get(path.c_str()));
+  auto refused = [&](size_t i) {
+    if (access(refused_marker(dir, i).c_str(), F_OK) != 0) return false;
+    const std::string* why = verdict ? verdict->refusal(loaded.states[i].part) : nullptr;
+    loaded.states[i].state = BpfPartState::refused;
+    loaded.states[i].reason = why ? *why : "refused when the pinned programs were loaded";
+    return true;
+  };
+  for (size_t i = 0; i < kBpfPrograms; ++i) {
+    if (!bpf_part_required(static_cast<BpfPart>(i)) && refused(i)) continue;
+    loaded.links[i].reset(bpf_obj_get((dir + "/" + std::string(bpf_part_name(
+                                                         static_cast<BpfPart>(i)))).c_str()));
     bpf_link_info info;
     if (loaded.links[i].get() < 0 || !object_info(loaded.links[i].get(), info) ||
         info.type != BPF_LINK_TYPE_ITER) {
       return std::nullopt;
     }
+  }
+  if (!in_use(loaded.states, kHolders)) {
+    loaded.states[kExePath] = loaded.states[kHolders];
+  } else {
+    refused(kExePath);
   }
   loaded.filter.reset(bpf_obj_get((dir + "/" + kFilterPin).c_str()));
   bpf_map_info info;
@@ -108,56 +180,137 @@ std::optional<Loaded> open_pins(const std::string& dir) {
   return loaded;
 }
 
-// The skeleton, loaded with every program, or without the optional ones
-// when the kernel refuses them (before 5.18: no sleepable iterators, no
-// bpf_copy_from_user_task, no socket cookies in iterators).
-Result<portrel_bpf*> open_and_load() {
-  int err = 0;
-  for (bool optional : {true, false}) {
-    portrel_bpf* skel = portrel_bpf__open();
-    if (skel == nullptr) return std::unexpected(system_error("open bpf programs", errno));
-    bpf_program__set_autoload(skel->progs.portrel_task_files_holders, optional);
-    bpf_program__set_autoload(skel->progs.portrel_tcp_rows, optional);
-    bpf_program__set_autoload(skel->progs.portrel_udp_rows, optional);
-    err = portrel_bpf__load(skel);
-    if (err == 0) return skel;
-    portrel_bpf__destroy(skel);
-    err = err < 0 ? -err : err;
-    if (err == EPERM || err == EACCES) break;  // no privilege: nothing loads
-  }
-  std::string why = err == EPERM || err == EACCES ? " (needs root, or CAP_BPF and CAP_PERFMON)"
-                                                  : " (kernel older than 5.11, or no iterator)";
-  return std::unexpected(system_error("load bpf programs" + why, err));
+std::array<bpf_program*, kBpfPrograms> programs_of(portrel_bpf* skel) {
+  return {skel->progs.portrel_tasks,    skel->progs.portrel_task_files,
+          skel->progs.portrel_tcp,      skel->progs.portrel_udp,
+          skel->progs.portrel_task_files_holders, skel->progs.portrel_tcp_rows,
+          skel->progs.portrel_udp_rows};
 }
 
-Result<Loaded> load_programs() {
-  libbpf_set_print(silent);
-  auto opened = open_and_load();
+// The program libbpf names in LOG as the one that failed, and the reason: the
+// verifier's last line, else libbpf's own words.
+std::optional<std::pair<size_t, std::string>> refused_program(
+    const std::string& log, const std::array<bpf_program*, kBpfPrograms>& progs) {
+  for (size_t i = 0; i < progs.size(); ++i) {
+    std::string tag = std::string("prog '") + bpf_program__name(progs[i]) + "': ";
+    size_t at = log.find(tag);
+    if (at == std::string::npos) continue;
+    std::string reason;
+    static constexpr std::string_view kBegin = "-- BEGIN PROG LOAD LOG --\n";
+    if (size_t begin = log.find(kBegin, at); begin != std::string::npos) {
+      begin += kBegin.size();
+      size_t end = log.find("-- END PROG LOAD LOG --", begin);
+      reason = verifier_reason(std::string_view(log).substr(begin, end - begin));
+    }
+    if (reason.empty()) {
+      size_t end = log.find('\n', at);
+      reason = log.substr(at + tag.size(), end == std::string::npos ? end : end - at - tag.size());
+    }
+    return std::pair{i, reason};
+  }
+  return std::nullopt;
+}
+
+// libbpf's last line, for a failure no program is named in.
+std::string last_line(const std::string& log) {
+  std::string reason = verifier_reason(log);
+  if (reason.starts_with("libbpf: ")) reason.erase(0, 8);
+  return reason;
+}
+
+// Errors that say nothing about this kernel: not remembered.
+bool transient(int err) {
+  return err == ENOMEM || err == EAGAIN || err == EMFILE || err == ENFILE || err == EINTR ||
+         err == EBUSY;
+}
+
+// The skeleton, loaded with every part that STATES has loaded. A program the
+// kernel refuses is taken out and the rest loaded again; a refused exe path
+// only switches bpf_d_path off in the fd walk with holders. Refusals go into
+// STATES and, with their reasons, into FOUND. Errors when nothing loads, or a
+// required part is refused (FOUND.failed says why, unless it is transient).
+Result<portrel_bpf*> open_and_load(PartStates& states, BpfVerdict& found) {
+  std::string log;
+  LogCapture capture(&log);
+  for (size_t attempt = 0; attempt <= kBpfParts; ++attempt) {
+    for (size_t i = 0; i < kBpfPrograms; ++i) {
+      if (bpf_part_required(static_cast<BpfPart>(i)) && !in_use(states, i)) {
+        return std::unexpected(Error{"bpf part " + std::string(bpf_part_name(states[i].part)) +
+                                     " " + std::string(bpf_part_state_name(states[i].state)) +
+                                     ": " + states[i].reason});
+      }
+    }
+    portrel_bpf* skel = portrel_bpf__open();
+    if (skel == nullptr) return std::unexpected(system_error("open bpf programs", errno));
+    auto progs = programs_of(skel);
+    for (size_t i = 0; i < kBpfPrograms; ++i) {
+      bpf_program__set_autoload(progs[i], in_use(states, i));
+    }
+    skel->rodata->portrel_exe_d_path = in_use(states, kExePath);
+    log.clear();
+    int err = portrel_bpf__load(skel);
+    if (err == 0) return skel;
+    err = err < 0 ? -err : err;
+    auto refused = refused_program(log, progs);
+    portrel_bpf__destroy(skel);
+    if (!refused) {
+      Error e = system_error("load bpf programs", err);
+      if (std::string line = last_line(log); !line.empty()) e.message += " (" + line + ")";
+      if (!transient(err)) found.failed = e.message;
+      return std::unexpected(e);
+    }
+    auto [i, reason] = *refused;
+    if (i == kHolders && in_use(states, kExePath) &&
+        log.find("bpf_d_path") != std::string::npos) {
+      i = kExePath;
+    }
+    states[i].state = BpfPartState::refused;
+    states[i].reason = reason;
+    found.refused.emplace_back(states[i].part, reason);
+    if (i == kHolders) states[kExePath] = {BpfPart::exe_path, BpfPartState::refused,
+                                           "its program, task_files_holders, was refused"};
+    if (bpf_part_required(states[i].part)) {
+      found.failed = "the kernel refused bpf part " + std::string(bpf_part_name(states[i].part)) +
+                     ": " + reason;
+      return std::unexpected(Error{found.failed});
+    }
+  }
+  return std::unexpected(Error{"load bpf programs: the kernel kept refusing them"});
+}
+
+// Loads and attaches every part that STATES has loaded (see open_and_load()).
+Result<Loaded> load_programs(PartStates states, BpfVerdict& found) {
+  auto opened = open_and_load(states, found);
   if (!opened) return std::unexpected(opened.error());
   portrel_bpf* skel = *opened;
   Loaded loaded;
-  std::array<bpf_program*, 7> progs = {
-      skel->progs.portrel_tasks,    skel->progs.portrel_task_files,
-      skel->progs.portrel_tcp,      skel->progs.portrel_udp,
-      skel->progs.portrel_task_files_holders, skel->progs.portrel_tcp_rows,
-      skel->progs.portrel_udp_rows};
+  loaded.states = std::move(states);
+  auto progs = programs_of(skel);
   for (size_t i = 0; i < progs.size(); ++i) {
-    if (i >= kHolders && !bpf_program__autoload(progs[i])) break;
+    if (!bpf_program__autoload(progs[i])) continue;
     // The link lives on through the duplicate once the skeleton is gone.
     bpf_link* link = bpf_program__attach_iter(progs[i], nullptr);
     if (link == nullptr) {
       int err = errno;
-      portrel_bpf__destroy(skel);
-      return std::unexpected(system_error(
-          std::string("attach bpf iterator ") + bpf_program__name(progs[i]), err));
+      if (bpf_part_required(static_cast<BpfPart>(i))) {
+        portrel_bpf__destroy(skel);
+        return std::unexpected(system_error(
+            std::string("attach bpf iterator ") + bpf_program__name(progs[i]), err));
+      }
+      std::string reason = std::string("attach: ") + strerror(err);
+      loaded.states[i] = {static_cast<BpfPart>(i), BpfPartState::refused, reason};
+      if (i == kHolders) loaded.states[kExePath] = loaded.states[i];
+      continue;
     }
     loaded.links[i].reset(fcntl(bpf_link__fd(link), F_DUPFD_CLOEXEC, 0));
     bpf_link__destroy(link);
   }
   loaded.filter.reset(fcntl(bpf_map__fd(skel->maps.portrel_filter), F_DUPFD_CLOEXEC, 0));
   portrel_bpf__destroy(skel);
-  for (size_t i = 0; i < kHolders; ++i) {
-    if (loaded.links[i].get() < 0) return std::unexpected(system_error("dup bpf link", errno));
+  for (size_t i = 0; i < kBpfPrograms; ++i) {
+    if (bpf_part_required(static_cast<BpfPart>(i)) && loaded.links[i].get() < 0) {
+      return std::unexpected(system_error("dup bpf link", errno));
+    }
   }
   if (loaded.filter.get() < 0) return std::unexpected(system_error("dup bpf map", errno));
   return loaded;
@@ -174,9 +327,13 @@ std::string pin(const Loaded& loaded, const std::string& root, const std::string
   remove_pins(tmp);
   if (mkdir(tmp.c_str(), 0700) != 0) return "cannot create " + tmp + ": " + strerror(errno);
   bool ok = true;
-  for (size_t i = 0; i < kLinkPins.size(); ++i) {
-    if (loaded.links[i].get() < 0) continue;  // the fd walk with holders, when not loaded
-    ok = ok && bpf_obj_pin(loaded.links[i].get(), (tmp + "/" + kLinkPins[i]).c_str()) == 0;
+  for (size_t i = 0; i < kBpfParts; ++i) {
+    if (!in_use(loaded.states, i)) {
+      ok = ok && mkdir(refused_marker(tmp, i).c_str(), 0700) == 0;
+    } else if (i < kBpfPrograms) {
+      std::string name(bpf_part_name(static_cast<BpfPart>(i)));
+      ok = ok && bpf_obj_pin(loaded.links[i].get(), (tmp + "/" + name).c_str()) == 0;
+    }
   }
   ok = ok && bpf_obj_pin(loaded.filter.get(), (tmp + "/" + kFilterPin).c_str()) == 0;
   std::string target = root + "/" + id;
@@ -205,7 +362,8 @@ class LinkIterators : public BpfIterators {
       : loaded_(std::move(loaded)),
         filter_(kernel_filter(filter.ports, filter.listening_only)),
         origin_(std::move(origin)) {
-    filter_->lean = filter.lean_walk && has_rows() ? 1 : 0;
+    // The lean walk leaves TCP's options to the TCP rows.
+    filter_->lean = filter.lean_walk && loaded_.links[kTcpRows].get() >= 0 ? 1 : 0;
   }
 
   Result<std::string> tasks() override { return read_all(loaded_.links[0].get(), *filter_); }
@@ -218,8 +376,11 @@ class LinkIterators : public BpfIterators {
   }
   bool holder_details() const override { return loaded_.links[kHolders].get() >= 0; }
   Result<std::string> rows(Proto proto) override {
-    if (!has_rows()) return std::unexpected(Error{"the kernel did not load the table rows"});
-    if (proto != Proto::tcp) return read_all(loaded_.links[kUdpRows].get(), *filter_);
+    int link = loaded_.links[proto == Proto::tcp ? kTcpRows : kUdpRows].get();
+    if (link < 0 || (proto != Proto::tcp && proto != Proto::udp)) {
+      return std::unexpected(Error{"no table rows of this protocol loaded"});
+    }
+    if (proto != Proto::tcp) return read_all(link, *filter_);
     if (filter_->listening_only == 0) return read_all(loaded_.links[kTcpRows].get(), *filter_);
     // Listeners come first: the walk ends at the first other socket.
     auto listeners = std::make_unique<portrel_filter>(*filter_);
@@ -227,26 +388,36 @@ class LinkIterators : public BpfIterators {
     return read_all(loaded_.links[kTcpRows].get(), *listeners);
   }
   bool has_rows() const override {
-    return loaded_.links[kTcpRows].get() >= 0 && loaded_.links[kUdpRows].get() >= 0;
+    return loaded_.links[kTcpRows].get() >= 0 || loaded_.links[kUdpRows].get() >= 0;
   }
   Result<std::string> tables(const TableQuery& query) override {
     auto filter = kernel_filter(query.ports, filter_->listening_only != 0);
+    // A protocol whose part was refused is left out: its options stay
+    // unknown, as parts() says.
+    int tcp_link = loaded_.links[static_cast<size_t>(BpfPart::tcp)].get();
+    int udp_link = loaded_.links[static_cast<size_t>(BpfPart::udp)].get();
+    if ((!query.tcp || tcp_link < 0) && (!query.udp || udp_link < 0)) {
+      return std::unexpected(Error{"the kernel did not load the protocol tables' walks"});
+    }
     std::string out;
-    if (query.tcp) {
+    if (query.tcp && tcp_link >= 0) {
       filter->stop_after_listeners = query.tcp_listeners_only ? 1 : 0;
-      auto tcp = read_all(loaded_.links[2].get(), *filter);
+      auto tcp = read_all(tcp_link, *filter);
       if (!tcp) return tcp;
       out = std::move(*tcp);
     }
-    if (query.udp) {
+    if (query.udp && udp_link >= 0) {
       filter->stop_after_listeners = 0;
-      auto udp = read_all(loaded_.links[3].get(), *filter);
+      auto udp = read_all(udp_link, *filter);
       if (!udp) return udp;
       out.append(*udp);
     }
     return out;
   }
   std::string origin() const override { return origin_; }
+  std::vector<BpfPartStatus> parts() const override {
+    return {loaded_.states.begin(), loaded_.states.end()};
+  }
 
  private:
   // The programs find this thread's filter under the key the kernel's
@@ -361,31 +532,86 @@ std::string pin_root(std::string& why_not) {
 
 bool bpf_built_in() { return true; }
 
-Result<std::unique_ptr<BpfIterators>> load_bpf_iterators(const BpfFilter& filter) {
-  if (const char* fail = std::getenv(kBpfFailEnv); fail != nullptr && *fail != '\0') {
+std::string bpf_object_id() { return object_id(); }
+
+Result<std::unique_ptr<BpfIterators>> load_bpf_iterators(const BpfFilter& filter,
+                                                        BpfLoadReport* report) {
+  BpfLoadReport scratch;
+  BpfLoadReport& out = report != nullptr ? *report : scratch;
+  auto failures = parse_bpf_failures(std::getenv(kBpfFailEnv) ? std::getenv(kBpfFailEnv) : "");
+  if (!failures) return std::unexpected(failures.error());
+  if (failures->all) {
     return std::unexpected(Error{std::string("bpf disabled by ") + kBpfFailEnv});
   }
   if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
     return std::unexpected(Error{"the kernel has no BTF (/sys/kernel/btf/vmlinux)"});
   }
+  if (!has_bpf_privilege()) {
+    return std::unexpected(
+        Error{"no privilege to load bpf programs (needs root, or CAP_BPF and CAP_PERFMON)"});
+  }
+  std::string id = object_id();
+  PartStates states = all_loaded();
+  auto finish = [&](Loaded loaded, std::string origin) -> std::unique_ptr<BpfIterators> {
+    out.parts.assign(loaded.states.begin(), loaded.states.end());
+    return std::make_unique<LinkIterators>(std::move(loaded), filter, std::move(origin));
+  };
+
+  // Parts refused by PORTREL_BPF_FAIL: loaded here and now, never pinned nor
+  // remembered.
+  if (failures->any()) {
+    for (size_t i = 0; i < kBpfParts; ++i) {
+      if (failures->parts[i]) states[i] = {states[i].part, BpfPartState::disabled, kBpfFailEnv};
+    }
+    if (failures->parts[kHolders]) states[kExePath] = states[kHolders];
+    BpfVerdict ignored;
+    auto loaded = load_programs(states, ignored);
+    if (!loaded) return std::unexpected(loaded.error());
+    return finish(std::move(*loaded), "loaded (not pinned: " + std::string(kBpfFailEnv) + ")");
+  }
+
+  // What an earlier run of this boot found: a failure costs nothing to
+  // repeat, a refused part is not tried again.
+  std::string path = verdict_path();
+  BpfVerdict found = current_verdict_key(id);
+  std::optional<BpfVerdict> known = path.empty() ? std::nullopt : read_verdict(path);
+  if (known && !known->same_key(found)) known.reset();
+  if (known && !known->failed.empty()) {
+    out.verdict = "remembered in " + path;
+    return std::unexpected(Error{known->failed + " (remembered for this boot in " + path + ")"});
+  }
+  if (known) {
+    for (const auto& [part, why] : known->refused) {
+      states[static_cast<size_t>(part)] = {part, BpfPartState::refused, why};
+    }
+    if (!in_use(states, kHolders)) states[kExePath] = states[kHolders];
+    out.verdict = "remembered in " + path;
+  }
+
   std::string why_not;
   std::string root = pin_root(why_not);
-  std::string id = object_id();
-  // Said under --verbose: without the sleepable walk, holders cost /proc reads.
-  auto texts = [](const Loaded& l) {
-    return l.links[kHolders].get() >= 0
-               ? std::string()
-               : "; holders' exe and cmdline from /proc (no sleepable fd walk before Linux "
-                 "5.18)";
-  };
   if (!root.empty()) {
-    if (auto pinned = open_pins(root + "/" + id)) {
-      std::string origin = "pinned in " + root + "/" + id + texts(*pinned);
-      return std::make_unique<LinkIterators>(std::move(*pinned), filter, std::move(origin));
+    if (auto pinned = open_pins(root + "/" + id, known ? &*known : nullptr)) {
+      return finish(std::move(*pinned), "pinned in " + root + "/" + id);
     }
   }
-  auto loaded = load_programs();
-  if (!loaded) return std::unexpected(loaded.error());
+  auto loaded = load_programs(states, found);
+  if (known) found.refused = known->refused;  // a remembered refusal is not tried again
+  if (!known && !path.empty() && geteuid() == 0 && (!loaded || !found.refused.empty() ||
+                                                    !found.failed.empty())) {
+    // Only what this kernel said: a transient failure leaves found.failed empty.
+    if (loaded || !found.failed.empty()) {
+      std::string problem = write_verdict(path, found);
+      out.verdict = problem.empty() ? "written to " + path : "not kept: " + problem;
+    }
+  }
+  if (!loaded) {
+    out.parts.assign(states.begin(), states.end());
+    for (const auto& [part, why] : found.refused) {
+      out.parts[static_cast<size_t>(part)] = {part, BpfPartState::refused, why};
+    }
+    return std::unexpected(loaded.error());
+  }
   std::string origin = "loaded";
   if (!root.empty()) {
     // A pin that failed validation is replaced.
@@ -393,15 +619,16 @@ Result<std::unique_ptr<BpfIterators>> load_bpf_iterators(const BpfFilter& filter
     why_not = pin(*loaded, root, id);
   }
   origin += why_not.empty() ? " and pinned in " + root + "/" + id : " (not pinned: " + why_not + ")";
-  origin += texts(*loaded);
-  return std::make_unique<LinkIterators>(std::move(*loaded), filter, std::move(origin));
+  return finish(std::move(*loaded), std::move(origin));
 }
 
 #else
 
 bool bpf_built_in() { return false; }
 
-Result<std::unique_ptr<BpfIterators>> load_bpf_iterators(const BpfFilter&) {
+std::string bpf_object_id() { return ""; }
+
+Result<std::unique_ptr<BpfIterators>> load_bpf_iterators(const BpfFilter&, BpfLoadReport*) {
   return std::unexpected(
       Error{"this portrel was built without the bpf source (no clang, bpftool, "
             "libbpf or kernel BTF at build time)"});

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "portrel/error.h"
+#include "sources/bpf/bpf_parts.h"
 #include "sources/sources.h"
 
 namespace portrel {
@@ -60,11 +61,9 @@ class BpfIterators {
   /// How the programs came: "loaded", "loaded and pinned in DIR", "pinned in
   /// DIR" (for --verbose).
   virtual std::string origin() const { return ""; }
+  /// Each part: loaded, or why not.
+  virtual std::vector<BpfPartStatus> parts() const { return {}; }
 };
-
-/// The environment variable that makes load_bpf_iterators() fail, so that the
-/// fallback path can be tested: PORTREL_BPF_FAIL=1.
-inline constexpr const char* kBpfFailEnv = "PORTREL_BPF_FAIL";
 
 /// Where loaded programs are pinned so that later runs skip loading them:
 /// PORTREL_BPF_PINS=DIR (default /sys/fs/bpf/portrel), or "off". Pins are made
@@ -75,9 +74,24 @@ inline constexpr const char* kBpfPinsEnv = "PORTREL_BPF_PINS";
 /// True when this binary was built with the bpf programs.
 bool bpf_built_in();
 
-/// Opens this build's pinned programs, or loads, verifies and pins them. Errors (with the reason in one line) when
-/// the binary has no bpf source, PORTREL_BPF_FAIL is set, the kernel lacks BTF
-/// or an iterator, or privilege is missing (CAP_BPF and CAP_PERFMON, or root).
-Result<std::unique_ptr<BpfIterators>> load_bpf_iterators(const BpfFilter& filter);
+/// Names this build's programs (a hash of the object); "" without them.
+std::string bpf_object_id();
+
+/// What loading found, also when it failed: each part's state, and where the
+/// answer came from (the kernel, or the verdict kept for this boot).
+struct BpfLoadReport {
+  std::vector<BpfPartStatus> parts;  ///< empty when nothing was tried
+  std::string verdict;  ///< "remembered in PATH", "written to PATH", "not kept: why"
+};
+
+/// Opens this build's pinned programs, or loads, verifies and pins them. A part
+/// the kernel refuses is dropped alone (PORTREL_BPF_FAIL=PART,… drops parts as
+/// if it had); a failure or a partial load is remembered for the boot
+/// (bpf_parts.h). Errors (with the reason in one line) when the binary has no
+/// bpf source, PORTREL_BPF_FAIL=1, the kernel lacks BTF, an iterator or a
+/// required part (tasks, task_files), or privilege is missing (CAP_BPF and
+/// CAP_PERFMON, or CAP_SYS_ADMIN). REPORT, when given, gets each part's state.
+Result<std::unique_ptr<BpfIterators>> load_bpf_iterators(const BpfFilter& filter,
+                                                        BpfLoadReport* report = nullptr);
 
 }  // namespace portrel

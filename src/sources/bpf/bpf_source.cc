@@ -485,10 +485,19 @@ Result<ProcessScan> BpfSource::scan() {
     }
     queue(i, what);
   };
-  // A holder whose texts the walk could not give, as the task pass saw it.
+  // A holder whose texts the walk could not give, as the task pass saw it. An
+  // exe path the walk does not make (a kernel that refuses it) is read once
+  // per exe file, as without the walk's texts.
   auto queue_unread = [&](pid_t pid, uint64_t start_ns, bool exe, bool cmdline) {
     auto i = seen(pid, start_ns);
     if (!i || queued[*i]) return;
+    if (uint64_t exe_id = table->tasks[*i].exe_id; exe && exe_id != 0) {
+      auto [reader, first] = exe_reader.emplace(exe_id, *i);
+      if (!first) {
+        exe_copies.emplace_back(*i, reader->second);
+        exe = false;
+      }
+    }
     queue(*i, ProcReads{.exe = exe, .cmdline = cmdline, .cgroup = cgroup});
   };
   if (table) start_reads();

@@ -118,6 +118,8 @@ class BpfSource : public ProcessSource {
 
   /// How the programs came (BpfIterators::origin).
   std::string origin() const { return iterators_->origin(); }
+  /// Each part of the programs: loaded, or why not (BpfIterators::parts).
+  std::vector<BpfPartStatus> parts() const { return iterators_->parts(); }
 
  private:
   // The task pass, decoded: every process, and where each pid is.

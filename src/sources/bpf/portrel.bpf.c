@@ -17,6 +17,13 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
+/* Set before loading (.rodata: the verifier sees a constant and prunes the
+ * branch not taken). Cleared where the verifier refuses bpf_d_path on the exe
+ * file, which some kernels see as untrusted when reached through task->mm: the
+ * holder record then says PORTREL_EXE_UNREAD and the reader takes the path from
+ * /proc/PID/exe. */
+const volatile bool portrel_exe_d_path = true;
+
 #define AF_INET 2
 #define AF_INET6 10
 #define IPPROTO_TCP 6
@@ -164,7 +171,7 @@ static __always_inline int emit_holder(struct seq_file *seq, struct task_struct 
   if (exe && (__u64)exe == f->last_exe) {
     rec.flags |= PORTREL_EXE_AS_BEFORE;
     known = (__u64)exe;
-  } else if (exe) {
+  } else if (exe && portrel_exe_d_path) {
     long n = bpf_d_path((struct path *)&exe->f_path, f->exe, PORTREL_EXE_MAX);
     if (n > 0 && n <= PORTREL_EXE_MAX) {
       rec.exe_len = n - 1; /* without its NUL */
@@ -172,6 +179,8 @@ static __always_inline int emit_holder(struct seq_file *seq, struct task_struct 
     } else {
       rec.flags |= PORTREL_EXE_UNREAD;
     }
+  } else if (exe) {
+    rec.flags |= PORTREL_EXE_UNREAD;
   }
   if (mm) {
     /* As /proc/PID/cmdline: the bytes of [arg_start, arg_end), unless the last
