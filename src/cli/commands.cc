@@ -31,6 +31,10 @@ constexpr std::array kCommands = {
             configure_sql, run_sql},
     Command{"snapshot", "write the whole relation to a SQLite file (query it with sql --db)",
             configure_snapshot, run_snapshot},
+    Command{"doctor",
+            "what portrel can see on this host and why not: kernel, privileges, bpf parts, "
+            "sock_diag families (exit 3 when degraded)",
+            configure_doctor, run_doctor},
 };
 
 }  // namespace

@@ -16,6 +16,7 @@ inline constexpr int kExitFound = 0;    ///< the query found something
 inline constexpr int kExitNothing = 1;  ///< it found nothing
 inline constexpr int kExitUsage = 2;    ///< usage error (one line on stderr)
 inline constexpr int kExitFindings = 3;  ///< audit: a finding of severity warning or above
+inline constexpr int kExitUncertain = 3;  ///< why-busy: uncertain; doctor: degraded
 
 struct Command {
   const char* name;  ///< "" for the default view
@@ -52,5 +53,9 @@ int run_audit(const Options&);
 // why_busy_command.cc
 void configure_why_busy(CLI::App&, Options&);
 int run_why_busy(const Options&);
+
+// doctor_command.cc
+void configure_doctor(CLI::App&, Options&);
+int run_doctor(const Options&);
 
 }  // namespace portrel

@@ -31,7 +31,6 @@
 namespace portrel {
 namespace {
 
-constexpr int kExitUncertain = 3;  // the verdict depends on unknown options
 
 struct Target {
   BindRequest request;

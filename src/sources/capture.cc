@@ -230,9 +230,8 @@ Result<Snapshot> capture(const CaptureOptions& options, CaptureInfo* info) {
         if (part.state == BpfPartState::loaded) continue;
         info->bpf_parts_missing.push_back(
             std::string(bpf_part_name(part.part)) + " " +
-            std::string(bpf_part_state_name(part.state)) + " (" + part.reason + "): " +
-            std::string(bpf_part_gives(part.part)) + " from " +
-            std::string(bpf_part_fallback(part.part)) + " instead");
+            std::string(bpf_part_state_name(part.state)) + " (" + part.reason +
+            "); instead: " + std::string(bpf_part_fallback(part.part)));
       }
     }
     // TCP and UDP rows from the kernel's tables, with their options, where it

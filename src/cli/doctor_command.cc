@@ -1,0 +1,145 @@
+// `portrel doctor`: what portrel can see on this host and why not, as a page
+// for people or one JSON document. Exit 0 when every part of the answer can be
+// read the best way, 3 when something is degraded (a part refused, a fd table
+// unreadable, no privilege), so that scripts can check a host.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/report.h"
+#include "output/table.h"
+#include "sources/doctor.h"
+#include "util/text.h"
+
+namespace portrel {
+namespace {
+
+std::string yes_no(bool b) { return b ? "yes" : "no"; }
+
+// Whether the answer of every command is as good as it gets here.
+bool degraded(const HostReport& r) {
+  if (!r.bpf_usable || r.fd_unreadable > 0) return true;
+  for (const BpfPartStatus& p : r.bpf_parts) {
+    if (p.state != BpfPartState::loaded) return true;
+  }
+  return false;
+}
+
+nlohmann::json as_json(const HostReport& r) {
+  nlohmann::json doc;
+  doc["kernel"] = r.kernel;
+  doc["btf"] = {{"available", r.btf}, {"bytes", r.btf_bytes}};
+  nlohmann::json caps = nlohmann::json::object();
+  for (const Capability& c : r.capabilities) caps[c.name] = c.effective;
+  doc["privilege"] = {{"euid", r.euid}, {"capabilities", caps}};
+  nlohmann::json parts = nlohmann::json::array();
+  for (const BpfPartStatus& p : r.bpf_parts) {
+    parts.push_back({{"part", bpf_part_name(p.part)},
+                     {"state", bpf_part_state_name(p.state)},
+                     {"gives", bpf_part_gives(p.part)},
+                     {"reason", p.reason.empty() ? nlohmann::json() : nlohmann::json(p.reason)},
+                     {"instead", p.state == BpfPartState::loaded
+                                     ? nlohmann::json()
+                                     : nlohmann::json(bpf_part_fallback(p.part))}});
+  }
+  doc["bpf"] = {{"built_in", r.bpf_built_in},
+                {"usable", r.bpf_usable},
+                {"error", r.bpf_error.empty() ? nlohmann::json() : nlohmann::json(r.bpf_error)},
+                {"origin", r.bpf_origin},
+                {"parts", parts},
+                {"verdict", r.bpf_verdict},
+                {"bpffs_mounted", r.bpffs_mounted}};
+  nlohmann::json diag = nlohmann::json::array();
+  for (const DiagFamily& f : r.diag) {
+    diag.push_back({{"family", f.name},
+                    {"available", f.available},
+                    {"reason", f.detail.empty() ? nlohmann::json() : nlohmann::json(f.detail)}});
+  }
+  doc["sock_diag"] = diag;
+  doc["bind_rules"] = {{"udp_reuseport", r.udp_reuseport_rule}, {"how", r.udp_reuseport_how}};
+  doc["pid_namespace"] = {{"inode", r.pidns}, {"initial", r.initial_pidns}};
+  doc["fd_tables"] = {{"processes", r.processes},
+                      {"unreadable", r.fd_unreadable},
+                      {"unreadable_examples", r.fd_unreadable_examples}};
+  doc["degraded"] = degraded(r);
+  return doc;
+}
+
+void print_page(const HostReport& r, bool color) {
+  auto line = [](std::string_view label, const std::string& text) {
+    fmt::print("{:<14}{}\n", label, sanitize(text));
+  };
+  line("kernel", r.kernel);
+  line("BTF", r.btf ? fmt::format("/sys/kernel/btf/vmlinux ({} KiB)", with_commas(r.btf_bytes / 1024))
+                    : "none: the bpf source cannot load (every command reads /proc)");
+  std::string caps = fmt::format("euid {}", r.euid);
+  for (const Capability& c : r.capabilities) caps += fmt::format("; {} {}", c.name, yes_no(c.effective));
+  line("privilege", caps);
+  line("pid namespace",
+       r.initial_pidns ? fmt::format("the host's (pid:[{}])", r.pidns)
+                       : fmt::format("pid:[{}], not the host's: processes outside it are not "
+                                     "seen, and the bpf source cannot be used",
+                                     r.pidns));
+  std::string examples;
+  for (pid_t p : r.fd_unreadable_examples) examples += (examples.empty() ? "" : ", ") + std::to_string(p);
+  line("fd tables",
+       r.fd_unreadable == 0
+           ? fmt::format("all {} processes' fd tables readable", with_commas(r.processes))
+           : fmt::format("{} of {} processes' fd tables unreadable (pid {}{}): their sockets "
+                         "show no owner",
+                         with_commas(r.fd_unreadable), with_commas(r.processes), examples,
+                         r.fd_unreadable > r.fd_unreadable_examples.size() ? ", …" : ""));
+  line("bpffs", r.bpffs_mounted ? "mounted at /sys/fs/bpf: loaded programs are pinned"
+                                : "not mounted at /sys/fs/bpf: every run loads the programs");
+
+  fmt::print("\n");
+  if (!r.bpf_built_in) {
+    line("bpf source", "not built in: " + r.bpf_error);
+  } else if (r.bpf_usable) {
+    line("bpf source", r.bpf_origin);
+  } else {
+    line("bpf source", "cannot be used: " + r.bpf_error + " (every command reads /proc)");
+  }
+  if (!r.bpf_verdict.empty()) line("", "verdict " + r.bpf_verdict);
+  if (!r.bpf_parts.empty()) {
+    Table parts({"PART", "STATE", "GIVES", "WHY NOT / INSTEAD"});
+    for (const BpfPartStatus& p : r.bpf_parts) {
+      bool ok = p.state == BpfPartState::loaded;
+      parts.add({{std::string(bpf_part_name(p.part))},
+                 {std::string(bpf_part_state_name(p.state)), ok ? Style::plain : Style::warn},
+                 {std::string(bpf_part_gives(p.part))},
+                 {ok ? "" : sanitize(p.reason) + "; instead: " +
+                                std::string(bpf_part_fallback(p.part))}});
+    }
+    fmt::print("{}", parts.render(color));
+  }
+
+  fmt::print("\n");
+  Table diag({"SOCK_DIAG", "DUMPS", "WHY NOT"});
+  for (const DiagFamily& f : r.diag) {
+    diag.add({{f.name}, {yes_no(f.available), f.available ? Style::plain : Style::dim},
+              {sanitize(f.detail)}});
+  }
+  fmt::print("{}", diag.render(color));
+  fmt::print("\n");
+  line("bind rules", "UDP SO_REUSEPORT: " + r.udp_reuseport_rule + " (" + r.udp_reuseport_how + ")");
+}
+
+}  // namespace
+
+void configure_doctor(CLI::App&, Options&) {}
+
+int run_doctor(const Options& o) {
+  HostReport r = examine_host();
+  if (o.format == Format::json) {
+    fmt::print("{}\n", as_json(r).dump(2));
+  } else {
+    print_page(r, use_color(o));
+  }
+  return degraded(r) ? kExitUncertain : kExitFound;
+}
+
+}  // namespace portrel
