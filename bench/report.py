@@ -13,6 +13,8 @@ TARGETS = [
     ("lsof", ">=", "json", 5.0, "`--all --format json` ≥ 5 × faster than `lsof -i -n -P`"),
     ("who", "<=", "ss -tuan", 1.0, "`who PORT` ≤ 1.0 × `ss -tuan`"),
     ("procfs json", "<=", "ss -tuan", 2.0, "`--source procfs` ≤ 2 × `ss -tuan`"),
+    ("no-bpf json", "<=", "procfs json", 1.1,
+     "where bpf cannot load (remembered): ≤ 1.1 × `--source procfs`"),
 ]
 
 

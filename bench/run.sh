@@ -47,6 +47,24 @@ cleanup() {
 trap cleanup EXIT
 ulimit -n 1048576 2>/dev/null || true
 
+# A host where the bpf programs cannot load: the kernel's refusal is
+# remembered for the boot (bpf-verdict in portrel's state directory), so every
+# run after the first reads /proc at once. A verdict of this boot, kernel and
+# build that says so, in a state directory of the run's own.
+mkdir -m 700 "$tmp/nobpf"
+# doctor exits 3 when anything is degraded (a part refused): still its JSON.
+{ "$portrel" doctor --format json || [ $? = 3 ]; } | python3 -c '
+import json, sys, platform
+doc = json.load(sys.stdin)
+boot = open("/proc/sys/kernel/random/boot_id").read().strip()
+print("portrel-bpf-verdict 1")
+print("boot " + boot)
+print("kernel " + platform.release() + " " + platform.version())
+print("object " + doc["bpf"]["object"])
+print("failed load bpf programs: Invalid argument (as a kernel older than 5.11 says)")
+' >"$tmp/nobpf/bpf-verdict"
+chmod 600 "$tmp/nobpf/bpf-verdict"
+
 results=()
 for load in $loads; do
   procs=${load%x*} per=${load#*x}
@@ -78,6 +96,7 @@ for load in $loads; do
     "who=$portrel who $port" \
     "who cold=env PORTREL_BPF_PINS=off $portrel who $port" \
     "procfs json=$portrel --source procfs --all --format json" \
+    "no-bpf json=env PORTREL_STATE=$tmp/nobpf $portrel --all --format json" \
     "procfs floor=$tmp/procfs_floor" \
     "procfs floor, links only=$tmp/procfs_floor links" \
     "ss -tuan=ss -tuan" \

@@ -46,6 +46,7 @@ nlohmann::json as_json(const HostReport& r) {
                                      : nlohmann::json(bpf_part_fallback(p.part))}});
   }
   doc["bpf"] = {{"built_in", r.bpf_built_in},
+                {"object", r.bpf_object},
                 {"usable", r.bpf_usable},
                 {"error", r.bpf_error.empty() ? nlohmann::json() : nlohmann::json(r.bpf_error)},
                 {"origin", r.bpf_origin},

@@ -70,7 +70,11 @@ int main(int argc, char** argv) {
       "  NO_COLOR           no colour on a terminal either\n"
       "  PORTREL_BPF_PINS   where the loaded bpf programs are pinned for later runs\n"
       "                     (default /sys/fs/bpf/portrel, when a bpffs is mounted there),\n"
-      "                     or off to load them every time");
+      "                     or off to load them every time\n"
+      "  PORTREL_STATE      where what was learned about this kernel is kept for the\n"
+      "                     boot (bpf parts it refuses, its UDP bind rule; default\n"
+      "                     /run/portrel), or off\n"
+      "  PORTREL_BPF_FAIL   1: do not use bpf; PART,...: refuse those bpf parts (tests)");
   add_filters(app, options);
   app.require_subcommand(0, 1);
 

@@ -157,6 +157,7 @@ HostReport examine_host() {
   };
 
   r.bpf_built_in = bpf_built_in();
+  r.bpf_object = bpf_object_id();
   BpfLoadReport load;
   auto it = load_bpf_iterators(BpfFilter{}, &load);
   r.bpf_usable = it.has_value();

@@ -41,6 +41,7 @@ struct HostReport {
   std::vector<Capability> capabilities;
 
   bool bpf_built_in = false;
+  std::string bpf_object;   ///< the build of the programs (keys the pins and the verdict)
   bool bpf_usable = false;  ///< the programs loaded (tasks and the fd walk)
   std::string bpf_error;    ///< why not, when not usable
   std::string bpf_origin;   ///< loaded, pinned in …
