@@ -60,6 +60,7 @@ std::string_view opt_source_name(OptSource source);  ///< "none", "inferred", â€
 /// TCP_CLOSE are reported as "UNCONN", as ss does.
 std::string_view state_name(Proto proto, uint8_t state);
 inline constexpr uint8_t kStateEstablished = 1;
+inline constexpr uint8_t kStateSynRecv = 3;
 inline constexpr uint8_t kStateTimeWait = 6;
 inline constexpr uint8_t kStateClose = 7;
 inline constexpr uint8_t kStateListen = 10;
@@ -81,6 +82,10 @@ struct Process {
 };
 
 /// One row of `socket`: an inet socket as the protocol's tables hold it.
+/// A socket uid the kernel does not keep (its value is never a real uid: the
+/// kernel's INVALID_UID).
+inline constexpr uid_t kUnknownUid = static_cast<uid_t>(-1);
+
 struct Socket {
   uint64_t inode = 0;   ///< sockfs inode; 0 for sockets with no file (TIME_WAIT)
   uint64_t cookie = 0;  ///< the kernel's socket cookie, unique while it lives
@@ -92,6 +97,8 @@ struct Socket {
   uint16_t local_port = 0;  ///< host order
   Address remote_addr;
   uint16_t remote_port = 0;  ///< host order
+  /// The uid that created the socket; kUnknownUid for TIME_WAIT and request
+  /// (SYN_RECV) sockets, of which the kernel keeps none.
   uid_t uid = 0;
   Tristate reuseaddr = Tristate::unknown;
   Tristate reuseport = Tristate::unknown;

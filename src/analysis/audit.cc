@@ -55,6 +55,35 @@ std::map<pid_t, bool> epoll_waiters(const Snapshot& snap, const Socket& s,
   return out;
 }
 
+// Servers that keep their listeners inheritable across exec by design, by
+// comm: the finding stays, as information, with the reason.
+struct Deliberate {
+  std::string_view comm;
+  std::string_view why;
+};
+constexpr Deliberate kDeliberateInheritance[] = {
+    {"nginx",
+     "nginx keeps its listeners open across exec on purpose: its binary upgrade "
+     "(SIGUSR2) executes the new nginx with them, passed in the NGINX environment "
+     "variable, so the port never closes."},
+    {"haproxy",
+     "haproxy keeps its listeners open across exec on purpose: a reload (-sf/-x) "
+     "hands them to the new process, so the port never closes."},
+};
+
+// The design reason when every process of PIDS is the same server of
+// kDeliberateInheritance; "" otherwise.
+std::string_view deliberate(const Snapshot& snap, std::span<const pid_t> pids) {
+  for (const Deliberate& d : kDeliberateInheritance) {
+    bool all = !pids.empty() && std::ranges::all_of(pids, [&](pid_t pid) {
+      const Process* p = snap.process(pid);
+      return p != nullptr && p->comm == d.comm;
+    });
+    if (all) return d.why;
+  }
+  return "";
+}
+
 void cloexec(const Snapshot& snap, const Socket& s, std::vector<Finding>& out) {
   std::set<pid_t> open;
   for (const Holding& h : snap.holders(s.inode)) {
@@ -74,7 +103,57 @@ void cloexec(const Snapshot& snap, const Socket& s, std::vector<Finding>& out) {
       "Create listeners with SOCK_CLOEXEC (or fcntl(fd, F_SETFD, FD_CLOEXEC)); clear "
       "the flag only on a socket deliberately handed to an exec'd program (socket "
       "activation, binary upgrade), just before that exec.";
+  if (std::string_view why = deliberate(snap, f.pids); !why.empty()) {
+    f.severity = Severity::info;
+    f.explanation = std::string(why) + " " + f.explanation;
+    f.fix = "Nothing, if the binary upgrade is what these listeners are kept for; "
+            "otherwise: " + f.fix;
+  }
   out.push_back(std::move(f));
+}
+
+// Findings of one kind and severity about the same processes, one per socket,
+// become one finding about all those sockets: nginx's four listeners without
+// FD_CLOEXEC are one thing to fix, not four.
+void group_cloexec(const Snapshot& snap, std::vector<Finding>& findings) {
+  std::vector<Finding> out;
+  std::map<std::pair<Severity, std::vector<pid_t>>, size_t> index;
+  for (Finding& f : findings) {
+    if (f.kind != FindingKind::cloexec) {
+      out.push_back(std::move(f));
+      continue;
+    }
+    auto [it, fresh] = index.try_emplace({f.severity, f.pids}, out.size());
+    if (fresh) {
+      out.push_back(std::move(f));
+      continue;
+    }
+    Finding& group = out[it->second];
+    group.sockets.insert(group.sockets.end(), f.sockets.begin(), f.sockets.end());
+  }
+  for (Finding& f : out) {
+    if (f.kind != FindingKind::cloexec || f.sockets.size() < 2) continue;
+    // Each address once (SO_REUSEPORT siblings share one), with its count.
+    std::vector<std::pair<std::string, size_t>> places;
+    for (const Socket* s : f.sockets) {
+      std::string w = where(*s);
+      auto it = std::ranges::find(places, w, &std::pair<std::string, size_t>::first);
+      if (it == places.end()) {
+        places.emplace_back(w, 1);
+      } else {
+        ++it->second;
+      }
+    }
+    std::string list;
+    for (size_t i = 0; i < places.size() && i < 6; ++i) {
+      list += (i ? ", " : "") + places[i].first +
+              (places[i].second > 1 ? " (\u00d7" + std::to_string(places[i].second) + ")" : "");
+    }
+    if (places.size() > 6) list += " and " + with_commas(places.size() - 6) + " more";
+    f.summary = plural(f.sockets.size(), "listener", "listeners") +
+                " held without FD_CLOEXEC by " + who_list(snap, f.pids) + ": " + list;
+  }
+  findings = std::move(out);
 }
 
 void leaked(const Snapshot& snap, const Socket& s, const AuditEvidence& ev,
@@ -300,6 +379,7 @@ std::vector<Finding> audit(const Snapshot& snap, std::span<const Socket* const> 
     leaked(snap, *s, evidence, out);
     herd(snap, *s, evidence, out);
   }
+  group_cloexec(snap, out);
   exposed(snap, listeners, out);
   unowned(snap, sockets, out);
   std::ranges::stable_sort(out, [](const Finding& a, const Finding& b) {

@@ -17,6 +17,13 @@ inline constexpr int kExitNothing = 1;  ///< it found nothing
 inline constexpr int kExitUsage = 2;    ///< usage error (one line on stderr)
 inline constexpr int kExitFindings = 3;  ///< audit: a finding of severity warning or above
 inline constexpr int kExitUncertain = 3;  ///< why-busy: uncertain; doctor: degraded
+/// The answer may lack rows: portrel could not look everywhere it was asked to
+/// (a network namespace it could not enter, fd tables it could not read).
+/// What was seen is printed; one line on stderr says what was not.
+inline constexpr int kExitPartial = 4;
+/// portrel could not look at all (no /proc, no netlink): nothing is printed
+/// but one line on stderr.
+inline constexpr int kExitFailure = 5;
 
 struct Command {
   const char* name;  ///< "" for the default view

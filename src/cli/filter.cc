@@ -5,11 +5,14 @@
 
 #include <pwd.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <limits>
+#include <string_view>
 
 namespace portrel {
 namespace {
@@ -21,11 +24,19 @@ std::optional<uint64_t> number(const std::string& text) {
   return v;
 }
 
+// The namespace file at PATH (followed: /proc/PID/ns/net is a link); anything
+// but a file of nsfs (a directory, a regular file) is not a namespace.
 Result<uint64_t> inode_of(const std::string& path, const std::string& spec) {
+  constexpr unsigned long kNsfsMagic = 0x6e736673;  // NSFS_MAGIC
   struct stat st;
-  if (stat(path.c_str(), &st) != 0) {
+  struct statfs fs;
+  if (stat(path.c_str(), &st) != 0 || statfs(path.c_str(), &fs) != 0) {
     return std::unexpected(Error{"no network namespace '" + spec + "' (" + path + ": " +
                                  strerror(errno) + ")"});
+  }
+  if (static_cast<unsigned long>(fs.f_type) != kNsfsMagic || S_ISDIR(st.st_mode)) {
+    return std::unexpected(Error{"'" + spec + "' is not a network namespace (" + path +
+                                 " is not a namespace file)"});
   }
   return st.st_ino;
 }
@@ -64,6 +75,7 @@ Result<Filter> make_filter(const Options& o) {
     f.ipv6 = o.ipv6;
   }
   f.listening_only = !o.all;
+  f.sort = o.sort;
   if (!o.netns.empty()) {
     auto inode = resolve_netns(o.netns);
     if (!inode) return std::unexpected(inode.error());
@@ -114,6 +126,39 @@ bool Filter::keeps(const Snapshot& snapshot, const Socket& s) const {
   return true;
 }
 
+void sort_sockets(const Snapshot& snapshot, std::string_view key,
+                  std::vector<const Socket*>& sockets) {
+  // The first holder (lowest pid) stands for the socket; none sorts last.
+  auto first_holder = [&](const Socket* s) -> const Process* {
+    auto holders = snapshot.holders(*s);
+    return holders.empty() ? nullptr : snapshot.process(holders.front().pid);
+  };
+  auto by = [&](auto project) {
+    std::ranges::stable_sort(sockets, [&](const Socket* a, const Socket* b) {
+      return project(a) < project(b);
+    });
+  };
+  if (key == "address") {
+    by([](const Socket* s) { return std::tie(s->family, s->local_addr, s->local_port); });
+  } else if (key == "proto") {
+    by([](const Socket* s) { return s->proto; });
+  } else if (key == "state") {
+    by([](const Socket* s) { return s->state; });
+  } else if (key == "user") {
+    by([](const Socket* s) { return s->uid; });
+  } else if (key == "pid") {
+    by([&](const Socket* s) {
+      const Process* p = first_holder(s);
+      return p ? p->pid : std::numeric_limits<pid_t>::max();
+    });
+  } else if (key == "command") {
+    by([&](const Socket* s) {
+      const Process* p = first_holder(s);
+      return std::pair(p == nullptr, p ? p->comm : std::string());
+    });
+  }
+}
+
 std::vector<const Socket*> select_sockets(const Snapshot& snapshot,
                                           const Filter& filter) {
   std::vector<const Socket*> out;
@@ -143,6 +188,7 @@ std::vector<const Socket*> select_sockets(const Snapshot& snapshot,
                                        b->remote_port);
                      });
   }
+  if (!filter.sort.empty() && filter.sort != "port") sort_sockets(snapshot, filter.sort, out);
   return out;
 }
 

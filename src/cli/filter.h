@@ -5,6 +5,8 @@
 #include <sys/types.h>
 
 #include <optional>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "cli/options.h"
@@ -19,6 +21,7 @@ struct Filter {
   bool listening_only = true;
   std::vector<uint64_t> netns;  ///< empty: every namespace
   std::optional<uid_t> uid;
+  std::string sort;  ///< --sort: "" or "port" keeps the display order
 
   bool keeps(const Snapshot& snapshot, const Socket& socket) const;
 };
@@ -29,8 +32,13 @@ Result<Filter> make_filter(const Options& options);
 /// Resolves a --netns argument to a namespace inode.
 Result<uint64_t> resolve_netns(const std::string& spec);
 
+/// Orders SOCKETS by KEY (address, proto, state, user, pid, command), stably:
+/// within a key the display order stays.
+void sort_sockets(const Snapshot& snapshot, std::string_view key,
+                  std::vector<const Socket*>& sockets);
+
 /// Sockets of the snapshot that pass the filter, in display order: host netns
-/// first, then by protocol, port, family and address.
+/// first, then by protocol, port, family and address; then by filter.sort.
 std::vector<const Socket*> select_sockets(const Snapshot& snapshot,
                                           const Filter& filter);
 

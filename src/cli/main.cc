@@ -4,20 +4,34 @@
 #include <malloc.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "cli/commands.h"
+#include "cli/docs_command.h"
 #include "cli/options.h"
+#include "cli/parse_failure.h"
 #include "lab/lab.h"
+#include "sources/bpf/bpf_loader.h"
 
 namespace {
+
+// An option given with an empty value ("--user ''") is a mistake, not "any".
+const CLI::Validator kNotEmpty(
+    [](std::string& value) { return value.empty() ? std::string("must not be empty") : ""; },
+    "", "not empty");
 
 void add_filters(CLI::App& app, portrel::Options& o) {
   app.add_flag("-t,--tcp", o.tcp, "TCP sockets");
   app.add_flag("-u,--udp", o.udp, "UDP and UDPLite sockets");
   app.add_flag("-w,--raw", o.raw, "RAW sockets");
-  app.add_flag("-4,--ipv4", o.ipv4, "IPv4 only");
-  app.add_flag("-6,--ipv6", o.ipv6, "IPv6 only");
+  CLI::Option* v4 = app.add_flag("-4,--ipv4", o.ipv4, "IPv4 only");
+  app.add_flag("-6,--ipv6", o.ipv6, "IPv6 only")->excludes(v4);
+  // ss's habits: holders are always shown and numbers are always numeric.
+  app.add_flag("-p,--processes", o.ss_habit, "accepted as ss has it: holders are always shown");
+  app.add_flag("-n,--numeric", o.ss_habit, "accepted as ss has it: numbers are always numeric");
   CLI::Option* all =
       app.add_flag("-a,--all", o.all,
                    "every state (established, TIME_WAIT, ...), not just listening");
@@ -25,15 +39,18 @@ void add_filters(CLI::App& app, portrel::Options& o) {
                "listening and bound sockets only (the default)")
       ->excludes(all);
   app.add_option(
-      "-n,--netns", o.netns,
-      "one network namespace: inode, /run/netns name, host, or a pid's (pid:N)");
+      "-N,--netns", o.netns,
+      "one network namespace (as ss -N): inode, /run/netns name, host, or a pid's (pid:N)")
+      ->check(kNotEmpty);
   app.add_option("--user", o.user,
-                 "sockets created by, or held by processes of, this user");
-  app.add_option("-f,--format", o.format, "output format")
-      ->transform(CLI::CheckedTransformer(
-          std::map<std::string, portrel::Format>{{"table", portrel::Format::table},
-                                                 {"json", portrel::Format::json},
-                                                 {"csv", portrel::Format::csv}}));
+                 "sockets created by, or held by processes of, this user")
+      ->check(kNotEmpty);
+  app.add_option("-f,--format", o.format_name, "output format: table, json or csv")
+      ->check(CLI::IsMember({"table", "json", "csv"}));
+  app.add_option("--sort", o.sort,
+                 "order of the rows: port (default), address, proto, state, user, pid or "
+                 "command")
+      ->check(CLI::IsMember({"port", "address", "proto", "state", "user", "pid", "command"}));
   app.add_option("--color", o.color,
                  "colour: auto (on a terminal, unless NO_COLOR), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}));
@@ -61,10 +78,23 @@ int main(int argc, char** argv) {
   if (argc > 1 && std::string_view(argv[1]) == "lab") {
     return portrel::lab::run_lab(argc - 1, argv + 1);
   }
+  // lsof's habit: `-p PID` asks for the sockets of that process, which is `of PID`.
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "-p" && !args[i + 1].empty() &&
+        args[i + 1].find_first_not_of("0123456789") == std::string::npos) {
+      args[i] = "of";
+      break;
+    }
+  }
   portrel::Options options;
   CLI::App app{"portrel: which processes hold which ports, and how they share them",
                "portrel"};
-  app.set_version_flag("--version", "portrel 0.1.0");
+  app.set_version_flag("--version",
+                       fmt::format("portrel {} (bpf source: {})", PORTREL_VERSION,
+                                   portrel::bpf_built_in() ? "built in" : "not built in"));
+  std::string generate;  // hidden: the man page or a completion, from this App
+  portrel::add_generate_option(app, generate);
   app.footer(
       "Environment:\n"
       "  NO_COLOR           no colour on a terminal either\n"
@@ -88,22 +118,22 @@ int main(int argc, char** argv) {
     sub->fallthrough();
     sub->callback([&chosen, &c] { chosen = &c; });
     c.configure(*sub, options);
+    // The options every command takes, also after its name (and in its --help).
+    add_filters(*sub, options);
   }
   app.add_subcommand(
       "lab",
       "start real processes that share ports in known ways (see: portrel lab --help)");
 
   try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
+    std::reverse(args.begin(), args.end());  // CLI11 takes them last first
+    app.parse(args);
   } catch (const CLI::ParseError& e) {
-    fmt::print(stderr, "portrel: {} (see portrel --help)\n", e.what());
-    return portrel::kExitUsage;
+    return portrel::parse_failure(app, e, "portrel");
   }
+  if (!generate.empty()) return portrel::run_generate(app, generate);
+  options.format = options.format_name == "json"  ? portrel::Format::json
+                   : options.format_name == "csv" ? portrel::Format::csv
+                                                  : portrel::Format::table;
   return chosen->run(options);
 }

@@ -12,6 +12,7 @@ enum class Format { table, json, csv };
 
 struct Options {
   Format format = Format::table;
+  std::string format_name = "table";  ///< as given to --format, checked by the parser
   std::string color = "auto";  ///< auto | always | never
   bool tcp = false, udp = false, raw = false;
   bool ipv4 = false, ipv6 = false;
@@ -19,6 +20,8 @@ struct Options {
   bool listening = false;  ///< the default, stated explicitly
   std::string netns;       ///< inode, /run/netns name, "pid:N" or a pid; "" = all
   std::string user;        ///< user name or uid; "" = any
+  std::string sort;        ///< --sort KEY; "" = by port
+  bool ss_habit = false;   ///< -p, -n: accepted as ss has them, change nothing
   bool verbose = false;
   bool probe_sockopts = false;  ///< exact options via pidfd_getfd + getsockopt
   std::string source = "auto";  ///< auto | bpf | procfs: where fd tables come from
@@ -26,9 +29,12 @@ struct Options {
   bool tree = false;   ///< `of --tree`
   std::string db;       ///< `sql --db FILE`: query a saved snapshot
   bool schema = false;  ///< `sql --schema`
+  bool force = false;   ///< `snapshot --force`: replace a file that is not a snapshot
   std::vector<std::string> bind_args;  ///< `why-busy [tcp|udp] ADDR:PORT`
   bool reuseaddr = false, reuseport = false, v6only = false;  ///< `why-busy` options
   bool try_bind = false;  ///< `why-busy --try`: also bind for real
+  std::vector<std::string> ignore;  ///< `audit --ignore RULE`
+  std::string audit_config;         ///< `audit --config FILE`; "" = the default file
 };
 
 /// Whether to colour output on stdout under these options (honours NO_COLOR).

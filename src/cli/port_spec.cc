@@ -4,7 +4,10 @@
 
 #include <netdb.h>
 
+#include <algorithm>
 #include <charconv>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 namespace portrel {
@@ -45,7 +48,34 @@ Result<uint16_t> parse_port(std::string_view text, std::optional<Proto> proto,
 
 }  // namespace
 
+std::vector<Address> hosts_addresses(std::string_view hosts, std::string_view name) {
+  std::vector<Address> out;
+  std::istringstream lines{std::string(hosts)};
+  std::string line;
+  while (std::getline(lines, line)) {
+    line = line.substr(0, line.find('#'));
+    std::istringstream words(line);
+    std::string address, alias;
+    if (!(words >> address)) continue;
+    auto parsed = Address::parse(address);
+    if (!parsed) continue;
+    while (words >> alias) {
+      if (alias == name && std::ranges::find(out, *parsed) == out.end()) {
+        out.push_back(*parsed);
+      }
+    }
+  }
+  return out;
+}
+
 Result<PortSpec> parse_port_spec(std::string_view text) {
+  std::ifstream file("/etc/hosts");
+  std::stringstream hosts;
+  hosts << file.rdbuf();
+  return parse_port_spec(text, hosts.str());
+}
+
+Result<PortSpec> parse_port_spec(std::string_view text, std::string_view hosts) {
   PortSpec spec;
   std::string_view rest = text;
   if (auto slash = rest.find('/'); slash != std::string_view::npos) {
@@ -65,11 +95,12 @@ Result<PortSpec> parse_port_spec(std::string_view text) {
       return std::unexpected(Error{"invalid address in '" + std::string(text) +
                                    "': expected [V6ADDR]:PORT"});
     }
-    spec.address = Address::parse(rest.substr(0, close + 1));
-    if (!spec.address || spec.address->family != 6) {
+    auto address = Address::parse(rest.substr(0, close + 1));
+    if (!address || address->family != 6) {
       return std::unexpected(Error{"invalid IPv6 address '" +
                                    std::string(rest.substr(1, close - 1)) + "'"});
     }
+    spec.addresses.push_back(*address);
     port_text = rest.substr(close + 2);
   } else if (auto colon = rest.rfind(':'); colon != std::string_view::npos) {
     if (rest.find(':') != colon) {
@@ -79,9 +110,16 @@ Result<PortSpec> parse_port_spec(std::string_view text) {
     }
     std::string_view addr = rest.substr(0, colon);
     if (addr != "*" && !addr.empty()) {
-      spec.address = Address::parse(addr);
-      if (!spec.address) {
+      if (auto address = Address::parse(addr)) {
+        spec.addresses.push_back(*address);
+      } else if (addr.find_first_not_of("0123456789.") == std::string_view::npos) {
         return std::unexpected(Error{"invalid address '" + std::string(addr) + "'"});
+      } else {
+        spec.addresses = hosts_addresses(hosts, addr);
+        if (spec.addresses.empty()) {
+          return std::unexpected(Error{"unknown host '" + std::string(addr) +
+                                       "': not in /etc/hosts (portrel does not ask DNS)"});
+        }
       }
     }
     port_text = rest.substr(colon + 1);
@@ -92,16 +130,34 @@ Result<PortSpec> parse_port_spec(std::string_view text) {
   return spec;
 }
 
+namespace {
+
+// ::ffff:a.b.c.d as the IPv4 address a.b.c.d, which is what it carries.
+Address unmapped(const Address& a) {
+  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  if (a.family != 6 || !std::equal(kMapped, kMapped + 12, a.bytes.begin())) return a;
+  Address v4;
+  v4.family = 4;
+  std::copy(a.bytes.begin() + 12, a.bytes.end(), v4.bytes.begin());
+  return v4;
+}
+
+bool receives_for(const Socket& s, const Address& wanted) {
+  Address target = unmapped(wanted);
+  Address local = unmapped(s.local_addr);
+  if (local.family == target.family && (local == target || local.is_wildcard())) return true;
+  // An IPv6 wildcard socket without V6ONLY also receives IPv4 traffic.
+  return target.family == 4 && s.family == 6 && s.local_addr.is_wildcard() &&
+         s.v6only != Tristate::yes;
+}
+
+}  // namespace
+
 bool PortSpec::matches(const Socket& s) const {
   if (s.local_port != port) return false;
   if (proto && s.proto != *proto) return false;
-  if (!address) return true;
-  if (s.local_addr == *address || s.local_addr.is_wildcard()) {
-    if (s.local_addr.family == address->family) return true;
-  }
-  // An IPv6 wildcard socket without V6ONLY also receives IPv4 traffic.
-  return address->family == 4 && s.family == 6 && s.local_addr.is_wildcard() &&
-         s.v6only != Tristate::yes;
+  if (addresses.empty()) return true;
+  return std::ranges::any_of(addresses, [&](const Address& a) { return receives_for(s, a); });
 }
 
 }  // namespace portrel

@@ -12,7 +12,7 @@ TEST(PortSpec, PlainNumber) {
   ASSERT_TRUE(s) << s.error().message;
   EXPECT_EQ(s->port, 8080);
   EXPECT_FALSE(s->proto);
-  EXPECT_FALSE(s->address);
+  EXPECT_TRUE(s->addresses.empty());
 }
 
 TEST(PortSpec, ProtocolPrefix) {
@@ -25,16 +25,16 @@ TEST(PortSpec, ProtocolPrefix) {
 TEST(PortSpec, Addresses) {
   auto v4 = parse_port_spec("127.0.0.1:8080");
   ASSERT_TRUE(v4);
-  EXPECT_EQ(v4->address->to_string(), "127.0.0.1");
+  EXPECT_EQ(v4->addresses.at(0).to_string(), "127.0.0.1");
   EXPECT_EQ(v4->port, 8080);
   auto v6 = parse_port_spec("tcp/[::1]:443");
   ASSERT_TRUE(v6);
-  EXPECT_EQ(v6->address->family, 6);
-  EXPECT_EQ(v6->address->to_string(), "::1");
+  EXPECT_EQ(v6->addresses.at(0).family, 6);
+  EXPECT_EQ(v6->addresses.at(0).to_string(), "::1");
   EXPECT_EQ(v6->proto, Proto::tcp);
   auto any = parse_port_spec("*:22");
   ASSERT_TRUE(any);
-  EXPECT_FALSE(any->address);
+  EXPECT_TRUE(any->addresses.empty());
 }
 
 TEST(PortSpec, ServiceNames) {
@@ -85,6 +85,47 @@ TEST(PortSpec, MatchesWildcardsThatCoverTheAddress) {
   EXPECT_TRUE(spec.matches(sock("::", 80, Tristate::no)));
   EXPECT_FALSE(spec.matches(sock("::", 80, Tristate::yes)));
   EXPECT_FALSE(spec.matches(sock("::1", 80)));
+}
+
+TEST(PortSpec, HostNamesComeFromTheHostsFileOnly) {
+  std::string hosts =
+      "127.0.0.1\tlocalhost\n"
+      "::1     localhost ip6-localhost  # the IPv6 loopback\n"
+      "# 10.0.0.9 commented\n"
+      "192.0.2.7 db db.example\n";
+  auto spec = parse_port_spec("localhost:80", hosts);
+  ASSERT_TRUE(spec) << spec.error().message;
+  ASSERT_EQ(spec->addresses.size(), 2u);
+  EXPECT_EQ(spec->addresses[0].to_string(), "127.0.0.1");
+  EXPECT_EQ(spec->addresses[1].to_string(), "::1");
+  EXPECT_EQ(parse_port_spec("db.example:5432", hosts)->addresses.at(0).to_string(), "192.0.2.7");
+  auto unknown = parse_port_spec("commented:80", hosts);
+  ASSERT_FALSE(unknown);
+  EXPECT_NE(unknown.error().message.find("not in /etc/hosts"), std::string::npos);
+}
+
+Socket listener(std::string_view addr, uint8_t family, Tristate v6only = Tristate::no) {
+  Socket s;
+  s.proto = Proto::tcp;
+  s.family = family;
+  s.local_addr = *Address::parse(addr);
+  s.local_port = 8080;
+  s.v6only = v6only;
+  return s;
+}
+
+TEST(PortSpec, AMappedAddressIsTheIpv4AddressItCarries) {
+  auto mapped = parse_port_spec("[::ffff:127.0.0.1]:8080", "");
+  ASSERT_TRUE(mapped) << mapped.error().message;
+  EXPECT_TRUE(mapped->matches(listener("127.0.0.1", 4)));
+  EXPECT_TRUE(mapped->matches(listener("0.0.0.0", 4)));
+  EXPECT_TRUE(mapped->matches(listener("::", 6)));
+  EXPECT_FALSE(mapped->matches(listener("::", 6, Tristate::yes)));
+  EXPECT_FALSE(mapped->matches(listener("127.0.0.2", 4)));
+  EXPECT_FALSE(mapped->matches(listener("::1", 6)));
+  // A v6 socket bound to a mapped address serves the IPv4 address.
+  auto v4 = parse_port_spec("127.0.0.1:8080", "");
+  EXPECT_TRUE(v4->matches(listener("::ffff:127.0.0.1", 6)));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The query commands: the default listing, `who PORT`, `of PID|NAME` and
 // `columns`. Each captures, filters and renders; report.h prints.
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -14,6 +15,7 @@
 #include "output/columns.h"
 #include "output/table.h"
 #include "output/views.h"
+#include "sources/procfs_source.h"
 #include "util/text.h"
 
 namespace portrel {
@@ -22,12 +24,16 @@ void configure_list(CLI::App&, Options&) {}
 
 void configure_who(CLI::App& app, Options& o) {
   app.add_option("PORT", o.target,
-                 "8080, tcp/8080, udp/53, 127.0.0.1:8080, [::1]:8080 or a service name")
+                 "8080, tcp/8080, udp/53, 127.0.0.1:8080, [::1]:8080, localhost:8080 "
+                 "(/etc/hosts) or a service name; with -a also the local clients "
+                 "connected to it")
       ->required();
 }
 
 void configure_of(CLI::App& app, Options& o) {
-  app.add_option("PID|NAME", o.target, "a pid, or a process name (comm or exe)")
+  app.add_option("PID|NAME|PATH", o.target,
+                 "a pid, a process name (comm or the exe's base name) or an executable's "
+                 "path (/usr/sbin/nginx)")
       ->required();
   app.add_flag("--tree", o.tree, "include every descendant process");
 }
@@ -41,13 +47,32 @@ int run_list(const Options& o) {
   auto snap = capture_for(o, *filter, std::nullopt,
                           o.format == Format::table ? CaptureOptions::Details::none
                                                     : CaptureOptions::Details::command);
-  if (!snap) return usage_error(snap.error().message);
+  if (!snap) return capture_failed(snap.error());
   auto sockets = select_sockets(*snap, *filter);
   return emit_sockets(o, *snap, sockets,
                       o.format == Format::table
                           ? listing_table(*snap, sockets, o.all, use_color(o))
-                          : "");
+                          : "",
+                      o.all ? "no socket matches" : "no listening socket matches");
 }
+
+namespace {
+
+// A local socket connected to the port SPEC asks about: its remote side is
+// the port (and one of the addresses, when given).
+bool client_of(const PortSpec& spec, const Socket& s) {
+  if (s.remote_port != spec.port || (spec.proto && s.proto != *spec.proto)) return false;
+  if (spec.addresses.empty()) return true;
+  Socket remote = s;  // the peer's side, to ask whether the spec covers it
+  remote.local_addr = s.remote_addr;
+  remote.local_port = s.remote_port;
+  return std::ranges::any_of(spec.addresses, [&](const Address& a) {
+    PortSpec exact{spec.proto, {a}, spec.port};
+    return exact.matches(remote) && !remote.local_addr.is_wildcard();
+  });
+}
+
+}  // namespace
 
 int run_who(const Options& o) {
   auto spec = parse_port_spec(o.target);
@@ -55,19 +80,39 @@ int run_who(const Options& o) {
   auto filter = make_filter(o);
   if (!filter) return usage_error(filter.error().message);
   if (spec->proto == Proto::raw) filter->raw = true;
-  auto snap = capture_for(o, *filter, spec->port);
-  if (!snap) return usage_error(snap.error().message);
+  // With --all the port's local clients are asked for too: their own port is
+  // any, so the kernel cannot filter by it.
+  auto snap = capture_for(o, *filter, o.all ? std::nullopt : std::optional(spec->port));
+  if (!snap) return capture_failed(snap.error());
   auto sockets = select_sockets(*snap, *filter);
+  std::vector<const Socket*> clients;
+  if (o.all) {
+    for (const Socket* s : sockets) {
+      if (!spec->matches(*s) && client_of(*spec, *s)) clients.push_back(s);
+    }
+  }
   std::erase_if(sockets, [&](const Socket* s) { return !spec->matches(*s); });
-  return emit_sockets(
-      o, *snap, sockets,
-      o.format == Format::table ? who_table(*snap, sockets, use_color(o)) : "");
+  std::string nothing = "nothing " + std::string(o.all ? "uses" : "listens on") + " port " +
+                        std::to_string(spec->port);
+  bool table = o.format == Format::table;
+  std::string human_clients;
+  if (table && !clients.empty()) {
+    human_clients = "\n" +
+                    styled(plural(clients.size(), "local client", "local clients") +
+                               " of port " + std::to_string(spec->port) +
+                               " (connected to it from this host):",
+                           Style::bold, use_color(o)) +
+                    "\n" + who_table(*snap, clients, use_color(o), false);
+  }
+  return emit_sockets(o, *snap, sockets, table ? who_table(*snap, sockets, use_color(o)) : "",
+                      nothing, o.all ? &clients : nullptr, human_clients);
 }
 
 namespace {
 
-// PIDs named by `of`: a number is a pid, anything else a process name (comm or
-// the executable's base name). --tree adds every descendant.
+// PIDs named by `of`: a number is a pid, a path an executable, anything else
+// a process name (comm or the executable's base name). --tree adds every
+// descendant.
 std::vector<pid_t> target_pids(const Snapshot& snap, const Options& o) {
   std::vector<pid_t> pids;
   pid_t pid = 0;
@@ -75,6 +120,10 @@ std::vector<pid_t> target_pids(const Snapshot& snap, const Options& o) {
       std::from_chars(o.target.data(), o.target.data() + o.target.size(), pid);
   if (ec == std::errc() && end == o.target.data() + o.target.size()) {
     if (snap.process(pid)) pids.push_back(pid);
+  } else if (o.target.find('/') != std::string::npos) {
+    for (const Process& p : snap.processes()) {
+      if (p.exe == o.target) pids.push_back(p.pid);
+    }
   } else {
     for (const Process& p : snap.processes()) {
       std::string_view base = p.exe;
@@ -95,22 +144,48 @@ std::vector<pid_t> target_pids(const Snapshot& snap, const Options& o) {
   return pids;
 }
 
+// Why the sockets of PIDS may be missing: their fd tables could not be read.
+std::string unread_fd_tables(const std::vector<pid_t>& pids) {
+  std::vector<pid_t> unread;
+  for (pid_t pid : pids) {
+    if (!fd_table_readable(pid)) unread.push_back(pid);
+  }
+  if (unread.empty()) return "";
+  std::string list;
+  for (size_t i = 0; i < unread.size() && i < 5; ++i) {
+    list += (i ? ", " : "") + std::to_string(unread[i]);
+  }
+  if (unread.size() > 5) list += ", …";
+  return std::string(unread.size() == 1 ? "the fd table of pid " : "the fd tables of pids ") +
+         list + (unread.size() == 1 ? " could not be read" : " could not be read") +
+         (geteuid() == 0 ? " (protected or hidden)" : ": run as root");
+}
+
 }  // namespace
 
 int run_of(const Options& o) {
-  if (o.target.empty()) return usage_error("of: expected a PID or a process name");
+  if (o.target.empty()) return usage_error("of: expected a PID, a process name or a path");
   auto filter = make_filter(o);
   if (!filter) return usage_error(filter.error().message);
   auto snap = capture_for(o, *filter);
-  if (!snap) return usage_error(snap.error().message);
+  if (!snap) return capture_failed(snap.error());
   std::vector<pid_t> pids = target_pids(*snap, o);
   if (pids.empty()) {
     bool numeric = !o.target.empty() && std::ranges::all_of(o.target, [](char c) {
       return c >= '0' && c <= '9';
     });
+    // A process /proc shows that the capture did not see is hidden from it:
+    // "not found" would be a lie.
+    if (numeric && access(("/proc/" + o.target).c_str(), F_OK) == 0) {
+      return answer_exit(false, "pid " + o.target +
+                                    " exists but is hidden from portrel's view of the "
+                                    "processes: its sockets cannot be read");
+    }
     fmt::print(stderr, "portrel: {}\n",
                numeric ? "no process with pid " + o.target
-                       : "no process named '" + sanitize(o.target) + "'");
+               : o.target.find('/') != std::string::npos
+                   ? "no process runs '" + sanitize(o.target) + "'"
+                   : "no process named '" + sanitize(o.target) + "'");
     return kExitNothing;
   }
   std::set<uint64_t> held;
@@ -119,9 +194,14 @@ int run_of(const Options& o) {
   }
   auto sockets = select_sockets(*snap, *filter);
   std::erase_if(sockets, [&](const Socket* s) { return !held.contains(s->inode); });
-  return emit_sockets(
+  std::string reason = unread_fd_tables(pids);
+  int code = emit_sockets(
       o, *snap, sockets,
-      o.format == Format::table ? of_table(*snap, pids, sockets, use_color(o)) : "");
+      o.format == Format::table ? of_table(*snap, pids, sockets, use_color(o)) : "",
+      plural(pids.size(), "process holds", "processes hold") + " no " +
+          (o.all ? "socket" : "listening socket") + " that matches");
+  if (code == kExitPartial || reason.empty()) return code;
+  return answer_exit(!sockets.empty(), reason);
 }
 
 int run_columns(const Options& o) {

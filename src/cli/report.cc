@@ -3,12 +3,14 @@
 #include "cli/report.h"
 
 #include <fmt/format.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 
 #include "cli/commands.h"
+#include "output/columns.h"
 #include "output/render.h"
 #include "output/table.h"
 #include "output/views.h"
@@ -26,8 +28,56 @@ bool use_color(const Options& o) {
 }
 
 int usage_error(const std::string& message) {
-  fmt::print(stderr, "portrel: {}\n", message);
+  fmt::print(stderr, "portrel: {}\n", sanitize(message));
   return kExitUsage;
+}
+
+void print_fitted(const std::string& text) {
+  winsize size{};
+  if (isatty(STDOUT_FILENO) == 1 && ioctl(STDOUT_FILENO, TIOCGWINSZ, &size) == 0 &&
+      size.ws_col > 0) {
+    fmt::print("{}", fit_lines(text, size.ws_col));
+  } else {
+    fmt::print("{}", text);
+  }
+}
+
+int capture_failed(const Error& error) {
+  fmt::print(stderr, "portrel: cannot read the host: {}\n", sanitize(error.message));
+  return kExitFailure;
+}
+
+std::string partial_reason(const Snapshot& snap, bool blind_without_fd_tables) {
+  std::vector<std::string> missing;
+  for (const Netns& n : snap.namespaces()) {
+    if (!n.dumped) missing.push_back(netns_label(snap, n.inode));
+  }
+  if (!missing.empty()) {
+    std::string names;
+    for (size_t i = 0; i < missing.size() && i < 3; ++i) names += (i ? ", " : "") + missing[i];
+    if (missing.size() > 3) names += ", …";
+    return "the sockets of " + plural(missing.size(), "network namespace", "network namespaces") +
+           " could not be read (" + names + ")" +
+           (geteuid() == 0 ? "" : ": run as root");
+  }
+  if (blind_without_fd_tables) {
+    for (const Socket& s : snap.sockets()) {
+      Unowned why = snap.why_unowned(s);
+      if (why == Unowned::not_privileged) {
+        return "other users' fd tables could not be read, so their sockets are not in this "
+               "answer: run as root";
+      }
+    }
+  }
+  return "";
+}
+
+int answer_exit(bool found, const std::string& reason) {
+  if (!reason.empty()) {
+    fmt::print(stderr, "portrel: partial answer: {}\n", sanitize(reason));
+    return kExitPartial;
+  }
+  return found ? kExitFound : kExitNothing;
 }
 
 void print_warnings(const Options& o, std::span<const std::string> warnings) {
@@ -96,22 +146,28 @@ std::vector<std::string> all_warnings(const Snapshot& snap,
 }
 
 int emit_sockets(const Options& o, const Snapshot& snap,
-                 const std::vector<const Socket*>& sockets, const std::string& human) {
+                 const std::vector<const Socket*>& sockets, const std::string& human,
+                 const std::string& nothing, const std::vector<const Socket*>* clients,
+                 const std::string& human_clients) {
   std::vector<std::string> warnings = all_warnings(snap, sockets);
+  bool found = !sockets.empty() || (clients != nullptr && !clients->empty());
   switch (o.format) {
     case Format::json:
-      write_sockets_document(stdout, snap, sockets, warnings);
+      write_sockets_document(stdout, snap, sockets, warnings, clients);
       break;
     case Format::csv:
-      fmt::print("{}", sockets_csv(snap, sockets));
+      fmt::print("{}", sockets_csv(snap, sockets, clients));
       print_warnings(o, warnings);
       break;
     case Format::table:
-      if (!sockets.empty()) fmt::print("{}", human);
+      // On a terminal an empty answer keeps its header, so the columns show.
+      if (!sockets.empty() || isatty(STDOUT_FILENO) == 1) print_fitted(human);
+      if (clients != nullptr && !clients->empty()) print_fitted(human_clients);
       print_warnings(o, warnings);
       break;
   }
-  return sockets.empty() ? kExitNothing : kExitFound;
+  if (!found) fmt::print(stderr, "portrel: {}\n", sanitize(nothing));
+  return answer_exit(found, partial_reason(snap));
 }
 
 }  // namespace portrel

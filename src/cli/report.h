@@ -15,8 +15,27 @@
 
 namespace portrel {
 
-/// Prints "portrel: MESSAGE" on stderr and returns kExitUsage.
+/// Prints "portrel: MESSAGE" on stderr (sanitised: it may echo what the user
+/// typed) and returns kExitUsage.
 int usage_error(const std::string& message);
+
+/// Prints TEXT (a table) on stdout; on a terminal, each line is cut to its
+/// width (the last column, free text such as a command line, loses its end).
+void print_fitted(const std::string& text);
+
+/// Prints "portrel: cannot read the host: MESSAGE" and returns kExitFailure.
+int capture_failed(const Error& error);
+
+/// Why the answer may lack rows, in one line; "" when portrel looked
+/// everywhere it was asked to: a network namespace whose sockets could not be
+/// read, or (BLIND_WITHOUT_FD_TABLES, for commands whose rows come from the
+/// holders: of, audit) fd tables it could not read.
+std::string partial_reason(const Snapshot& snapshot, bool blind_without_fd_tables = false);
+
+/// The exit code of an answer that found something (FOUND) or not: kExitPartial
+/// when REASON is not empty (and then one "portrel: partial answer: …" line on
+/// stderr), else kExitFound or kExitNothing.
+int answer_exit(bool found, const std::string& reason);
 
 /// Prints each warning as one "portrel: warning: …" line on stderr (sanitised).
 void print_warnings(const Options& options, std::span<const std::string> warnings);
@@ -35,8 +54,14 @@ std::vector<std::string> all_warnings(const Snapshot& snapshot,
                                       std::span<const Socket* const> sockets);
 
 /// Prints sockets as JSON, CSV, or (for tables) the text HUMAN renders, with the
-/// warnings; returns kExitFound, or kExitNothing when there are no sockets.
+/// warnings. With CLIENTS (`who PORT -a`), the local sockets connected to the
+/// port are printed apart: HUMAN_CLIENTS under the table, "clients" in JSON, a
+/// "role" column in CSV. Returns answer_exit(): kExitFound, kExitNothing (one
+/// line on stderr, NOTHING, says so), or kExitPartial.
 int emit_sockets(const Options& options, const Snapshot& snapshot,
-                 const std::vector<const Socket*>& sockets, const std::string& human);
+                 const std::vector<const Socket*>& sockets, const std::string& human,
+                 const std::string& nothing = "no socket matches",
+                 const std::vector<const Socket*>* clients = nullptr,
+                 const std::string& human_clients = "");
 
 }  // namespace portrel

@@ -22,7 +22,7 @@ int run_shared(const Options& o) {
   auto filter = make_filter(o);
   if (!filter) return usage_error(filter.error().message);
   auto snap = capture_for(o, *filter);
-  if (!snap) return usage_error(snap.error().message);
+  if (!snap) return capture_failed(snap.error());
   std::vector<const Socket*> sockets = select_sockets(*snap, *filter);
   std::vector<PortGroup> groups = port_groups(*snap, sockets);
   std::erase_if(groups, [](const PortGroup& g) { return !g.shared(); });
@@ -52,11 +52,12 @@ int run_shared(const Options& o) {
       print_warnings(o, warnings);
       break;
     case Format::table:
-      if (!groups.empty()) fmt::print("{}", shared_table(*snap, groups, use_color(o)));
+      if (!groups.empty()) print_fitted(shared_table(*snap, groups, use_color(o)));
       print_warnings(o, warnings);
       break;
   }
-  return groups.empty() ? kExitNothing : kExitFound;
+  if (groups.empty()) fmt::print(stderr, "portrel: no port is shared\n");
+  return answer_exit(!groups.empty(), partial_reason(*snap));
 }
 
 }  // namespace portrel

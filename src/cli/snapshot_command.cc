@@ -1,6 +1,7 @@
 // `portrel snapshot FILE.db`: captures the relation (under the usual filters)
 // and writes it, with a meta table saying where, when and by which version,
-// into a SQLite file that `portrel sql --db` and ATTACH can read later.
+// into a SQLite file that `portrel sql --db` and ATTACH can read later. Only an
+// earlier snapshot (or, with --force, a regular file) at FILE is replaced.
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -44,19 +45,29 @@ std::vector<std::pair<std::string, std::string>> meta(const Filter& filter) {
 }  // namespace
 
 void configure_snapshot(CLI::App& app, Options& o) {
-  app.add_option("FILE", o.target, "the SQLite file to write (replaced if it exists)")
-      ->required();
+  app.add_option("FILE", o.target,
+                 "the SQLite file to write (mode 0600); an earlier snapshot there is "
+                 "replaced, anything else is refused")
+      ->required()
+      ->type_name("FILE");
+  app.add_flag("--force", o.force,
+               "also replace a regular file that is not a snapshot (never a symbolic "
+               "link, device or fifo)");
 }
 
 int run_snapshot(const Options& o) {
+  // Refused before the capture, and checked again when the file is renamed.
+  if (auto target = check_snapshot_target(o.target, o.force); !target) {
+    return usage_error("snapshot: " + sanitize(target.error().message));
+  }
   auto filter = make_filter(o);
   if (!filter) return usage_error(filter.error().message);
   auto snap = capture_for(o, *filter, std::nullopt, CaptureOptions::Details::all);
-  if (!snap) return usage_error(snap.error().message);
+  if (!snap) return capture_failed(snap.error());
   Relations relations(*snap, keep_filtered, &*filter);
   relations.set_wait_reader([](std::span<const pid_t> pids) { return read_waits(pids); });
-  if (auto ok = write_snapshot_file(o.target, relations, meta(*filter)); !ok) {
-    return usage_error("snapshot: " + ok.error().message);
+  if (auto ok = write_snapshot_file(o.target, relations, meta(*filter), o.force); !ok) {
+    return usage_error("snapshot: " + sanitize(ok.error().message));
   }
   print_warnings(o, snap->warnings());
   fmt::print(stderr, "portrel: wrote {}: {} processes, {} sockets, {} holdings\n",

@@ -74,7 +74,7 @@ Result<Target> parse_target(const Options& o) {
     if (*spec->proto == Proto::raw) return std::unexpected(Error{"why-busy: raw sockets have no ports"});
     r.proto = *spec->proto;
   }
-  r.address = spec->address.value_or(*Address::parse("0.0.0.0"));
+  r.address = spec->addresses.empty() ? *Address::parse("0.0.0.0") : spec->addresses.front();
   r.family = r.address.family;
   r.port = spec->port;
   r.reuseaddr = o.reuseaddr;
@@ -251,7 +251,9 @@ nlohmann::json socket_json(const Snapshot& snap, const Socket& s) {
   };
   return {{"inode", s.inode}, {"state", state_name(s.proto, s.state)},
           {"family", s.family}, {"local_address", s.local_addr.to_string()},
-          {"local_port", s.local_port}, {"uid", s.uid}, {"reuseaddr", tri(s.reuseaddr)},
+          {"local_port", s.local_port},
+          {"uid", s.uid == kUnknownUid ? nlohmann::json() : nlohmann::json(s.uid)},
+          {"reuseaddr", tri(s.reuseaddr)},
           {"reuseport", tri(s.reuseport)}, {"v6only", tri(s.v6only)},
           {"bound_dev", s.bound_dev}, {"holders", holders}};
 }
@@ -303,7 +305,7 @@ int run_why_busy(const Options& o) {
   filter.netns = {target->netns};
   filter.listening_only = false;
   auto snap = capture_for(o, filter);
-  if (!snap) return usage_error(snap.error().message);
+  if (!snap) return capture_failed(snap.error());
   target->netns_path = netns_path(target->netns_label, target->netns, *snap);
   if (target->netns_path.empty()) {
     return usage_error("no way into network namespace " + target->netns_label);
@@ -406,7 +408,8 @@ int run_why_busy(const Options& o) {
         fmt::print("  {}{} {}  uid {}  reuseaddr={} reuseport={}{}{}  held by {}\n",
                    c.blocks == Tristate::yes ? "" : "maybe: ",
                    state_name(s.proto, s.state), show_addr(s.local_addr, s.local_port),
-                   s.uid, tristate_name(s.reuseaddr), tristate_name(s.reuseport),
+                   s.uid == kUnknownUid ? "-" : std::to_string(s.uid),
+                   tristate_name(s.reuseaddr), tristate_name(s.reuseport),
                    s.family == 6 ? " v6only=" + std::string(tristate_name(s.v6only)) : "",
                    s.bound_dev ? fmt::format(" dev {}", s.bound_dev) : "",
                    holders_of(*snap, s));

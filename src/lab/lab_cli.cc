@@ -13,9 +13,11 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "cli/parse_failure.h"
 #include "lab/herd.h"
 #include "lab/lab.h"
 #include "lab/lab_output.h"
+#include "util/text.h"
 
 namespace portrel::lab {
 namespace {
@@ -148,10 +150,19 @@ int run_lab(int argc, char** argv) {
                        "or all (repeatable)");
   herd_cmd->add_option("--format", format, "table or json")->check(CLI::IsMember({"table", "json"}));
   herd_cmd->callback([&chosen] { chosen = "herd"; });
+  std::vector<CLI::App*> subs = app.get_subcommands({});
+  if (argc > 1 && argv[1][0] != '-' &&
+      std::ranges::none_of(subs, [&](CLI::App* sub) { return sub->check_name(argv[1]); })) {
+    std::string known;
+    for (const CLI::App* sub : subs) known += (known.empty() ? "" : ", ") + sub->get_name();
+    fmt::print(stderr, "portrel lab: unknown scenario '{}' (one of: {})\n", sanitize(argv[1]),
+               known);
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return parse_failure(app, e, "portrel lab");
   }
   if (chosen == "herd") return run_herd_command(herd, strategies, format);
   return run_scenario_command(chosen, options, format, seconds);

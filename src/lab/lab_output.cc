@@ -5,9 +5,12 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+
+#include "util/text.h"
 
 namespace portrel::lab {
 
@@ -35,9 +38,14 @@ nlohmann::json truth_json(const GroundTruth& truth) {
 }
 
 std::string truth_table(const GroundTruth& truth, size_t max_rows) {
-  std::string out = fmt::format("lab {}: {} processes, {} sockets, netns {}\n",
-                                truth.scenario, truth.processes.size(),
-                                truth.sockets.size(), truth.netns);
+  // Sockets are counted once each; the rows below are holdings (pid, fd).
+  std::set<uint64_t> inodes;
+  for (const LabSocket& sk : truth.sockets) inodes.insert(sk.inode);
+  std::string out = fmt::format(
+      "lab {}: {}, {} ({}), netns {}\n", truth.scenario,
+      plural(truth.processes.size(), "process", "processes"),
+      plural(inodes.size(), "socket", "sockets"),
+      plural(truth.sockets.size(), "holding", "holdings"), truth.netns);
   if (truth.processes.size() > max_rows || truth.sockets.size() > max_rows) {
     std::map<std::string, int> roles, kinds;
     for (const LabProcess& p : truth.processes) ++roles[p.role];

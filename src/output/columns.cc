@@ -90,8 +90,11 @@ constexpr std::array kSocketColumns = {
                    integer(s.remote_port, out);
                  }},
     SocketColumn{
-        "uid", "integer", "uid that created the socket",
-        [](const Snapshot&, const Socket& s, CellSink& out) { integer(s.uid, out); }},
+        "uid", "integer",
+        "uid that created the socket (null for TIME_WAIT and SYN_RECV: the kernel keeps none)",
+        [](const Snapshot&, const Socket& s, CellSink& out) {
+          s.uid == kUnknownUid ? out.null() : integer(s.uid, out);
+        }},
     SocketColumn{"reuseaddr", "boolean", "SO_REUSEADDR (null when unknown)",
                  [](const Snapshot&, const Socket& s, CellSink& out) {
                    tristate(s.reuseaddr, out);

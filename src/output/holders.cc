@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -16,14 +17,14 @@ namespace {
 
 constexpr size_t kListedRoots = 3;
 
-std::string plural(size_t n, std::string_view one, std::string_view many) {
-  return with_commas(n) + " " + std::string(n == 1 ? one : many);
-}
+// Holders a root stands for: the processes, not the holdings, so that a worker
+// holding two of the row's sockets is one child.
+using ChildrenOfRoot = std::map<pid_t, std::set<pid_t>>;
 
-// Adds the roots of one socket's holders, with their holder-descendant counts,
-// to CHILDREN_OF_ROOT.
+// Adds the roots of one socket's holders, with their holder-descendants, to
+// CHILDREN_OF_ROOT.
 void count_roots(const Snapshot& snapshot, std::vector<pid_t> pids,
-                 std::map<pid_t, size_t>& children_of_root) {
+                 ChildrenOfRoot& children_of_root) {
   std::sort(pids.begin(), pids.end());
   pids.erase(std::unique(pids.begin(), pids.end()), pids.end());
   std::unordered_set<pid_t> holding(pids.begin(), pids.end());
@@ -42,9 +43,9 @@ void count_roots(const Snapshot& snapshot, std::vector<pid_t> pids,
     }
     root_of[pid] = root;
     if (root == pid) {
-      children_of_root.try_emplace(pid, 0);
+      children_of_root.try_emplace(pid);
     } else {
-      ++children_of_root[root];
+      children_of_root[root].insert(pid);
     }
   }
 }
@@ -64,8 +65,12 @@ std::string summarize_socket_holders(
     const Process* p = snapshot.process(pid);
     return (p ? sanitize(p->comm) : std::string("?")) + " " + std::to_string(pid);
   }
-  std::map<pid_t, size_t> children_of_root;
+  ChildrenOfRoot children_of_root;
   for (const auto& pids : per_socket) count_roots(snapshot, pids, children_of_root);
+  // A process that is a root of one socket and a child of another is named as a root.
+  for (auto& [root, children] : children_of_root) {
+    std::erase_if(children, [&](pid_t c) { return children_of_root.contains(c); });
+  }
 
   std::map<std::string, std::vector<pid_t>> roots_by_name;
   for (const auto& [root, n] : children_of_root) {
@@ -79,7 +84,7 @@ std::string summarize_socket_holders(
   };
   for (const auto& [name, roots] : roots_by_name) {
     size_t children = 0;
-    for (pid_t r : roots) children += children_of_root[r];
+    for (pid_t r : roots) children += children_of_root[r].size();
     if (roots.size() > kListedRoots) {
       separate();
       out += name + " \u00d7" + with_commas(roots.size()) + " (pids " +
@@ -91,7 +96,7 @@ std::string summarize_socket_holders(
     for (pid_t r : roots) {
       separate();
       out += name + " " + std::to_string(r);
-      if (size_t c = children_of_root[r]; c > 0) {
+      if (size_t c = children_of_root[r].size(); c > 0) {
         out += " + " + plural(c, "child", "children");
       }
     }

@@ -77,5 +77,14 @@ TEST(SummarizeHolders, ReuseportSiblingsAreNotChildren) {
             "w 11 + 2 children");
 }
 
+TEST(SummarizeHolders, ChildrenAreCountedOncePerProcessNotPerSocket) {
+  // nginx: the master made two SO_REUSEPORT sockets; both workers inherited both.
+  Snapshot s = make({proc(1, 0, "init"), proc(20, 1, "nginx"), proc(21, 20, "nginx"),
+                     proc(22, 20, "nginx")});
+  EXPECT_EQ(summarize_socket_holders(
+                s, std::vector<std::vector<pid_t>>{{20, 21, 22}, {20, 21, 22}}),
+            "nginx 20 + 2 children");
+}
+
 }  // namespace
 }  // namespace portrel

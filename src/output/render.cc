@@ -102,7 +102,8 @@ void write_socket(JsonWriter& json, JsonColumns& columns, const Snapshot& snapsh
 
 void write_document(JsonWriter& json, const Snapshot& snapshot,
                     std::span<const Socket* const> sockets,
-                    std::span<const std::string> warnings) {
+                    std::span<const std::string> warnings,
+                    const std::vector<const Socket*>* clients) {
   // The sharing analysis behind `ports`, and its sentences, run on another core
   // while the socket lines are written.
   struct Ports {
@@ -123,6 +124,13 @@ void write_document(JsonWriter& json, const Snapshot& snapshot,
     json.raw(i == 0 ? "\n" : ",\n");
     write_socket(json, columns, snapshot, *sockets[i]);
   }
+  if (clients != nullptr) {
+    json.raw("\n],\n\"clients\": [");
+    for (size_t i = 0; i < clients->size(); ++i) {
+      json.raw(i == 0 ? "\n" : ",\n");
+      write_socket(json, columns, snapshot, *(*clients)[i]);
+    }
+  }
   json.raw("\n],\n\"ports\": ");
   Ports ports = pending.get();
   write_ports_json(json, snapshot, ports.groups, ports.explanations);
@@ -135,16 +143,17 @@ void write_document(JsonWriter& json, const Snapshot& snapshot,
 
 void write_sockets_document(std::FILE* out, const Snapshot& snapshot,
                             std::span<const Socket* const> sockets,
-                            std::span<const std::string> warnings) {
+                            std::span<const std::string> warnings,
+                            const std::vector<const Socket*>* clients) {
   JsonWriter json(out);
-  write_document(json, snapshot, sockets, warnings);
+  write_document(json, snapshot, sockets, warnings, clients);
 }
 
 std::string sockets_document(const Snapshot& snapshot,
                              std::span<const Socket* const> sockets,
                              std::span<const std::string> warnings) {
   JsonWriter json;
-  write_document(json, snapshot, sockets, warnings);
+  write_document(json, snapshot, sockets, warnings, nullptr);
   return json.take();
 }
 
@@ -159,23 +168,30 @@ std::string csv_field(const std::string& text) {
 }
 
 std::string sockets_csv(const Snapshot& snapshot,
-                        std::span<const Socket* const> sockets) {
+                        std::span<const Socket* const> sockets,
+                        const std::vector<const Socket*>* clients) {
   std::string out;
   for (const SocketColumn& c : socket_columns()) {
     out += std::string(c.name) + ",";
   }
-  out += "holders\r\n";
-  for (const Socket* s : sockets) {
-    for (const SocketColumn& c : socket_columns()) {
-      out += csv_field(value_text(c.get(snapshot, *s))) + ",";
+  out += clients != nullptr ? "holders,role\r\n" : "holders\r\n";
+  auto rows = [&](std::span<const Socket* const> some, const char* role) {
+    for (const Socket* s : some) {
+      for (const SocketColumn& c : socket_columns()) {
+        out += csv_field(value_text(c.get(snapshot, *s))) + ",";
+      }
+      std::string holders;
+      for (const Holding& h : snapshot.holders(s->inode)) {
+        if (!holders.empty()) holders += ';';
+        holders += std::to_string(h.pid) + "/" + std::to_string(h.fd);
+      }
+      out += csv_field(holders);
+      if (role != nullptr) out += std::string(",") + role;
+      out += "\r\n";
     }
-    std::string holders;
-    for (const Holding& h : snapshot.holders(s->inode)) {
-      if (!holders.empty()) holders += ';';
-      holders += std::to_string(h.pid) + "/" + std::to_string(h.fd);
-    }
-    out += csv_field(holders) + "\r\n";
-  }
+  };
+  rows(sockets, clients != nullptr ? "port" : nullptr);
+  if (clients != nullptr) rows(*clients, "client");
   return out;
 }
 

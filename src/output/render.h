@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "output/columns.h"
 #include "portrel/snapshot.h"
@@ -16,9 +17,12 @@ namespace portrel {
 /// is an object of every socket column, in column order, plus `holders`, an
 /// array of objects of every holder column. Invalid UTF-8 from other processes
 /// becomes U+FFFD.
+/// With CLIENTS, a "clients" array (the same objects) follows "sockets": the
+/// local sockets whose remote port is the one asked about.
 void write_sockets_document(std::FILE* out, const Snapshot& snapshot,
                             std::span<const Socket* const> sockets,
-                            std::span<const std::string> warnings);
+                            std::span<const std::string> warnings,
+                            const std::vector<const Socket*>* clients = nullptr);
 
 /// The same document as a string.
 std::string sockets_document(const Snapshot& snapshot,
@@ -26,9 +30,11 @@ std::string sockets_document(const Snapshot& snapshot,
                              std::span<const std::string> warnings);
 
 /// RFC 4180 CSV: a header of socket columns plus "holders" ("pid/fd" joined by
-/// ';'), one line per socket.
+/// ';'), one line per socket. With CLIENTS, a last column "role" says "port"
+/// for SOCKETS and "client" for the CLIENTS that follow them.
 std::string sockets_csv(const Snapshot& snapshot,
-                        std::span<const Socket* const> sockets);
+                        std::span<const Socket* const> sockets,
+                        const std::vector<const Socket*>* clients = nullptr);
 
 /// Quotes a CSV field when it needs it.
 std::string csv_field(const std::string& text);

@@ -177,7 +177,13 @@ void write_ports_json(JsonWriter& json, const Snapshot& snap,
 }
 
 std::string shared_table(const Snapshot& snap, std::span<const PortGroup> groups, bool color) {
-  bool netns_col = std::ranges::adjacent_find(groups, [](const PortGroup& a, const PortGroup& b) {
+  // As in the other views: always when a port is not the host's.
+  bool netns_col = std::ranges::any_of(groups,
+                                       [&](const PortGroup& g) {
+                                         const Netns* n = snap.netns(g.netns);
+                                         return n == nullptr || !n->is_host;
+                                       }) ||
+                   std::ranges::adjacent_find(groups, [](const PortGroup& a, const PortGroup& b) {
                      return a.netns != b.netns;
                    }) != groups.end();
   std::vector<std::string> headers{">PORT"};

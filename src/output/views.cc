@@ -20,7 +20,17 @@
 namespace portrel {
 namespace {
 
-bool show_netns_column(std::span<const Socket* const> sockets) {
+// NETNS is shown when the rows span several namespaces, and always when one
+// is not the host's: a socket of a private namespace must never read as the
+// host's.
+bool show_netns_column(const Snapshot& snap, std::span<const Socket* const> sockets) {
+  uint64_t host_checked = 0;
+  for (const Socket* s : sockets) {
+    if (s->netns == host_checked) continue;
+    const Netns* n = snap.netns(s->netns);
+    if (n == nullptr || !n->is_host) return true;
+    host_checked = s->netns;
+  }
   return std::ranges::adjacent_find(sockets, [](const Socket* a, const Socket* b) {
            return a->netns != b->netns;
          }) != sockets.end();
@@ -73,7 +83,7 @@ std::string endpoint(const Address& address, uint16_t port, uint32_t bound_dev) 
 
 std::string listing_table(const Snapshot& snap, std::span<const Socket* const> sockets,
                           bool show_state, bool color) {
-  bool netns_col = show_netns_column(sockets);
+  bool netns_col = show_netns_column(snap, sockets);
   std::vector<std::string> headers{"PROTO", "LOCAL"};
   if (show_state) {
     headers.push_back("PEER");
@@ -122,7 +132,7 @@ std::string listing_table(const Snapshot& snap, std::span<const Socket* const> s
     for (uid_t u : uids) {
       auto it = names.find(u);
       users += (users.empty() ? "" : ",") +
-               (it != names.end() ? it->second : std::to_string(u));
+               (u == kUnknownUid ? "-" : it != names.end() ? it->second : std::to_string(u));
     }
     row.push_back({users});
     row.push_back({""});  // SHARING, below
@@ -149,8 +159,8 @@ std::string listing_table(const Snapshot& snap, std::span<const Socket* const> s
 }
 
 std::string who_table(const Snapshot& snap, std::span<const Socket* const> sockets,
-                      bool color) {
-  bool netns_col = show_netns_column(sockets);
+                      bool color, bool explain) {
+  bool netns_col = show_netns_column(snap, sockets);
   std::vector<std::string> headers{"PROTO", "LOCAL", "PEER", "STATE"};
   if (netns_col) headers.push_back("NETNS");
   for (const char* h : {"SHARING", ">INODE", ">PID", ">FD", "CLOEXEC", "USER", "COMMAND"}) {
@@ -198,6 +208,7 @@ std::string who_table(const Snapshot& snap, std::span<const Socket* const> socke
     }
   }
   std::string text = table.render(color);
+  if (!explain) return text;
   for (const PortGroup& g : port_groups_) {
     for (const std::string& sentence : sharing_sentences(snap, g)) {
       text += styled("port " + std::to_string(g.port) + ": ", Style::bold, color) +
@@ -211,7 +222,7 @@ std::string of_table(const Snapshot& snap, std::span<const pid_t> pids,
                      std::span<const Socket* const> sockets, bool color) {
   std::set<uint64_t> wanted;
   for (const Socket* s : sockets) wanted.insert(s->inode);
-  bool netns_col = show_netns_column(sockets);
+  bool netns_col = show_netns_column(snap, sockets);
   std::vector<std::string> headers{">PID",  "COMM", ">FD",  "PROTO",
                                    "LOCAL", "PEER", "STATE"};
   if (netns_col) headers.push_back("NETNS");
@@ -256,13 +267,12 @@ std::string unowned_warning(const Snapshot& snap,
     ++total;
   }
   if (total == 0) return "";
-  std::string text = with_commas(total) +
-                     (total == 1 ? " socket shows" : " sockets show") + " no owner:";
+  std::string text = plural(total, "socket shows", "sockets show") + " no owner:";
   bool first = true;
   for (const auto& [why, n] : counts) {
     text += (first ? " " : "; ") + with_commas(n) + " " +
             (why == Unowned::not_privileged
-                 ? "some processes' fd tables are unreadable: run as root"
+                 ? "whose holders may be processes this user cannot read: run as root"
              : why == Unowned::unreadable
                  ? "held by processes whose fd tables are unreadable even as root "
                    "(protected or hidden)"

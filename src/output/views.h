@@ -20,9 +20,10 @@ std::string listing_table(const Snapshot& snapshot,
                           std::span<const Socket* const> sockets, bool show_state,
                           bool color);
 
-/// One line per (socket, holder): every process holding each socket, with fd.
+/// One line per (socket, holder): every process holding each socket, with fd;
+/// then, with EXPLAIN, a sentence on how each shared port is shared.
 std::string who_table(const Snapshot& snapshot, std::span<const Socket* const> sockets,
-                      bool color);
+                      bool color, bool explain = true);
 
 /// One line per holding of the given processes, with who else holds the socket.
 std::string of_table(const Snapshot& snapshot, std::span<const pid_t> pids,

@@ -1,12 +1,13 @@
 // The snapshot writer: prepared INSERTs bound from the same column getters the
-// live tables use, inside one transaction, then indexes on the join keys.
+// live tables use, inside one transaction, then indexes on the join keys. The
+// file is private (0600) and replaces only an earlier snapshot, never what a
+// symbolic link points to, a device or a file of someone else's making.
 #include "query/store.h"
 
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstdio>
+#include <algorithm>
 
 #include "query/schema.h"
 
@@ -56,6 +57,24 @@ Result<void> fill(Database& db, const Relations& r, TableId table) {
   return {};
 }
 
+// A file portrel wrote: SQLite's header, and a meta table naming a portrel
+// version. The header is read through an fd checked to be the regular file
+// ENTRY saw (never blocking on a fifo) before SQLite opens the path.
+bool is_snapshot(const std::string& path, const PathEntry& entry) {
+  auto fd = open_same_file(path, entry);
+  static constexpr char kHeader[16] = "SQLite format 3";
+  char header[16] = {};
+  if (!fd || read(fd->get(), header, sizeof header) != sizeof header ||
+      !std::equal(header, header + sizeof header, kHeader)) {
+    return false;
+  }
+  auto db = Database::open_readonly(path);
+  if (!db) return false;
+  auto rows = db->query("SELECT count(*) FROM meta WHERE key = 'portrel_version'");
+  return rows && rows->size() == 1 && !rows->front().rows.empty() &&
+         rows->front().rows[0][0] != SqlValue(int64_t{0});
+}
+
 }  // namespace
 
 Result<void> store_relations(Database& db, const Relations& relations,
@@ -91,21 +110,33 @@ Result<void> store_relations(Database& db, const Relations& relations,
       "COMMIT;");
 }
 
+Result<PathEntry> check_snapshot_target(const std::string& path, bool force) {
+  auto entry = look_at(path);
+  if (!entry) return entry;
+  if (entry->kind == PathEntry::Kind::other) {
+    return std::unexpected(
+        Error{path + " is " + entry->what + ", not a snapshot file; nothing written"});
+  }
+  if (entry->kind == PathEntry::Kind::regular && !force && !is_snapshot(path, *entry)) {
+    return std::unexpected(Error{path + " exists and is not a portrel snapshot; " +
+                                 "nothing written (--force replaces it)"});
+  }
+  return entry;
+}
+
 Result<void> write_snapshot_file(
     const std::string& path, const Relations& relations,
-    const std::vector<std::pair<std::string, std::string>>& meta) {
-  std::string temp = fmt::format("{}.tmp{}", path, getpid());
-  std::remove(temp.c_str());
-  Result<void> written = [&]() -> Result<void> {
-    auto db = Database::open_writable(temp);
+    const std::vector<std::pair<std::string, std::string>>& meta, bool force) {
+  auto target = check_snapshot_target(path, force);
+  if (!target) return std::unexpected(target.error());
+  auto file = PendingFile::create_beside(path);
+  if (!file) return std::unexpected(file.error());
+  {
+    auto db = Database::open_writable(file->path());
     if (!db) return std::unexpected(db.error());
-    return store_relations(*db, relations, meta);
-  }();
-  if (written && std::rename(temp.c_str(), path.c_str()) != 0) {
-    written = std::unexpected(system_error(path, errno));
+    if (auto ok = store_relations(*db, relations, meta); !ok) return ok;
   }
-  if (!written) std::remove(temp.c_str());
-  return written;
+  return file->commit(path, *target);
 }
 
 }  // namespace portrel

@@ -10,6 +10,7 @@
 #include "portrel/error.h"
 #include "query/database.h"
 #include "query/relations.h"
+#include "util/replace_file.h"
 
 namespace portrel {
 
@@ -18,10 +19,19 @@ namespace portrel {
 Result<void> store_relations(Database& db, const Relations& relations,
                              const std::vector<std::pair<std::string, std::string>>& meta);
 
-/// Writes a new snapshot file at PATH: built beside it and renamed into place, so
-/// PATH is either the old file or the complete new one, never half-written.
+/// What is at PATH when a snapshot may be written there: nothing, or a regular
+/// file that is a portrel snapshot (a SQLite file whose meta table names a
+/// portrel version), or with FORCE any regular file. Anything else (a symbolic
+/// link, a device, a fifo, a directory, or without FORCE a file portrel did not
+/// write) is an error saying what is there; it is never opened for writing.
+Result<PathEntry> check_snapshot_target(const std::string& path, bool force);
+
+/// Writes a new snapshot file at PATH, which check_snapshot_target must accept:
+/// built beside it with mode 0600 (command lines may carry secrets) and renamed
+/// into place only if PATH still holds what was checked, so PATH is either the
+/// old file or the complete new one, never half-written.
 Result<void> write_snapshot_file(
     const std::string& path, const Relations& relations,
-    const std::vector<std::pair<std::string, std::string>>& meta);
+    const std::vector<std::pair<std::string, std::string>>& meta, bool force = false);
 
 }  // namespace portrel

@@ -25,6 +25,7 @@
 #include <ctime>
 
 #include "sources/bpf/bpf_loader.h"
+#include "sources/procfs_source.h"
 #include "sources/udp_reuseport_probe.h"
 #include "util/state_file.h"
 #include "util/unique_fd.h"
@@ -183,23 +184,12 @@ HostReport examine_host() {
       char* end = nullptr;
       long pid = strtol(e->d_name, &end, 10);
       if (pid <= 0 || *end != '\0') continue;
-      // A table that lists but whose links cannot be read (a hidden process)
-      // is as unreadable as one that does not list.
-      std::string fd_dir = "/proc/" + std::string(e->d_name) + "/fd";
-      DIR* fds = opendir(fd_dir.c_str());
-      if (fds == nullptr && errno == ENOENT) continue;  // exited
-      ++r.processes;
-      bool readable = fds != nullptr;
-      while (readable) {
-        dirent* fd = readdir(fds);
-        if (fd == nullptr) break;
-        if (fd->d_name[0] == '.') continue;
-        char link[256];
-        readable = readlinkat(dirfd(fds), fd->d_name, link, sizeof link) >= 0 || errno == ENOENT;
-        break;
+      if (fd_table_readable(static_cast<pid_t>(pid))) {
+        ++r.processes;
+        continue;
       }
-      if (fds != nullptr) closedir(fds);
-      if (readable) continue;
+      if (access(("/proc/" + std::string(e->d_name)).c_str(), F_OK) != 0) continue;  // exited
+      ++r.processes;
       ++r.fd_unreadable;
       if (r.fd_unreadable_examples.size() < 5) {
         r.fd_unreadable_examples.push_back(static_cast<pid_t>(pid));

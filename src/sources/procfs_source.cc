@@ -30,6 +30,7 @@
 #include "sources/epoll.h"
 #include "sources/netns.h"
 #include "sources/procfs.h"
+#include "util/text.h"
 #include "util/unique_fd.h"
 #include "util/user_names.h"
 
@@ -352,14 +353,29 @@ Result<ProcessScan> ProcfsSource::scan() {
   scan.netns = netns_handles(root_, scan.processes);
 
   if (scan.fd_unreadable > 0) {
-    std::string count = std::to_string(scan.fd_unreadable);
+    std::string count = plural(scan.fd_unreadable, "process's fd table", "processes' fd tables");
     scan.warnings.push_back(
         geteuid() == 0
-            ? count + " processes' fd tables unreadable even as root (protected, or "
-                      "in another user namespace): their sockets show no owner"
-            : count + " processes' fd tables unreadable: run as root");
+            ? count + " unreadable even as root (protected, or in another user namespace): "
+                      "their sockets show no owner"
+            : count + " unreadable: run as root");
   }
   return scan;
+}
+
+bool fd_table_readable(pid_t pid, const std::string& proc_root) {
+  std::string path = proc_root + "/" + std::to_string(pid) + "/fd";
+  DIR* fds = opendir(path.c_str());
+  if (fds == nullptr) return false;
+  bool readable = true;
+  while (dirent* fd = readdir(fds)) {
+    if (fd->d_name[0] == '.') continue;
+    char link[256];
+    readable = readlinkat(dirfd(fds), fd->d_name, link, sizeof link) >= 0 || errno == ENOENT;
+    break;
+  }
+  closedir(fds);
+  return readable;
 }
 
 }  // namespace portrel

@@ -14,6 +14,11 @@
 
 namespace portrel {
 
+/// Whether PID's fd table can be read under PROC_ROOT: /proc/PID/fd lists and
+/// its first link reads (a hidden or protected process's table may list but
+/// not read). False for a pid that does not exist.
+bool fd_table_readable(pid_t pid, const std::string& proc_root = "/proc");
+
 class ProcfsSource : public ProcessSource {
  public:
   /// PROC_ROOT is where procfs is mounted; a test may point it at a procfs

@@ -133,7 +133,11 @@ Result<Socket> parse_aligned(const nlmsghdr* nlh, size_t size, Proto proto,
   s.state = msg.idiag_state;
   s.local_port = ntohs(msg.id.idiag_sport);
   s.remote_port = ntohs(msg.id.idiag_dport);
-  s.uid = msg.idiag_uid;
+  // TIME_WAIT and request sockets (SYN_RECV without an inode) carry no uid:
+  // the kernel reports 0.
+  bool no_uid = proto == Proto::tcp && (s.state == kStateTimeWait ||
+                                        (s.state == kStateSynRecv && s.inode == 0));
+  s.uid = no_uid ? kUnknownUid : msg.idiag_uid;
   s.bound_dev = msg.id.idiag_if;
   s.rx_queue = msg.idiag_rqueue;
   s.tx_queue = msg.idiag_wqueue;

@@ -16,6 +16,32 @@ void hex_escape(std::string& out, unsigned char c) {
 // C1 controls, e.g. U+009B (CSI), which terminals obey like ESC [.
 bool is_c1(char32_t cp) { return cp >= 0x80 && cp <= 0x9f; }
 
+// Characters that are not shown but change how the text around them is shown:
+// Unicode's format characters (general category Cf: bidirectional overrides
+// and isolates that reorder a line, zero-width characters that hide text,
+// tags) and the line and paragraph separators.
+bool is_invisible(char32_t cp) {
+  static constexpr std::pair<char32_t, char32_t> kRanges[] = {
+      {0x00AD, 0x00AD},   {0x0600, 0x0605},   {0x061C, 0x061C},   {0x06DD, 0x06DD},
+      {0x070F, 0x070F},   {0x0890, 0x0891},   {0x08E2, 0x08E2},   {0x180E, 0x180E},
+      {0x200B, 0x200F},   {0x2028, 0x202E},   {0x2060, 0x2064},   {0x2066, 0x206F},
+      {0xFEFF, 0xFEFF},   {0xFFF9, 0xFFFB},   {0x110BD, 0x110BD}, {0x110CD, 0x110CD},
+      {0x13430, 0x1343F}, {0x1BCA0, 0x1BCA3}, {0x1D173, 0x1D17A}, {0xE0001, 0xE0001},
+      {0xE0020, 0xE007F},
+  };
+  for (auto [lo, hi] : kRanges) {
+    if (cp >= lo && cp <= hi) return true;
+  }
+  return false;
+}
+
+void codepoint_escape(std::string& out, char32_t cp) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string digits;
+  for (; cp != 0 || digits.size() < 4; cp >>= 4) digits.insert(digits.begin(), kHex[cp & 15]);
+  out += "\\u{" + digits + "}";
+}
+
 }  // namespace
 
 Utf8Step utf8_step(std::string_view s, size_t i) {
@@ -75,7 +101,11 @@ std::string sanitize(std::string_view s) {
       hex_escape(out, c);
       ++i;
     } else if (Utf8Step u = utf8_step(s, i); u.valid && !is_c1(u.codepoint)) {
-      out.append(s.substr(i, u.length));
+      if (is_invisible(u.codepoint)) {
+        codepoint_escape(out, u.codepoint);
+      } else {
+        out.append(s.substr(i, u.length));
+      }
       i += u.length;
     } else {
       hex_escape(out, c);
@@ -101,6 +131,51 @@ size_t display_width(std::string_view s) {
     if ((c & 0xc0) != 0x80) ++w;
   }
   return w;
+}
+
+std::string plural(uint64_t n, std::string_view one, std::string_view many) {
+  return with_commas(n) + " " + std::string(n == 1 ? one : many);
+}
+
+std::string fit_lines(std::string_view text, size_t width) {
+  std::string out;
+  out.reserve(text.size());
+  while (!text.empty()) {
+    size_t end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    text.remove_prefix(end == std::string_view::npos ? text.size() : end + 1);
+    size_t shown = 0, i = 0;
+    bool escaped = false, cut = false;
+    while (i < line.size()) {
+      if (line[i] == '\x1b') {  // an SGR sequence: copied whole, no width
+        size_t m = line.find('m', i);
+        size_t stop = m == std::string_view::npos ? line.size() : m + 1;
+        out.append(line.substr(i, stop - i));
+        escaped = true;
+        i = stop;
+        continue;
+      }
+      size_t step = 1;
+      while (i + step < line.size() && (static_cast<unsigned char>(line[i + step]) & 0xc0) == 0x80) {
+        ++step;
+      }
+      if (width > 0 && shown + 1 == width && i + step < line.size()) {
+        // Not the last character, and no room for more: the ellipsis instead.
+        size_t rest_width = display_width(line.substr(i));
+        if (rest_width > 1) {
+          out += "\u2026";
+          cut = true;
+          break;
+        }
+      }
+      out.append(line.substr(i, step));
+      ++shown;
+      i += step;
+    }
+    if (cut && escaped) out += "\x1b[0m";
+    if (end != std::string_view::npos) out += '\n';
+  }
+  return out;
 }
 
 }  // namespace portrel

@@ -81,6 +81,37 @@ TEST(Sanitize, OutputHasNoControlBytes) {
   }
 }
 
+TEST(Sanitize, CharactersThatReorderOrHideTextAreEscaped) {
+  // "evil" + RIGHT-TO-LEFT OVERRIDE makes "exe.txt" read "txt.exe".
+  EXPECT_EQ(sanitize("evil\u202etxt.exe"), "evil\\u{202e}txt.exe");
+  EXPECT_EQ(sanitize("a\u200bb"), "a\\u{200b}b");          // zero width space
+  EXPECT_EQ(sanitize("a\u2066b\u2069"), "a\\u{2066}b\\u{2069}");  // isolates
+  EXPECT_EQ(sanitize("x\u2028y"), "x\\u{2028}y");          // line separator
+  EXPECT_EQ(sanitize("\ufeffbom"), "\\u{feff}bom");
+  EXPECT_EQ(sanitize("tag\U000E0041"), "tag\\u{e0041}");
+  EXPECT_EQ(sanitize("soft\u00adhyphen"), "soft\\u{00ad}hyphen");
+  // Ordinary text outside ASCII is kept.
+  EXPECT_EQ(sanitize("caf\u00e9 \u4e2d\u6587 \u05e9\u05dc\u05d5\u05dd"),
+            "caf\u00e9 \u4e2d\u6587 \u05e9\u05dc\u05d5\u05dd");
+}
+
+TEST(FitLines, CutsLongLinesAtTheWidthAndKeepsColour) {
+  EXPECT_EQ(fit_lines("short\nline\n", 10), "short\nline\n");
+  EXPECT_EQ(fit_lines("0123456789abc\n", 10), "012345678\u2026\n");
+  EXPECT_EQ(fit_lines("0123456789\n", 10), "0123456789\n");  // fits exactly
+  // Escapes take no width; a cut line ends with a reset.
+  EXPECT_EQ(fit_lines("\x1b[1mPORT\x1b[0m 0123456789\n", 8), "\x1b[1mPORT\x1b[0m 01\u2026\x1b[0m\n");
+  // Code points, not bytes.
+  EXPECT_EQ(fit_lines("\u00e9\u00e9\u00e9\u00e9", 3), "\u00e9\u00e9\u2026");
+  EXPECT_EQ(fit_lines("no newline at the end", 0), "no newline at the end");
+}
+
+TEST(Plural, OneAndMany) {
+  EXPECT_EQ(plural(1, "process's fd table", "processes' fd tables"), "1 process's fd table");
+  EXPECT_EQ(plural(1200, "child", "children"), "1,200 children");
+  EXPECT_EQ(plural(0, "socket", "sockets"), "0 sockets");
+}
+
 TEST(WithCommas, GroupsThousands) {
   EXPECT_EQ(with_commas(0), "0");
   EXPECT_EQ(with_commas(999), "999");

@@ -85,8 +85,7 @@ TEST(Doctor, NamesAPartTurnedOffAndTheWholeSourceTurnedOff) {
 TEST(Doctor, WithoutPrivilegeSaysWhatIsLost) {
   ASSERT_EQ(geteuid(), 0u) << "this test drops from root to nobody";
   ASSERT_EQ(access("/usr/bin/setpriv", X_OK), 0) << "setpriv (util-linux) is needed";
-  CliRun run = run_program({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
-                            "--clear-groups", PORTREL_BINARY, "doctor", "--format", "json"});
+  CliRun run = run_portrel_as_nobody({"doctor", "--format", "json"});
   EXPECT_EQ(run.exit_code, 3) << run.err;
   auto doc = nlohmann::json::parse(run.out);
   EXPECT_EQ(doc["privilege"]["euid"], 65534);

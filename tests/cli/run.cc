@@ -20,6 +20,13 @@ CliRun run_portrel(const std::vector<std::string>& args,
   return run_program(argv, env);
 }
 
+CliRun run_portrel_as_nobody(const std::vector<std::string>& args) {
+  std::vector<std::string> argv{"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
+                                "--clear-groups", PORTREL_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_program(argv);
+}
+
 CliRun run_program(std::vector<std::string> argv_s,
                    const std::vector<std::string>& env) {
   std::vector<char*> argv;

@@ -17,6 +17,9 @@ struct CliRun {
 CliRun run_portrel(const std::vector<std::string>& args,
                    const std::vector<std::string>& env = {});
 
+/// Runs the binary as user nobody (setpriv drops every privilege).
+CliRun run_portrel_as_nobody(const std::vector<std::string>& args);
+
 /// Runs ARGV (argv[0] is a path) the same way.
 CliRun run_program(std::vector<std::string> argv,
                    const std::vector<std::string>& env = {});

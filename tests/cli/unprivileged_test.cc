@@ -11,12 +11,6 @@
 namespace portrel::testing {
 namespace {
 
-std::vector<std::string> as_nobody(std::vector<std::string> args) {
-  std::vector<std::string> argv{"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
-                                "--clear-groups", PORTREL_BINARY};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return argv;
-}
 
 TEST(Unprivileged, ShowsSocketsAndMarksUnknownOwners) {
   ASSERT_EQ(geteuid(), 0u) << "this test starts root-owned servers and drops to nobody";
@@ -25,7 +19,7 @@ TEST(Unprivileged, ShowsSocketsAndMarksUnknownOwners) {
   ASSERT_TRUE(lab) << lab.error().message;
   const auto& socket = lab->truth().sockets.at(0);
 
-  CliRun json = run_program(as_nobody({"-t", "--format", "json"}));
+  CliRun json = run_portrel_as_nobody({"-t", "--format", "json"});
   ASSERT_EQ(json.exit_code, 0) << json.err;
   auto doc = nlohmann::json::parse(json.out);
   bool found = false;
@@ -42,7 +36,7 @@ TEST(Unprivileged, ShowsSocketsAndMarksUnknownOwners) {
   }
   EXPECT_TRUE(warned) << doc["warnings"];
 
-  CliRun table = run_program(as_nobody({"-t", "--color", "never"}));
+  CliRun table = run_portrel_as_nobody({"-t", "--color", "never"});
   ASSERT_EQ(table.exit_code, 0) << table.err;
   std::string port = ":" + std::to_string(socket.port) + " ";
   size_t at = table.out.find(port);

@@ -83,15 +83,7 @@ TEST_P(BpfPartFails, RelationEqualsProcfsAndOptionsStayExact) {
     std::set<pid_t> pids;
     for (const lab::LabProcess& p : truth.processes) pids.insert(p.pid);
     EXPECT_EQ(rows_of(bpf, pids), rows_of(procfs, pids));
-    for (pid_t pid : pids) {
-      const Process* a = bpf.process(pid);
-      const Process* b = procfs.process(pid);
-      ASSERT_TRUE(a && b) << "pid " << pid;
-      if (bpf.held_by(pid).empty()) continue;
-      EXPECT_FALSE(a->exe.empty()) << "pid " << pid;
-      EXPECT_EQ(std::tie(a->exe, a->cmdline, a->cgroup), std::tie(b->exe, b->cmdline, b->cgroup))
-          << "pid " << pid;
-    }
+    expect_same_processes(bpf, procfs, pids);
     for (const lab::LabSocket& s : truth.sockets) {
       if (s.family == 0) continue;
       const Socket* row = bpf.socket(s.inode);

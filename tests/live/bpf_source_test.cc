@@ -57,19 +57,7 @@ TEST_P(BpfEveryScenario, SameRelationAsProcfsAndExactOptions) {
   std::set<pid_t> pids;
   for (const lab::LabProcess& p : truth.processes) pids.insert(p.pid);
   EXPECT_EQ(rows_of(bpf, pids), rows_of(procfs, pids));
-  for (pid_t pid : pids) {
-    const Process* a = bpf.process(pid);
-    const Process* b = procfs.process(pid);
-    ASSERT_TRUE(a && b) << "pid " << pid;
-    EXPECT_EQ(std::tie(a->ppid, a->uid, a->user, a->comm, a->netns, a->pidns, a->start_time),
-              std::tie(b->ppid, b->uid, b->user, b->comm, b->netns, b->pidns, b->start_time))
-        << "pid " << pid;
-    if (!bpf.held_by(pid).empty()) {
-      EXPECT_EQ(std::tie(a->exe, a->cmdline, a->cgroup),
-                std::tie(b->exe, b->cmdline, b->cgroup))
-          << "pid " << pid;
-    }
-  }
+  expect_same_processes(bpf, procfs, pids);
   for (const lab::LabSocket& s : truth.sockets) {
     if (s.family == 0) continue;
     const Socket* row = bpf.socket(s.inode);

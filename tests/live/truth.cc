@@ -28,6 +28,22 @@ void require_bpf() {
   ASSERT_EQ(geteuid(), 0u) << "the bpf source needs root";
 }
 
+void expect_same_processes(const Snapshot& bpf, const Snapshot& procfs,
+                           const std::set<pid_t>& pids) {
+  for (pid_t pid : pids) {
+    const Process* a = bpf.process(pid);
+    const Process* b = procfs.process(pid);
+    ASSERT_TRUE(a && b) << "pid " << pid;
+    EXPECT_EQ(std::tie(a->ppid, a->uid, a->user, a->comm, a->netns, a->pidns, a->start_time),
+              std::tie(b->ppid, b->uid, b->user, b->comm, b->netns, b->pidns, b->start_time))
+        << "pid " << pid;
+    if (bpf.held_by(pid).empty()) continue;
+    EXPECT_FALSE(a->exe.empty()) << "pid " << pid;
+    EXPECT_EQ(std::tie(a->exe, a->cmdline, a->cgroup), std::tie(b->exe, b->cmdline, b->cgroup))
+        << "pid " << pid;
+  }
+}
+
 std::set<Row> rows_of(const Snapshot& snap, const std::set<pid_t>& pids) {
   std::set<Row> rows;
   for (const Holding& h : snap.holdings()) {

@@ -35,6 +35,12 @@ using Row = std::tuple<pid_t, int, uint64_t, bool>;
 /// The holdings of PIDS in the snapshot.
 std::set<Row> rows_of(const Snapshot& snap, const std::set<pid_t>& pids);
 
+/// Asserts that each of PIDS has the same row in BPF as in PROCFS (ids, names,
+/// namespaces, start time) and, when it holds a socket, the same exe (not
+/// empty), cmdline and cgroup.
+void expect_same_processes(const Snapshot& bpf, const Snapshot& procfs,
+                           const std::set<pid_t>& pids);
+
 /// Starts a lab scenario; a scenario that cannot start fails the test and aborts
 /// (every later check would be meaningless).
 lab::Lab start_lab(std::string_view scenario, lab::LabOptions options = {});

@@ -333,7 +333,8 @@ Result<std::vector<Socket>> decode_rows(std::string_view bytes, uint64_t netns) 
     }
     s.local_port = r.local_port;
     s.remote_port = r.remote_port;
-    s.uid = r.uid;
+    // Only full sockets have a uid (not TIME_WAIT and request sockets).
+    s.uid = (r.flags & PORTREL_ROW_OPTIONS) != 0 ? r.uid : kUnknownUid;
     s.bound_dev = r.bound_dev;
     s.rx_queue = r.rx_queue;
     s.tx_queue = r.tx_queue;
