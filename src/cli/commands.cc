@@ -31,6 +31,11 @@ constexpr std::array kCommands = {
             configure_sql, run_sql},
     Command{"snapshot", "write the whole relation to a SQLite file (query it with sql --db)",
             configure_snapshot, run_snapshot},
+    Command{"free",
+            "free a port: signal (through pidfds) the processes whose exit frees it, "
+            "after showing the plan and asking; --connections closes its connections "
+            "(exit 0 free, 3 only TIME_WAIT left, 1 still held or nothing done)",
+            configure_free, run_free},
     Command{"doctor",
             "what portrel can see on this host and why not: kernel, privileges, bpf parts, "
             "sock_diag families (exit 3 when degraded)",

@@ -61,6 +61,10 @@ int run_audit(const Options&);
 void configure_why_busy(CLI::App&, Options&);
 int run_why_busy(const Options&);
 
+// free_command.cc
+void configure_free(CLI::App&, Options&);
+int run_free(const Options&);
+
 // doctor_command.cc
 void configure_doctor(CLI::App&, Options&);
 int run_doctor(const Options&);

@@ -33,6 +33,11 @@ struct Options {
   std::vector<std::string> bind_args;  ///< `why-busy [tcp|udp] ADDR:PORT`
   bool reuseaddr = false, reuseport = false, v6only = false;  ///< `why-busy` options
   bool try_bind = false;  ///< `why-busy --try`: also bind for real
+  bool yes = false;            ///< `free --yes`: act without asking
+  bool dry_run = false;        ///< `free --dry-run`: the plan only
+  double timeout_s = 5;        ///< `free --timeout`: seconds to wait for exits
+  bool force_kill = false;     ///< `free --force`: SIGKILL after the timeout
+  bool connections = false;    ///< `free --connections`: close connections instead
   std::vector<std::string> ignore;  ///< `audit --ignore RULE`
   std::string audit_config;         ///< `audit --config FILE`; "" = the default file
 };

@@ -63,7 +63,7 @@ bool mentions(const std::vector<std::string>& lines, const std::string& text) {
 class BpfPartFails : public ::testing::TestWithParam<BpfPart> {};
 
 TEST_P(BpfPartFails, RelationEqualsProcfsAndOptionsStayExact) {
-  require_bpf();
+  REQUIRE_BPF();
   const std::string name(bpf_part_name(GetParam()));
   // TCP and UDP on one port, and an inherited listener: both protocols' rows
   // and the holders' texts are exercised.
@@ -102,7 +102,7 @@ INSTANTIATE_TEST_SUITE_P(EachOptionalPart, BpfPartFails,
                          [](const auto& info) { return std::string(bpf_part_name(info.param)); });
 
 TEST(BpfPartFailsRequired, WithoutTasksOrTheFdWalkEverythingComesFromProcfs) {
-  require_bpf();
+  REQUIRE_BPF();
   for (BpfPart part : {BpfPart::tasks, BpfPart::task_files}) {
     const std::string name(bpf_part_name(part));
     ScopedEnv fail(kBpfFailEnv, name);
@@ -121,7 +121,7 @@ TEST(BpfPartFailsRequired, WithoutTasksOrTheFdWalkEverythingComesFromProcfs) {
 }
 
 TEST(BpfPartFailsCli, UnknownPartIsAClearErrorAndVerboseNamesTheLostPart) {
-  require_bpf();
+  REQUIRE_BPF();
   CliRun bad = run_portrel({"--source", "bpf"}, {std::string(kBpfFailEnv) + "=verifier"});
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.err.find("unknown part verifier"), std::string::npos) << bad.err;
@@ -136,7 +136,7 @@ TEST(BpfPartFailsCli, UnknownPartIsAClearErrorAndVerboseNamesTheLostPart) {
 // second load reports the same parts without trying them again, and a
 // remembered failure makes the next run give up at once.
 TEST(BpfVerdictLive, RefusalsAreRememberedForTheBoot) {
-  require_bpf();
+  REQUIRE_BPF();
   TempDir dir;
   ASSERT_FALSE(dir.path().empty());
   ScopedEnv state(kStateEnv, dir.path() + "/state");

@@ -45,7 +45,7 @@ using Source = CaptureOptions::Source;
 class BpfEveryScenario : public ::testing::TestWithParam<std::string_view> {};
 
 TEST_P(BpfEveryScenario, SameRelationAsProcfsAndExactOptions) {
-  require_bpf();
+  REQUIRE_BPF();
   lab::LabOptions options{.procs = 8, .per_proc = 6};
   auto lab = lab::Lab::start(GetParam(), options);
   ASSERT_TRUE(lab) << lab.error().message;
@@ -77,7 +77,7 @@ INSTANTIATE_TEST_SUITE_P(Lab, BpfEveryScenario, ::testing::ValuesIn(lab::scenari
                          });
 
 TEST(BpfSource, PrivateNamespaceMatchesProcfs) {
-  require_bpf();
+  REQUIRE_BPF();
   auto lab = lab::Lab::start("prefork", {.workers = 3, .private_netns = true});
   ASSERT_TRUE(lab) << lab.error().message;
   Snapshot bpf = capture_from_source(Source::bpf);
@@ -91,7 +91,7 @@ TEST(BpfSource, PrivateNamespaceMatchesProcfs) {
 // /proc read, and one the /proc read saw must be in a bpf read, unless its
 // process was not readable from /proc or changed between the reads.
 TEST(BpfSource, WholeHostSameAsProcfs) {
-  require_bpf();
+  REQUIRE_BPF();
   // Whatever else the host runs (a fresh machine may hold no socket at all),
   // these are held across the reads: an inherited listener and several ports.
   lab::Lab prefork = start_lab("prefork", {.workers = 2});
@@ -205,7 +205,7 @@ void make_socket(OwnSocket& s, int family, int type, bool reuseaddr, bool reusep
 }
 
 TEST(BpfSource, OptionsEqualGetsockoptAndProbe) {
-  require_bpf();
+  REQUIRE_BPF();
   OwnSocket s[6];
   make_socket(s[0], AF_INET, SOCK_STREAM, true, false, false);
   make_socket(s[1], AF_INET, SOCK_STREAM, false, true, false);
@@ -273,7 +273,7 @@ uint16_t local_port_of(int fd) {
 // with unread bytes, TIME_WAIT (no file, no options), UDP bound, connected and
 // bound to a device, and a socket made under another fsuid.
 TEST(BpfSource, TableRowsEqualSockDiag) {
-  require_bpf();
+  REQUIRE_BPF();
   auto source = BpfSource::open({});
   ASSERT_TRUE(source) << source.error().message;
   ASSERT_TRUE((*source)->has_table_rows()) << "the kernel did not load the table rows";
@@ -404,7 +404,7 @@ TEST(BpfSource, TableRowsEqualSockDiag) {
 // A listeners-only reader gets the TCP listeners and no other TCP socket (the
 // walk ends at the first), and every UDP socket (bound ones hold their port).
 TEST(BpfSource, TableRowsOfAListenersOnlyReader) {
-  require_bpf();
+  REQUIRE_BPF();
   BpfSourceOptions options;
   options.filter.listening_only = true;
   auto source = BpfSource::open(std::move(options));
@@ -441,7 +441,7 @@ TEST(BpfSource, TableRowsOfAListenersOnlyReader) {
 // from the table rows), and still reads the others'; a capture that uses it
 // has every TCP socket's options exact all the same.
 TEST(BpfSource, LeanWalkLeavesTcpSocketsToTheTableRows) {
-  require_bpf();
+  REQUIRE_BPF();
   OwnSocket tcp, udp;
   make_socket(tcp, AF_INET6, SOCK_STREAM, true, true, true);
   make_socket(udp, AF_INET, SOCK_DGRAM, true, false, false);
@@ -489,7 +489,7 @@ TEST(BpfSource, LeanWalkLeavesTcpSocketsToTheTableRows) {
 }
 
 TEST(BpfSource, PortFilterKeepsOnlyThatPort) {
-  require_bpf();
+  REQUIRE_BPF();
   OwnSocket mine, other;
   make_socket(mine, AF_INET, SOCK_STREAM, false, false, false);
   make_socket(other, AF_INET, SOCK_STREAM, false, false, false);
@@ -511,7 +511,7 @@ TEST(BpfSource, PortFilterKeepsOnlyThatPort) {
 }
 
 TEST(BpfSource, TableWalkCanStopAfterTheListeners) {
-  require_bpf();
+  REQUIRE_BPF();
   OwnSocket server;
   make_socket(server, AF_INET, SOCK_STREAM, false, false, false);
   ASSERT_EQ(listen(server.fd, 8), 0);
@@ -611,7 +611,7 @@ class Holder {
 // setproctitle, or one longer than the walk carries, and every exe path where
 // the kernel refuses bpf_d_path on the exe file (the exe_path part).
 TEST(BpfSource, HolderTextsFromTheWalkEqualProc) {
-  require_bpf();
+  REQUIRE_BPF();
   BpfLoadReport report;
   auto it = load_bpf_iterators(BpfFilter{}, &report);
   ASSERT_TRUE(it) << it.error().message;
@@ -668,7 +668,7 @@ TEST(BpfSource, HolderTextsFromTheWalkEqualProc) {
 // Where the walk cannot give holders' texts (kernels before 5.18), they come
 // from /proc, the same.
 TEST(BpfSource, HolderTextsFromProcWithoutTheWalk) {
-  require_bpf();
+  REQUIRE_BPF();
   auto lab = lab::Lab::start("prefork", {.workers = 2});
   ASSERT_TRUE(lab) << lab.error().message;
   auto texts = [](bool walk_texts) {
@@ -697,7 +697,7 @@ TEST(BpfSource, HolderTextsFromProcWithoutTheWalk) {
 }
 
 TEST(BpfSource, AutoFallsBackToProcfsWhenBpfFailsToLoad) {
-  require_bpf();
+  REQUIRE_BPF();
   ASSERT_EQ(setenv(kBpfFailEnv, "1", 1), 0);
   CaptureInfo info;
   auto snap = capture(CaptureOptions{}, &info);
@@ -718,7 +718,7 @@ TEST(BpfSource, AutoFallsBackToProcfsWhenBpfFailsToLoad) {
 }
 
 TEST(BpfSourceCli, VerboseSaysWhichSourceAndWhyItFellBack) {
-  require_bpf();
+  REQUIRE_BPF();
   CliRun fell = run_portrel({"--verbose"}, {std::string(kBpfFailEnv) + "=1"});
   EXPECT_NE(fell.err.find("reading /proc instead"), std::string::npos) << fell.err;
   EXPECT_NE(fell.err.find("from /proc"), std::string::npos) << fell.err;
@@ -793,7 +793,7 @@ std::set<uint64_t> inodes_read(BpfIterators& it, std::set<uint16_t>* ports = nul
 }
 
 TEST(BpfPins, SecondLoadOpensThePinsAndEachReaderKeepsItsFilter) {
-  require_bpf();
+  REQUIRE_BPF();
   OwnBpffs fs;
   ASSERT_TRUE(fs.ok()) << "cannot mount a bpffs for the test: " << fs.error();
   OwnSocket mine, other;
@@ -843,7 +843,7 @@ TEST(BpfPins, SecondLoadOpensThePinsAndEachReaderKeepsItsFilter) {
 }
 
 TEST(BpfPins, OffOrNoBpffsMeansLoadedEachTime) {
-  require_bpf();
+  REQUIRE_BPF();
   ASSERT_EQ(setenv(kBpfPinsEnv, "off", 1), 0);
   auto off = load_bpf_iterators(BpfFilter{});
   char dir[] = "/tmp/portrel-nobpffs-XXXXXX";
@@ -862,7 +862,7 @@ TEST(BpfPins, OffOrNoBpffsMeansLoadedEachTime) {
 }
 
 TEST(BpfPinsCli, VerboseSaysWhetherTheProgramsWereLoadedOrPinned) {
-  require_bpf();
+  REQUIRE_BPF();
   OwnBpffs fs;
   ASSERT_TRUE(fs.ok()) << "cannot mount a bpffs for the test: " << fs.error();
   std::vector<std::string> env = {std::string(kBpfPinsEnv) + "=" + fs.pins()};

@@ -1,8 +1,11 @@
 // Ground-truth comparison shared by the live tests.
 #include "truth.h"
 
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
+#include <string>
 
 #include <unistd.h>
 
@@ -22,10 +25,53 @@ Snapshot capture_from_source(CaptureOptions::Source source, CaptureOptions optio
   return snap ? std::move(*snap) : Snapshot();
 }
 
+std::string kernel_lacks_for_bpf() {
+  std::ifstream file("/sys/kernel/btf/vmlinux", std::ios::binary);
+  if (!file) return "BTF (/sys/kernel/btf/vmlinux)";
+  const std::string btf((std::istreambuf_iterator<char>(file)), {});
+  // BTF's string section holds every type, function and enumerator name,
+  // each between NUL bytes.
+  std::string missing;
+  for (const char* name : {"bpf_iter_task", "bpf_iter_task_file", "BPF_FUNC_sock_from_file"}) {
+    if (btf.find(std::string(1, '\0') + name + '\0') == std::string::npos) {
+      missing += (missing.empty() ? "" : ", ") + std::string(name);
+    }
+  }
+  return missing;
+}
+
+namespace {
+
+// On a kernel that cannot run the bpf source: "" when portrel falls back as
+// it should (the load fails with a reason, auto reads /proc and says why,
+// --source bpf is an error), else what went wrong.
+std::string fallback_problem() {
+  auto loaded = load_bpf_iterators(BpfFilter{});
+  if (loaded) return "the bpf programs loaded on a kernel without what they need";
+  if (loaded.error().message.empty()) return "the failed load gave no reason";
+  CaptureInfo info;
+  auto snap = capture(CaptureOptions{}, &info);
+  if (!snap) return "auto did not fall back to /proc: " + snap.error().message;
+  if (info.used != CaptureOptions::Source::procfs) return "auto did not read /proc";
+  if (info.fallback_reason.empty()) return "auto read /proc without saying why";
+  CaptureOptions only_bpf;
+  only_bpf.source = CaptureOptions::Source::bpf;
+  if (capture(only_bpf)) return "--source bpf succeeded without the bpf source";
+  return "";
+}
+
+}  // namespace
+
 void require_bpf() {
   ASSERT_TRUE(bpf_built_in()) << "this build has no bpf source: install clang, bpftool "
                                  "and libbpf-dev (scripts/deps.sh) and reconfigure";
   ASSERT_EQ(geteuid(), 0u) << "the bpf source needs root";
+  static const std::string lacks = kernel_lacks_for_bpf();
+  if (lacks.empty()) return;
+  static const std::string problem = fallback_problem();
+  ASSERT_EQ(problem, "") << "this kernel lacks " << lacks;
+  GTEST_SKIP() << "this kernel lacks " << lacks
+               << ": the bpf source cannot load here; checked that portrel falls back to /proc";
 }
 
 void expect_same_processes(const Snapshot& bpf, const Snapshot& procfs,

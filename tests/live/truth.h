@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <string>
 #include <tuple>
 
 #include "lab/lab.h"
@@ -27,8 +28,21 @@ Snapshot capture_all();
 Snapshot capture_from_source(CaptureOptions::Source source, CaptureOptions options = {},
                              CaptureInfo* info = nullptr);
 
-/// Fails the test unless this build has the bpf source and runs as root.
+/// What the bpf source's required parts (tasks, task_files) need and the
+/// running kernel lacks, asked of its BTF: the task and task_file iterators and
+/// bpf_sock_from_file (Linux 5.11). "" when it has all of it.
+std::string kernel_lacks_for_bpf();
+
+/// Fails the test unless this build has the bpf source and runs as root. On a
+/// kernel that lacks what the bpf source needs (kernel_lacks_for_bpf), checks
+/// that portrel falls back to /proc and says why, then skips the test. Use
+/// REQUIRE_BPF() in a test body: it returns from the test after either.
 void require_bpf();
+#define REQUIRE_BPF()                                                                  \
+  do {                                                                                 \
+    ::portrel::testing::require_bpf();                                                 \
+    if (::testing::Test::HasFatalFailure() || ::testing::Test::IsSkipped()) return; \
+  } while (0)
 
 /// A holding as (pid, fd, inode, cloexec).
 using Row = std::tuple<pid_t, int, uint64_t, bool>;
