@@ -266,12 +266,18 @@ build_tests
 [ -x "$build/live_tests" ] && [ -x "$build/unit_tests" ] && [ -x "$build/portrel" ] ||
   die "$build has no live_tests, unit_tests and portrel (configure it with -DPORTREL_TESTS=ON)"
 
+# The failures of KERNEL that scripts/kernels/known-failures explains, one
+# test name a line.
+known_failures() {
+  awk -v k="$1" '$1 == k { sub(/:$/, "", $2); print $2 }' "$here/known-failures" | sort -u
+}
+
 table="$out/kernels.md"
 {
   echo "| kernel | release | bpf parts | not loaded | passed | failed | skipped | UDP SO_REUSEPORT rule | seconds |"
   echo "|---|---|---|---|---|---|---|---|---|"
 } >"$table"
-printf '%-10s %-24s %-5s %-20s %6s %6s %7s %-12s %7s\n' \
+printf '%-10s %-24s %-5s %-20s %6s %-14s %7s %-12s %7s\n' \
   KERNEL RELEASE PARTS "NOT LOADED" PASSED FAILED SKIPPED "UDP RULE" SECONDS
 field() { echo "$result" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 status=0
@@ -289,20 +295,31 @@ for i in "${!kernels[@]}"; do
   result=$(tr -d '\r' <"$log" | grep -a '^portrel-kernels: result ' | tail -n1 || true)
   if [ -z "$result" ]; then
     why=$(tr -d '\r' <"$log" | grep -a -E '^portrel-kernels: (init|guest)' | tail -n1 || true)
-    printf '%-10s no result: %s (console in %s)\n' "$k" \
-      "${why:-the guest printed none (panic or timeout)}" "$log"
+    [ -n "$why" ] || why=$(tr -d '\r' <"$log" | grep -a -v '^[[:space:]]*$' | tail -n1 || true)
+    printf '%-10s no result: %s (console in %s)\n' "$k" "${why:-an empty console}" "$log"
     echo "| $k | ? | | | | no result | | | $seconds |" >>"$table"
     status=1
     continue
   fi
-  printf '%-10s %-24s %-5s %-20s %6s %6s %7s %-12s %7s\n' "$k" "$(field kernel)" \
-    "$(field parts)" "$(field refused)" "$(field passed)" "$(field failed)" \
+  failed=$(tr -d '\r' <"$log" | sed -n 's/^portrel-kernels: failed \([^ :]*\).*/\1/p' | sort -u)
+  known=$(known_failures "$k")
+  unexpected=$(comm -23 <(echo "$failed") <(echo "$known") | grep . || true)
+  explained=$(comm -12 <(echo "$failed") <(echo "$known") | grep . || true)
+  fixed=$(comm -13 <(echo "$failed") <(echo "$known") | grep . || true)
+  count() { if [ -z "$1" ]; then echo 0; else echo "$1" | wc -l; fi; }
+  shown="$(count "$failed")"
+  [ -z "$explained" ] || shown="$shown ($(count "$explained") known)"
+  printf '%-10s %-24s %-5s %-20s %6s %-14s %7s %-12s %7s\n' "$k" "$(field kernel)" \
+    "$(field parts)" "$(field refused)" "$(field passed)" "$shown" \
     "$(field skipped)" "$(field udp_rule)" "$seconds"
-  echo "| $k | $(field kernel) | $(field parts) | $(field refused | sed 's/,/, /g') | $(field passed) | $(field failed) | $(field skipped) | $(field udp_rule) | $seconds |" >>"$table"
-  if [ "$(field failed)" != 0 ]; then
-    status=1
-    tr -d '\r' <"$log" | grep -a -E '^portrel-kernels: failed ' | sed 's/^/    /' || true
-  fi
+  echo "| $k | $(field kernel) | $(field parts) | $(field refused | sed 's/,/, /g') | $(field passed) | $shown | $(field skipped) | $(field udp_rule) | $seconds |" >>"$table"
+  for t in $unexpected; do echo "    failed: $t"; done
+  for t in $explained; do
+    echo "    known:  $t ($(awk -v k="$k" -v t="$t" '$1 == k && ($2 == t || $2 == t ":") {
+      $1 = ""; $2 = ""; sub(/^ +/, ""); print; exit }' "$here/known-failures"))"
+  done
+  for t in $fixed; do echo "    passes now: $t (remove it from scripts/kernels/known-failures)"; done
+  if [ -n "$unexpected" ] || [ -n "$fixed" ]; then status=1; fi
 done
 echo "portrel-kernels: console logs in $out/logs, the table in $table" >&2
 exit "$status"

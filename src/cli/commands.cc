@@ -17,6 +17,10 @@ constexpr std::array kCommands = {
             configure_of, run_of},
     Command{"shared", "only the ports held by several processes or sockets, and how",
             configure_shared, run_shared},
+    Command{"graph",
+            "the relation as a picture: Graphviz DOT, or an image with --format svg or "
+            "png (processes grouped by tree and container, sockets by port)",
+            configure_graph, run_graph},
     Command{"audit",
             "what is wrong with how ports are held: cloexec, leaked, herd, exposed, "
             "unowned (exit 3 on warnings)",
@@ -36,6 +40,10 @@ constexpr std::array kCommands = {
             "after showing the plan and asking; --connections closes its connections "
             "(exit 0 free, 3 only TIME_WAIT left, 1 still held or nothing done)",
             configure_free, run_free},
+    Command{"serve",
+            "Prometheus metrics on /metrics (--listen ADDR:PORT), or a file for "
+            "node_exporter's textfile collector (--textfile DIR)",
+            configure_serve, run_serve},
     Command{"doctor",
             "what portrel can see on this host and why not: kernel, privileges, bpf parts, "
             "sock_diag families (exit 3 when degraded)",

@@ -57,6 +57,10 @@ int run_shared(const Options&);
 void configure_audit(CLI::App&, Options&);
 int run_audit(const Options&);
 
+// graph_command.cc
+void configure_graph(CLI::App&, Options&);
+int run_graph(const Options&);
+
 // why_busy_command.cc
 void configure_why_busy(CLI::App&, Options&);
 int run_why_busy(const Options&);
@@ -64,6 +68,10 @@ int run_why_busy(const Options&);
 // free_command.cc
 void configure_free(CLI::App&, Options&);
 int run_free(const Options&);
+
+// serve_command.cc
+void configure_serve(CLI::App&, Options&);
+int run_serve(const Options&);
 
 // doctor_command.cc
 void configure_doctor(CLI::App&, Options&);

@@ -45,8 +45,12 @@ void add_filters(CLI::App& app, portrel::Options& o) {
   app.add_option("--user", o.user,
                  "sockets created by, or held by processes of, this user")
       ->check(kNotEmpty);
-  app.add_option("-f,--format", o.format_name, "output format: table, json or csv")
-      ->check(CLI::IsMember({"table", "json", "csv"}));
+  // A command whose output is of another kind (graph: dot, svg, png) defines
+  // its own --format.
+  if (app.get_option_no_throw("--format") == nullptr) {
+    app.add_option("-f,--format", o.format_name, "output format: table, json or csv")
+        ->check(CLI::IsMember({"table", "json", "csv"}));
+  }
   app.add_option("--sort", o.sort,
                  "order of the rows: port (default), address, proto, state, user, pid or "
                  "command")

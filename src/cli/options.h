@@ -26,7 +26,8 @@ struct Options {
   bool probe_sockopts = false;  ///< exact options via pidfd_getfd + getsockopt
   std::string source = "auto";  ///< auto | bpf | procfs: where fd tables come from
   std::string target;  ///< `who PORT` / `of PID|NAME` / `sql QUERY` / `snapshot FILE`
-  bool tree = false;   ///< `of --tree`
+  bool tree = false;   ///< `of --tree`, `graph --tree`
+  std::string graph_of;  ///< `graph --of PID|NAME|PATH`; "" = every holder
   std::string db;       ///< `sql --db FILE`: query a saved snapshot
   bool schema = false;  ///< `sql --schema`
   bool force = false;   ///< `snapshot --force`: replace a file that is not a snapshot
@@ -38,6 +39,10 @@ struct Options {
   double timeout_s = 5;        ///< `free --timeout`: seconds to wait for exits
   bool force_kill = false;     ///< `free --force`: SIGKILL after the timeout
   bool connections = false;    ///< `free --connections`: close connections instead
+  std::string listen = "127.0.0.1:9813";  ///< `serve --listen ADDR:PORT`
+  std::string textfile;        ///< `serve --textfile DIR`
+  double min_interval_s = 5;   ///< `serve --min-interval`
+  size_t max_series = 10000;   ///< `serve --max-series`
   std::vector<std::string> ignore;  ///< `audit --ignore RULE`
   std::string audit_config;         ///< `audit --config FILE`; "" = the default file
 };

@@ -67,6 +67,23 @@ std::string write_private_file(const std::string& path, std::string_view text) {
   return "";
 }
 
+Result<void> write_file_atomically(const std::string& path, std::string_view text,
+                                   mode_t mode) {
+  std::string tmp = path + ".new-" + std::to_string(getpid());
+  UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (fd.get() < 0) return std::unexpected(system_error("create " + tmp, errno));
+  bool ok = write(fd.get(), text.data(), text.size()) == static_cast<ssize_t>(text.size()) &&
+            fchmod(fd.get(), mode) == 0 && fsync(fd.get()) == 0;
+  int err = errno;
+  fd.reset(-1);
+  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
+    if (ok) err = errno;
+    unlink(tmp.c_str());
+    return std::unexpected(system_error("write " + path, err));
+  }
+  return {};
+}
+
 std::string boot_id() {
   UniqueFd fd(open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) return "";

@@ -4,9 +4,13 @@
 // malformed only means finding the answer again.
 #pragma once
 
+#include <sys/types.h>
+
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "portrel/error.h"
 
 namespace portrel {
 
@@ -23,6 +27,11 @@ std::optional<std::string> read_trusted_file(const std::string& path);
 /// place), making PATH's directory with mode 0700 when missing. Returns "" or
 /// why not, in one line.
 std::string write_private_file(const std::string& path, std::string_view text);
+
+/// Writes TEXT to PATH atomically: a temporary file beside it, with MODE
+/// (whatever the umask), renamed into place; PATH's directory must exist.
+Result<void> write_file_atomically(const std::string& path, std::string_view text,
+                                   mode_t mode);
 
 /// /proc/sys/kernel/random/boot_id: "" when unreadable.
 std::string boot_id();

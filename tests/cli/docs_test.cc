@@ -116,7 +116,7 @@ TEST(Docs, BashParsesItsCompletionWhichCompletesSubcommandsAndOptions) {
   EXPECT_EQ(complete(script, "portrel ''"), subcommands());
   EXPECT_EQ(complete(script, "portrel wh"), (std::set<std::string>{"who", "why-busy"}));
   EXPECT_EQ(complete(script, "portrel -t --netns host s"),
-            (std::set<std::string>{"shared", "snapshot", "sql"}));
+            (std::set<std::string>{"serve", "shared", "snapshot", "sql"}));
   std::set<std::string> options = complete(script, "portrel snapshot --f");
   EXPECT_TRUE(options.contains("--force") && options.contains("--format"))
       << options.size();

@@ -182,6 +182,7 @@ TEST(BpfVerdictLive, RefusalsAreRememberedForTheBoot) {
   ASSERT_FALSE(c);
   EXPECT_NE(c.error().message.find("remembered for this boot in " + path), std::string::npos)
       << c.error().message;
+  EXPECT_EQ(third.parts.size(), kBpfParts) << "a remembered failure still names every part";
   // Another boot's verdict is not this one's.
   failed.boot_id = "00000000-0000-0000-0000-000000000000";
   ASSERT_EQ(write_verdict(path, failed), "");

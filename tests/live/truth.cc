@@ -32,7 +32,8 @@ std::string kernel_lacks_for_bpf() {
   // BTF's string section holds every type, function and enumerator name,
   // each between NUL bytes.
   std::string missing;
-  for (const char* name : {"bpf_iter_task", "bpf_iter_task_file", "BPF_FUNC_sock_from_file"}) {
+  for (const char* name :
+       {"bpf_iter_task", "bpf_iter_task_file", "BPF_FUNC_sock_from_file"}) {
     if (btf.find(std::string(1, '\0') + name + '\0') == std::string::npos) {
       missing += (missing.empty() ? "" : ", ") + std::string(name);
     }
@@ -70,8 +71,9 @@ void require_bpf() {
   if (lacks.empty()) return;
   static const std::string problem = fallback_problem();
   ASSERT_EQ(problem, "") << "this kernel lacks " << lacks;
-  GTEST_SKIP() << "this kernel lacks " << lacks
-               << ": the bpf source cannot load here; checked that portrel falls back to /proc";
+  GTEST_SKIP()
+      << "this kernel lacks " << lacks
+      << ": the bpf source cannot load here; checked that portrel falls back to /proc";
 }
 
 void expect_same_processes(const Snapshot& bpf, const Snapshot& procfs,

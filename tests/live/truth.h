@@ -38,9 +38,9 @@ std::string kernel_lacks_for_bpf();
 /// that portrel falls back to /proc and says why, then skips the test. Use
 /// REQUIRE_BPF() in a test body: it returns from the test after either.
 void require_bpf();
-#define REQUIRE_BPF()                                                                  \
-  do {                                                                                 \
-    ::portrel::testing::require_bpf();                                                 \
+#define REQUIRE_BPF()                                                               \
+  do {                                                                              \
+    ::portrel::testing::require_bpf();                                              \
     if (::testing::Test::HasFatalFailure() || ::testing::Test::IsSkipped()) return; \
   } while (0)
 

@@ -509,6 +509,21 @@ class LinkIterators : public BpfIterators {
   std::string origin_;
 };
 
+// What a load that failed reports for each part: STATES, with the parts the
+// kernel refused (REFUSED) marked so; the fd walk's exe path goes with its
+// program.
+std::vector<BpfPartStatus> failed_parts(
+    PartStates states, const std::vector<std::pair<BpfPart, std::string>>& refused) {
+  for (const auto& [part, why] : refused) {
+    states[static_cast<size_t>(part)] = {part, BpfPartState::refused, why};
+  }
+  if (!in_use(states, kHolders) && in_use(states, kExePath)) {
+    states[kExePath] = {BpfPart::exe_path, states[kHolders].state,
+                        states[kHolders].reason};
+  }
+  return {states.begin(), states.end()};
+}
+
 // Where pins go: PORTREL_BPF_PINS, else /sys/fs/bpf/portrel; "" when pinning is
 // off or the parent directory is not a mounted bpffs (portrel never mounts one).
 std::string pin_root(std::string& why_not) {
@@ -564,9 +579,12 @@ Result<std::unique_ptr<BpfIterators>> load_bpf_iterators(const BpfFilter& filter
       if (failures->parts[i]) states[i] = {states[i].part, BpfPartState::disabled, kBpfFailEnv};
     }
     if (failures->parts[kHolders]) states[kExePath] = states[kHolders];
-    BpfVerdict ignored;
-    auto loaded = load_programs(states, ignored);
-    if (!loaded) return std::unexpected(loaded.error());
+    BpfVerdict found_here;
+    auto loaded = load_programs(states, found_here);
+    if (!loaded) {
+      out.parts = failed_parts(states, found_here.refused);
+      return std::unexpected(loaded.error());
+    }
     return finish(std::move(*loaded), "loaded (not pinned: " + std::string(kBpfFailEnv) + ")");
   }
 
@@ -578,6 +596,7 @@ Result<std::unique_ptr<BpfIterators>> load_bpf_iterators(const BpfFilter& filter
   if (known && !known->same_key(found)) known.reset();
   if (known && !known->failed.empty()) {
     out.verdict = "remembered in " + path;
+    out.parts = failed_parts(states, known->refused);
     return std::unexpected(Error{known->failed + " (remembered for this boot in " + path + ")"});
   }
   if (known) {
@@ -606,10 +625,7 @@ Result<std::unique_ptr<BpfIterators>> load_bpf_iterators(const BpfFilter& filter
     }
   }
   if (!loaded) {
-    out.parts.assign(states.begin(), states.end());
-    for (const auto& [part, why] : found.refused) {
-      out.parts[static_cast<size_t>(part)] = {part, BpfPartState::refused, why};
-    }
+    out.parts = failed_parts(states, found.refused);
     return std::unexpected(loaded.error());
   }
   std::string origin = "loaded";
