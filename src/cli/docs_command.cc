@@ -102,15 +102,17 @@ OptionDoc describe(const CLI::Option& o) {
 }
 
 // APP's visible options; for a subcommand (GLOBAL given) neither its --help nor
-// the global options it also takes, which are documented once.
+// the global options it also takes (same names and values), which are
+// documented once.
 std::vector<OptionDoc> options_of(const CLI::App& app,
                                   const std::vector<OptionDoc>* global) {
   std::vector<OptionDoc> out;
   for (const CLI::Option* o : app.get_options()) {
     if (o->get_group().empty() || (global && o == app.get_help_ptr())) continue;
     OptionDoc d = describe(*o);
+    // A command's own option of a global name (graph's --format) is its own.
     if (global && std::ranges::any_of(*global, [&](const OptionDoc& g) {
-          return g.names == d.names;
+          return g.names == d.names && g.choices == d.choices;
         })) {
       continue;
     }

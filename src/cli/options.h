@@ -43,6 +43,9 @@ struct Options {
   std::string textfile;        ///< `serve --textfile DIR`
   double min_interval_s = 5;   ///< `serve --min-interval`
   size_t max_series = 10000;   ///< `serve --max-series`
+  double sql_max_seconds = 30;      ///< `sql --max-seconds`
+  size_t sql_max_rows = 1'000'000;  ///< `sql --max-rows`
+  size_t sql_limit_mib = 1024;      ///< `sql --max-memory` (MiB)
   std::vector<std::string> ignore;  ///< `audit --ignore RULE`
   std::string audit_config;         ///< `audit --config FILE`; "" = the default file
 };

@@ -70,6 +70,15 @@ bool any_filter(const Options& o) {
 
 }  // namespace
 
+namespace {
+
+QueryLimits limits_of(const Options& o) {
+  return QueryLimits{o.sql_max_seconds, o.sql_max_rows,
+                     static_cast<int64_t>(o.sql_limit_mib) << 20};
+}
+
+}  // namespace
+
 void configure_sql(CLI::App& app, Options& o) {
   app.add_option("QUERY", o.target,
                  "SQL (SQLite): one or more statements, read-only; at most one "
@@ -77,6 +86,15 @@ void configure_sql(CLI::App& app, Options& o) {
   app.add_option("--db", o.db,
                  "query a file written by `portrel snapshot` instead of the live host");
   app.add_flag("--schema", o.schema, "print every table, view and column with its meaning");
+  app.add_option("--max-seconds", o.sql_max_seconds,
+                 "stop a query that runs longer (default 30)")
+      ->check(CLI::Range(0.001, 86400.0));
+  app.add_option("--max-rows", o.sql_max_rows, "stop a query that returns more rows "
+                 "(default 1000000)")
+      ->check(CLI::Range(1, 1000000000));
+  app.add_option("--max-memory", o.sql_limit_mib,
+                 "MiB of memory a query may use (default 1024)")
+      ->check(CLI::Range(16, 1 << 20));
 }
 
 int run_sql(const Options& o) {
@@ -89,7 +107,7 @@ int run_sql(const Options& o) {
     }
     auto db = Database::open_readonly(o.db);
     if (!db) return usage_error("sql: " + db.error().message);
-    auto results = db->query(o.target);
+    auto results = db->query(o.target, {}, limits_of(o));
     if (!results) return usage_error("sql: " + results.error().message);
     return print_result(o, *results, {});
   }
@@ -114,7 +132,7 @@ int run_sql(const Options& o) {
   for (const std::string& view : create_view_sql(true)) {
     if (auto ok = db->exec(view); !ok) return usage_error("sql: " + ok.error().message);
   }
-  auto results = db->query(o.target, [&] { return tables.take_restart(); });
+  auto results = db->query(o.target, [&] { return tables.take_restart(); }, limits_of(o));
   if (!results) return usage_error("sql: " + results.error().message);
   std::vector<std::string> warnings;
   if (const Snapshot* snap = tables.snapshot()) {

@@ -4,6 +4,8 @@
 // read-only open alone allows.
 #include "query/database.h"
 
+#include <chrono>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -93,7 +95,40 @@ Result<void> Database::exec(const std::string& sql) {
 }
 
 Result<std::vector<ResultSet>> Database::query(const std::string& sql,
-                                               const std::function<bool()>& retry) {
+                                               const std::function<bool()>& retry,
+                                               const QueryLimits& limits) {
+  // The deadline is checked every few thousand VM steps; SQLite then stops
+  // with SQLITE_INTERRUPT. The heap limit is process-wide, as SQLite keeps it.
+  struct Deadline {
+    std::chrono::steady_clock::time_point at;
+    bool passed = false;
+  } deadline{std::chrono::steady_clock::now() +
+                 std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                     std::chrono::duration<double>(limits.seconds)),
+             false};
+  sqlite3_progress_handler(
+      db_, 10000,
+      [](void* p) {
+        auto* d = static_cast<Deadline*>(p);
+        d->passed = std::chrono::steady_clock::now() > d->at;
+        return d->passed ? 1 : 0;
+      },
+      &deadline);
+  struct Unset {
+    sqlite3* db;
+    ~Unset() { sqlite3_progress_handler(db, 0, nullptr, nullptr); }
+  } unset{db_};
+  sqlite3_hard_heap_limit64(limits.memory_bytes);
+  auto bounded = [&](int rc) -> Error {
+    if (deadline.passed) {
+      return Error{fmt::format("query stopped after {} s (--max-seconds)", limits.seconds)};
+    }
+    if (rc == SQLITE_NOMEM) {
+      return Error{fmt::format("query stopped: it needs more than {} MiB (--max-memory)",
+                               limits.memory_bytes >> 20)};
+    }
+    return error();
+  };
   std::vector<ResultSet> out;
   const char* tail = sql.c_str();
   const char* end = tail + sql.size();
@@ -119,12 +154,17 @@ Result<std::vector<ResultSet>> Database::query(const std::string& sql,
     for (int i = 0; i < n; ++i) result.columns.emplace_back(sqlite3_column_name(stmt, i));
     for (int attempt = 0;; ++attempt) {
       while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (result.rows.size() == limits.rows) {
+          return std::unexpected(Error{fmt::format(
+              "query stopped at {} rows (--max-rows); add a LIMIT or a WHERE", limits.rows)});
+        }
         std::vector<SqlValue> row;
         row.reserve(n);
         for (int i = 0; i < n; ++i) row.push_back(cell(stmt, i));
         result.rows.push_back(std::move(row));
       }
       if (rc == SQLITE_DONE) break;
+      if (deadline.passed || rc == SQLITE_NOMEM) return std::unexpected(bounded(rc));
       if (attempt > 0 || !retry || !retry()) return std::unexpected(error());
       sqlite3_reset(stmt);
       result.rows.clear();

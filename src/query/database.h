@@ -24,6 +24,14 @@ struct ResultSet {
   std::vector<std::vector<SqlValue>> rows;
 };
 
+/// Bounds on a user's query: a runaway recursive CTE or a cross join of every
+/// table stops with a message naming the bound, never a hang or an OOM kill.
+struct QueryLimits {
+  double seconds = 30;            ///< wall time of the whole query text
+  size_t rows = 1'000'000;        ///< rows kept
+  int64_t memory_bytes = 1 << 30; ///< SQLite's heap (sqlite3_hard_heap_limit64)
+};
+
 class Database {
  public:
   /// An empty in-memory database whose main schema cannot be written (temp
@@ -44,7 +52,8 @@ class Database {
   /// message is SQLite's own, on one line. When a statement fails and RETRY
   /// (if given) returns true, the statement is run again from its start.
   Result<std::vector<ResultSet>> query(const std::string& sql,
-                                       const std::function<bool()>& retry = {});
+                                       const std::function<bool()>& retry = {},
+                                       const QueryLimits& limits = {});
 
   sqlite3* handle() const { return db_; }
 

@@ -3,6 +3,8 @@
 // and stays read-only, bad SQL is exit 2 with SQLite's message, and every query
 // of the README's SQL section runs and finds what the lab built.
 #include <gtest/gtest.h>
+
+#include <chrono>
 #include <unistd.h>
 
 #include <filesystem>
@@ -389,6 +391,30 @@ TEST(Sql, EveryReadmeQueryRunsAndFindsTheLab) {
   }
   EXPECT_EQ(run, 10u);
   std::filesystem::remove(db);
+}
+
+// A runaway query stops at a documented bound with one line naming it.
+TEST(SqlLimits, RunawayQueriesStopAtTheirBound) {
+  auto start = std::chrono::steady_clock::now();
+  CliRun endless = run_portrel(
+      {"sql", "--max-seconds", "1",
+       "with recursive r(n) as (select 1 union all select n + 1 from r) select count(*) from r"});
+  EXPECT_EQ(endless.exit_code, 2);
+  EXPECT_NE(endless.err.find("--max-seconds"), std::string::npos) << endless.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
+  CliRun many = run_portrel(
+      {"sql", "--max-rows", "10",
+       "with recursive r(n) as (select 1 union all select n + 1 from r limit 100) select n from r"});
+  EXPECT_EQ(many.exit_code, 2);
+  EXPECT_NE(many.err.find("--max-rows"), std::string::npos) << many.err;
+  CliRun big = run_portrel(
+      {"sql", "--max-memory", "16",
+       "with recursive r(n) as (select 1 union all select n + 1 from r where n < 1000000) "
+       "select length(group_concat(printf('%.100c', 'x'))) from r"});
+  EXPECT_EQ(big.exit_code, 2);
+  EXPECT_NE(big.err.find("--max-memory"), std::string::npos) << big.err;
+  CliRun fine = run_portrel({"sql", "--max-rows", "10", "select 1 as one"});
+  EXPECT_EQ(fine.exit_code, 0) << fine.err;
 }
 
 }  // namespace

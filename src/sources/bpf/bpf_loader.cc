@@ -293,9 +293,9 @@ Result<Loaded> load_programs(PartStates states, BpfVerdict& found) {
     if (link == nullptr) {
       int err = errno;
       if (bpf_part_required(static_cast<BpfPart>(i))) {
+        std::string name = bpf_program__name(progs[i]);  // before the skeleton goes
         portrel_bpf__destroy(skel);
-        return std::unexpected(system_error(
-            std::string("attach bpf iterator ") + bpf_program__name(progs[i]), err));
+        return std::unexpected(system_error("attach bpf iterator " + name, err));
       }
       std::string reason = std::string("attach: ") + strerror(err);
       loaded.states[i] = {static_cast<BpfPart>(i), BpfPartState::refused, reason};
