@@ -285,7 +285,7 @@ TEST(TrustExit, CouldNotLookIsNotNothingThere) {
   EXPECT_EQ(audit.exit_code, 4) << audit.err;
   EXPECT_NE(audit.err.find("partial answer"), std::string::npos) << audit.err;
   EXPECT_NE(audit.err.find("unreadable: run as root"), std::string::npos) << audit.err;
-  EXPECT_EQ(audit.err.find("1 processes'"), std::string::npos) << audit.err;
+  EXPECT_EQ(audit.err.find("warning: 1 processes'"), std::string::npos) << audit.err;
   EXPECT_EQ(audit.err.find("some processes'"), std::string::npos) << audit.err;
 
   // The host could not be read at all: a runtime failure, not a usage error.
