@@ -23,18 +23,6 @@
 namespace portrel::testing {
 namespace {
 
-uint16_t free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 bool alive(pid_t pid) { return kill(pid, 0) == 0; }
 
 // Waits (up to 5 s) for PID to be gone; Background reaps it when it is its child.
@@ -65,7 +53,7 @@ std::string listener(uint16_t port, const std::string& before = "") {
 
 TEST(Free, PreforkIsFreedByOneSignalToItsMaster) {
   ASSERT_EQ(geteuid(), 0u) << "signalling the lab's processes needs root";
-  uint16_t port = free_port();
+  uint16_t port = free_loopback_port();
   Background lab(std::string(PORTREL_BINARY) + " lab prefork --workers 2 --port " +
                  std::to_string(port) + " --for 60");
   ASSERT_FALSE(lab.line().empty());
@@ -88,7 +76,7 @@ TEST(Free, PreforkIsFreedByOneSignalToItsMaster) {
 
 TEST(Free, EveryMemberOfAReuseportGroup) {
   ASSERT_EQ(geteuid(), 0u) << "signalling the lab's processes needs root";
-  uint16_t port = free_port();
+  uint16_t port = free_loopback_port();
   Background lab(std::string(PORTREL_BINARY) + " lab reuseport --workers 3 --port " +
                  std::to_string(port) + " --for 60");
   ASSERT_FALSE(lab.line().empty());
@@ -101,7 +89,7 @@ TEST(Free, EveryMemberOfAReuseportGroup) {
 TEST(Free, NginxByItsMaster) {
   ASSERT_EQ(geteuid(), 0u) << "signalling nginx needs root";
   ASSERT_EQ(access("/usr/sbin/nginx", X_OK), 0) << "nginx-light is needed (scripts/deps.sh)";
-  uint16_t port = free_port();
+  uint16_t port = free_loopback_port();
   std::string dir = "/tmp/portrel-free-nginx-" + std::to_string(getpid());
   ASSERT_EQ(sh("mkdir -p " + dir), 0);
   std::ofstream(dir + "/nginx.conf")
@@ -122,7 +110,7 @@ TEST(Free, NginxByItsMaster) {
 }
 
 TEST(Free, AProcessThatIgnoresSigtermIsFreedOnlyWithForce) {
-  uint16_t port = free_port();
+  uint16_t port = free_loopback_port();
   Background stubborn(listener(port, "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"));
   ASSERT_FALSE(stubborn.line().empty());
   CliRun soft = run_portrel({"free", std::to_string(port), "--yes", "--timeout", "0.5"});
@@ -136,7 +124,7 @@ TEST(Free, AProcessThatIgnoresSigtermIsFreedOnlyWithForce) {
 }
 
 TEST(Free, AClientOfThePortIsLeftAlone) {
-  uint16_t port = free_port();
+  uint16_t port = free_loopback_port();
   Background server(python("import socket,time\ns = socket.socket(); s.bind((\"127.0.0.1\", " +
                            std::to_string(port) + ")); s.listen()\nprint(1, flush=True)\n"
                            "a, _ = s.accept(); time.sleep(60)"));
@@ -155,7 +143,7 @@ TEST(Free, AClientOfThePortIsLeftAlone) {
 }
 
 TEST(Free, TimeWaitLeftBehindIsReported) {
-  uint16_t port = free_port();
+  uint16_t port = free_loopback_port();
   // The server closes an accepted connection first: its side goes to TIME_WAIT.
   Background server(python("import socket,time\ns = socket.socket(); s.bind((\"127.0.0.1\", " +
                            std::to_string(port) + ")); s.listen()\n"
@@ -181,7 +169,7 @@ TEST(Free, AReusedPidIsNeverSignalled) {
 
 TEST(Free, ConnectionsClosesTheConnectionsAndLeavesTheListener) {
   ASSERT_EQ(geteuid(), 0u) << "SOCK_DESTROY needs CAP_NET_ADMIN";
-  uint16_t port = free_port();
+  uint16_t port = free_loopback_port();
   Background pair(python("import socket,time\ns = socket.socket(); s.bind((\"127.0.0.1\", " +
                          std::to_string(port) + ")); s.listen()\n"
                          "c = socket.create_connection((\"127.0.0.1\", " + std::to_string(port) +
@@ -206,7 +194,7 @@ TEST(Free, AListenerInAnotherNamespace) {
   ASSERT_EQ(geteuid(), 0u) << "network namespaces need root";
   NamedNetns ns("portrel-free-" + std::to_string(getpid()));
   ASSERT_TRUE(ns.ok());
-  uint16_t port = free_port();
+  uint16_t port = free_loopback_port();
   Background server("ip netns exec " + ns.name() + " " + listener(port));
   ASSERT_FALSE(server.line().empty());
   CliRun run = run_portrel({"free", std::to_string(port), "-N", ns.name(), "--yes"});
@@ -216,7 +204,7 @@ TEST(Free, AListenerInAnotherNamespace) {
 
 TEST(Free, AsksBeforeActingAndRefusesWithoutPrivilege) {
   ASSERT_EQ(geteuid(), 0u) << "this test drops from root to nobody";
-  uint16_t port = free_port();
+  uint16_t port = free_loopback_port();
   Background server(listener(port));
   ASSERT_FALSE(server.line().empty());
   CliRun unasked = run_portrel({"free", std::to_string(port)});

@@ -25,39 +25,10 @@
 namespace portrel::testing {
 namespace {
 
-uint16_t free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 std::string listener(uint16_t port) {
   return "python3 -c 'import socket,time\ns = socket.socket(); s.bind((\"127.0.0.1\", " +
          std::to_string(port) + ")); s.listen(); print(1, flush=True); time.sleep(120)'";
 }
-
-class TempDir {
- public:
-  TempDir() {
-    char dir[] = "/tmp/portrel-serve-XXXXXX";
-    if (mkdtemp(dir) != nullptr) path_ = dir;
-  }
-  ~TempDir() {
-    if (!path_.empty()) std::filesystem::remove_all(path_);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 // promtool's verdict on TEXT: 0 when it accepts it.
 int promtool_check(const std::string& text, const std::string& dir) {
@@ -90,9 +61,9 @@ bool eventually(httplib::Client& prometheus, const std::string& query,
 
 TEST(Serve, PrometheusFindsAListenerAndItsDisappearance) {
   ASSERT_EQ(access("/usr/bin/prometheus", X_OK), 0) << "prometheus is needed (scripts/deps.sh)";
-  TempDir dir;
+  ScratchDir dir;
   ASSERT_FALSE(dir.path().empty());
-  uint16_t serve_port = free_port(), prom_port = free_port(), port = free_port();
+  uint16_t serve_port = free_loopback_port(), prom_port = free_loopback_port(), port = free_loopback_port();
   Background serve(std::string(PORTREL_BINARY) + " serve --listen 127.0.0.1:" +
                    std::to_string(serve_port) + " --min-interval 0.5 2>&1");
   ASSERT_FALSE(serve.line().empty());
@@ -126,9 +97,9 @@ TEST(Serve, PrometheusFindsAListenerAndItsDisappearance) {
 }
 
 TEST(Serve, PromtoolAcceptsItAndASilentClientStallsNothing) {
-  TempDir dir;
+  ScratchDir dir;
   ASSERT_FALSE(dir.path().empty());
-  uint16_t serve_port = free_port();
+  uint16_t serve_port = free_loopback_port();
   Background serve(std::string(PORTREL_BINARY) + " serve --listen 127.0.0.1:" +
                    std::to_string(serve_port) + " 2>&1");
   ASSERT_FALSE(serve.line().empty());
@@ -162,9 +133,9 @@ TEST(Serve, PromtoolAcceptsItAndASilentClientStallsNothing) {
 }
 
 TEST(Serve, TextfileIsWrittenWholeAndTheSeriesLimitCounts) {
-  TempDir dir;
+  ScratchDir dir;
   ASSERT_FALSE(dir.path().empty());
-  uint16_t a = free_port(), b = free_port();
+  uint16_t a = free_loopback_port(), b = free_loopback_port();
   Background one(listener(a)), two(listener(b));
   ASSERT_FALSE(one.line().empty() || two.line().empty());
   CliRun run = run_portrel({"serve", "--textfile", dir.path(), "--max-series", "1"});

@@ -25,18 +25,6 @@
 namespace portrel::testing {
 namespace {
 
-uint16_t free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 bool listening(uint16_t port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in a{};
@@ -53,7 +41,7 @@ bool listening(uint16_t port) {
 // made by the master and inherited by both workers). Stopped by its pid.
 class Nginx {
  public:
-  Nginx() : port_(free_port()) {
+  Nginx() : port_(free_loopback_port()) {
     char dir[] = "/tmp/portrel-nginx-XXXXXX";
     if (mkdtemp(dir) == nullptr) return;
     dir_ = dir;
@@ -154,7 +142,7 @@ TEST(Trust, ARowOfAPrivateNamespaceAlwaysSaysSo) {
   ASSERT_EQ(geteuid(), 0u) << "network namespaces need root";
   NamedNetns ns("portrel-trust-" + std::to_string(getpid()));
   ASSERT_TRUE(ns.ok());
-  uint16_t port = free_port();
+  uint16_t port = free_loopback_port();
   Background server("ip netns exec " + ns.name() + " python3 -c 'import socket,time\n"
                     "s = socket.socket(); s.bind((\"0.0.0.0\", " + std::to_string(port) +
                     ")); s.listen(); print(1, flush=True); time.sleep(60)'");
@@ -188,7 +176,7 @@ TEST(Trust, TimeWaitHasNoUidAndNoUser) {
 }
 
 TEST(Trust, MappedAndHostsAddressesFindTheIpv4Listener) {
-  uint16_t port = free_port();
+  uint16_t port = free_loopback_port();
   Background server(python_listener(port));
   ASSERT_FALSE(server.line().empty());
   std::string p = std::to_string(port);
@@ -207,7 +195,7 @@ TEST(Trust, MappedAndHostsAddressesFindTheIpv4Listener) {
 }
 
 TEST(Trust, WhoAllShowsLocalClientsApartFromThePortsHolders) {
-  uint16_t port = free_port();
+  uint16_t port = free_loopback_port();
   Background pair("python3 -c 'import socket,time\n"
                   "s = socket.socket(); s.bind((\"127.0.0.1\", " + std::to_string(port) +
                   ")); s.listen()\nc = socket.create_connection((\"127.0.0.1\", " +
@@ -239,7 +227,7 @@ TEST(Trust, LabCountsSocketsNotHoldings) {
 }
 
 TEST(Trust, HostileNamesCannotReorderOrHideText) {
-  uint16_t port = free_port();
+  uint16_t port = free_loopback_port();
   // comm: "ab", RIGHT-TO-LEFT OVERRIDE, "cd" (15 bytes at most).
   Background server(
       python_listener(port, "import ctypes\nctypes.CDLL(None).prctl(15, b\"ab\\xe2\\x80\\xaecd\", 0, 0, 0)\n"));
@@ -292,7 +280,7 @@ TEST(TrustExit, CouldNotLookIsNotNothingThere) {
   CliRun failed = run_portrel({"--source", "bpf"}, {"PORTREL_BPF_FAIL=1"});
   EXPECT_EQ(failed.exit_code, 5) << failed.err;
 
-  CliRun nothing = run_portrel({"who", std::to_string(free_port())});
+  CliRun nothing = run_portrel({"who", std::to_string(free_loopback_port())});
   EXPECT_EQ(nothing.exit_code, 1);
   EXPECT_NE(nothing.err.find("nothing listens on port"), std::string::npos) << nothing.err;
 }
@@ -320,7 +308,7 @@ TEST(TrustExit, ParseErrorsAreOneLineInPortrelsWords) {
 }
 
 TEST(TrustHabits, SsAndLsofHabitsWork) {
-  uint16_t port = free_port();
+  uint16_t port = free_loopback_port();
   Background server(python_listener(port));
   ASSERT_FALSE(server.line().empty());
   std::string row = ":" + std::to_string(port);
@@ -357,7 +345,7 @@ TEST(TrustHabits, EveryCommandsHelpListsTheGlobalOptions) {
 
 TEST(TrustHabits, LinesFitTheTerminal) {
   ASSERT_EQ(access("/usr/bin/script", X_OK), 0) << "script (util-linux) is needed";
-  uint16_t port = free_port();
+  uint16_t port = free_loopback_port();
   Background server(python_listener(port, "", std::string(300, 'x')));
   ASSERT_FALSE(server.line().empty());
   CliRun run = run_program({"/usr/bin/script", "-qec",

@@ -13,6 +13,7 @@
 #include "../cli/run.h"
 #include "sources/bpf/bpf_loader.h"
 #include "sources/bpf/bpf_parts.h"
+#include "shell.h"
 #include "truth.h"
 #include "util/state_file.h"
 
@@ -33,24 +34,6 @@ class ScopedEnv {
 
  private:
   const char* name_;
-};
-
-// A root-only directory of the test's own, removed at scope exit.
-class TempDir {
- public:
-  TempDir() {
-    char dir[] = "/tmp/portrel-parts-XXXXXX";
-    if (mkdtemp(dir) != nullptr) path_ = dir;
-  }
-  ~TempDir() {
-    if (!path_.empty()) std::filesystem::remove_all(path_);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
 };
 
 bool mentions(const std::vector<std::string>& lines, const std::string& text) {
@@ -137,7 +120,7 @@ TEST(BpfPartFailsCli, UnknownPartIsAClearErrorAndVerboseNamesTheLostPart) {
 // remembered failure makes the next run give up at once.
 TEST(BpfVerdictLive, RefusalsAreRememberedForTheBoot) {
   REQUIRE_BPF();
-  TempDir dir;
+  ScratchDir dir;
   ASSERT_FALSE(dir.path().empty());
   ScopedEnv state(kStateEnv, dir.path() + "/state");
   std::string path = dir.path() + "/state/bpf-verdict";

@@ -2,13 +2,17 @@
 // make is removed by its own pid or name.
 #include "shell.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 
 namespace portrel::testing {
 
@@ -50,6 +54,27 @@ Background::~Background() {
   kill(-pid_, SIGKILL);
   kill(pid_, SIGKILL);
   waitpid(pid_, nullptr, 0);
+}
+
+uint16_t free_loopback_port() {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+ScratchDir::ScratchDir() {
+  char dir[] = "/tmp/portrel-test-XXXXXX";
+  if (mkdtemp(dir) != nullptr) path_ = dir;
+}
+
+ScratchDir::~ScratchDir() {
+  if (!path_.empty()) std::filesystem::remove_all(path_);
 }
 
 }  // namespace portrel::testing

@@ -4,6 +4,8 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
+
 #include <string>
 
 namespace portrel::testing {
@@ -24,6 +26,23 @@ class NamedNetns {
  private:
   std::string name_;
   bool ok_ = false;
+};
+
+/// A free TCP port on 127.0.0.1 (bound to port 0 and closed: free until someone
+/// takes it).
+uint16_t free_loopback_port();
+
+/// A directory of the test's own under /tmp, removed with all it holds.
+class ScratchDir {
+ public:
+  ScratchDir();
+  ~ScratchDir();
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const std::string& path() const { return path_; }  ///< "" when it could not be made
+
+ private:
+  std::string path_;
 };
 
 /// A command started with /bin/sh -c in the background; it prints one line when
