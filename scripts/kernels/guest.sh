@@ -10,7 +10,7 @@
 set -uo pipefail
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 here=$(cd "$(dirname "$0")" && pwd)
-build=${1:-} bind_bases=${2:-2} limit=${3:-1800}
+build=${1:-} bind_bases=${2:-10} limit=${3:-1800}
 if [ -z "$build" ]; then
   for arg in $(cat /proc/cmdline); do
     case "$arg" in
@@ -31,7 +31,7 @@ trap 'rm -rf "$out"' EXIT
 # refused in turn, bpf = /proc on every lab scenario, options exact, pins,
 # the verdict), the bind rules and the UDP SO_REUSEPORT probe, the relation
 # from /proc and sock_diag, doctor.
-live='Bpf*:BindRulesLive.*:UdpReuseportProbe.*:Relation.*:Doctor.*'
+live='Bpf*:*/Bpf*:BindRulesLive.*:UdpReuseportProbe.*:Relation.*:Doctor.*'
 unit='DumpCurrentNetns.*:SockDiagSource.*'
 
 # NAME BINARY FILTER: runs the tests, keeps gtest's JSON report in $out; a

@@ -50,7 +50,8 @@ def main():
         if not doctor["bpf"]["usable"]:
             loaded = []
         parts = f"{len(loaded)}/{len(all_parts)}"
-        refused = ",".join(p["part"] for p in all_parts if p["part"] not in loaded) or "-"
+        refused = ",".join(p["part"] for p in all_parts
+                           if p["state"] in ("refused", "disabled")) or "-"
         rule = doctor["bind_rules"]["udp_reuseport"] or "?"
         diag = ",".join(f["family"] for f in doctor["sock_diag"] if f["available"]) or "-"
     except (OSError, ValueError, KeyError, TypeError) as e:

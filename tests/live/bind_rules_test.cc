@@ -8,9 +8,9 @@
 // PORTREL_BIND_BASES=N runs N base seeds of kRounds rounds, each in a namespace
 // of its own. The kernel's UDP SO_REUSEPORT rule comes from
 // probe_udp_reuseport_rule(), run first in each namespace, so the cases also
-// check the probe's answer. Whether sock_diag lists TCP sockets that are bound
-// but not listening (BOUND_INACTIVE, Linux 6.8) is asked of the kernel too: the
-// cross-check looks for them only where it does.
+// check the probe's answer. What else kernels differ in is asked of the kernel
+// (kernel_probes.h) and printed with the totals; the cross-check looks for
+// bound-only TCP sockets in sock_diag only where the kernel lists them.
 #include "analysis/bind_rules.h"
 
 #include <arpa/inet.h>
@@ -33,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "kernel_probes.h"
 #include "shell.h"
 #include "sources/bind_env.h"
 #include "sources/bind_probe.h"
@@ -60,7 +61,7 @@ struct World {
   BindEnvironment env;
   uint32_t lo = 0, dummy = 0;
   uint64_t netns = 0;
-  bool diag_lists_bound_tcp = true;  // diag_lists_bound_tcp() in this namespace
+  bool diag_lists_bound_tcp = true;  // as probe_kernel_bind_facts() found
   std::vector<Live> live;  // in bind order, oldest first
   std::map<uint16_t, TcpFastReuse> buckets;  // TCP's per-port shortcut, replayed
   std::vector<std::string> failures;
@@ -381,26 +382,6 @@ void add_existing(World& w, Proto proto, uint16_t port) {
   w.live.push_back(accepted);
 }
 
-// Whether this kernel's sock_diag lists a TCP socket that is bound but not
-// listening (as BOUND_INACTIVE: Linux 6.8 and later), asked with one such
-// socket in the calling thread's namespace NETNS.
-Result<bool> diag_lists_bound_tcp(uint64_t netns) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in any{};
-  any.sin_family = AF_INET;
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&any), sizeof any) != 0) {
-    int e = errno;
-    if (fd >= 0) close(fd);
-    return std::unexpected(Error{std::string("bind a TCP socket: ") + strerror(e)});
-  }
-  uint64_t inode = inode_of(fd);
-  auto dumped = dump_current_netns(netns, SocketQuery{});
-  close(fd);
-  if (!dumped) return std::unexpected(dumped.error());
-  return std::ranges::any_of(*dumped,
-                             [&](const Socket& s) { return s.inode == inode; });
-}
-
 // The rows sock_diag dumps must be the rows the test built (addresses, states,
 // uids, devices): the rules are then tested on what portrel would see.
 void cross_check(World& w, uint16_t low, uint16_t high) {
@@ -469,7 +450,7 @@ struct Totals {
   std::vector<std::string> failures;
   std::map<std::string, int> covered;
   UdpReuseportRule rule = UdpReuseportRule::unknown;
-  bool diag_lists_bound_tcp = true;
+  testing::KernelBindFacts facts;
 };
 
 // Runs the rounds of `seeds`, one after another, in a namespace made for them.
@@ -509,17 +490,17 @@ void run_in_fresh_netns(const std::string& name, const std::vector<uint64_t>& se
       t.failures.push_back("the UDP SO_REUSEPORT probe changed its answer");
     }
     t.rule = env->udp_reuseport_rule = *probed;
-    auto bound_listed = diag_lists_bound_tcp(*entered);
-    if (!bound_listed) {
-      t.failures.push_back(bound_listed.error().message);
+    auto facts = testing::probe_kernel_bind_facts(*entered, kOtherUid);
+    if (!facts) {
+      t.failures.push_back("probing the kernel: " + facts.error().message);
       return;
     }
-    t.diag_lists_bound_tcp = *bound_listed;
+    t.facts = *facts;
     for (uint64_t seed : seeds) {
       World w(seed);
       w.env = *env;
       w.netns = *entered;
-      w.diag_lists_bound_tcp = *bound_listed;
+      w.diag_lists_bound_tcp = facts->diag_lists_bound_tcp;
       w.lo = if_nametoindex("lo");
       w.dummy = if_nametoindex("d0");
       run_round(w);
@@ -567,11 +548,9 @@ TEST(BindRulesLive, PredictionsMatchTheKernel) {
                        .count();
   std::printf(
       "bind rules: %d cases in %zu rounds from %zu base seeds, %.1f s, "
-      "%zu disagreements (UDP SO_REUSEPORT rule: %s; sock_diag lists bound-only TCP "
-      "sockets: %s)\n",
+      "%zu disagreements (UDP SO_REUSEPORT rule: %s; %s)\n",
       t.cases, t.rounds, groups.size(), seconds, t.failures.size(),
-      std::string(udp_reuseport_rule_name(t.rule)).c_str(),
-      t.diag_lists_bound_tcp ? "yes" : "no");
+      std::string(udp_reuseport_rule_name(t.rule)).c_str(), describe(t.facts).c_str());
   for (auto& [k, v] : t.covered) std::printf("  %6d  %s\n", v, k.c_str());
   for (size_t i = 0; i < t.failures.size() && i < 25; ++i) {
     ADD_FAILURE() << t.failures[i];

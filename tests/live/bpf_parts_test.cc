@@ -166,6 +166,10 @@ TEST(BpfVerdictLive, RefusalsAreRememberedForTheBoot) {
   EXPECT_NE(c.error().message.find("remembered for this boot in " + path), std::string::npos)
       << c.error().message;
   EXPECT_EQ(third.parts.size(), kBpfParts) << "a remembered failure still names every part";
+  for (const BpfPartStatus& p : third.parts) {
+    EXPECT_EQ(p.state, BpfPartState::untried) << bpf_part_name(p.part);
+    EXPECT_EQ(p.reason, failed.failed) << bpf_part_name(p.part);
+  }
   // Another boot's verdict is not this one's.
   failed.boot_id = "00000000-0000-0000-0000-000000000000";
   ASSERT_EQ(write_verdict(path, failed), "");

@@ -509,17 +509,17 @@ class LinkIterators : public BpfIterators {
   std::string origin_;
 };
 
-// What a load that failed reports for each part: STATES, with the parts the
-// kernel refused (REFUSED) marked so; the fd walk's exe path goes with its
-// program.
+// What a load that failed (FAILURE says why) reports for each part: STATES,
+// with the parts the kernel refused (REFUSED) marked so, and every other part
+// that STATES has loaded untried.
 std::vector<BpfPartStatus> failed_parts(
-    PartStates states, const std::vector<std::pair<BpfPart, std::string>>& refused) {
+    PartStates states, const std::vector<std::pair<BpfPart, std::string>>& refused,
+    const std::string& failure) {
   for (const auto& [part, why] : refused) {
     states[static_cast<size_t>(part)] = {part, BpfPartState::refused, why};
   }
-  if (!in_use(states, kHolders) && in_use(states, kExePath)) {
-    states[kExePath] = {BpfPart::exe_path, states[kHolders].state,
-                        states[kHolders].reason};
+  for (BpfPartStatus& s : states) {
+    if (s.state == BpfPartState::loaded) s = {s.part, BpfPartState::untried, failure};
   }
   return {states.begin(), states.end()};
 }
@@ -582,7 +582,7 @@ Result<std::unique_ptr<BpfIterators>> load_bpf_iterators(const BpfFilter& filter
     BpfVerdict found_here;
     auto loaded = load_programs(states, found_here);
     if (!loaded) {
-      out.parts = failed_parts(states, found_here.refused);
+      out.parts = failed_parts(states, found_here.refused, loaded.error().message);
       return std::unexpected(loaded.error());
     }
     return finish(std::move(*loaded), "loaded (not pinned: " + std::string(kBpfFailEnv) + ")");
@@ -596,7 +596,7 @@ Result<std::unique_ptr<BpfIterators>> load_bpf_iterators(const BpfFilter& filter
   if (known && !known->same_key(found)) known.reset();
   if (known && !known->failed.empty()) {
     out.verdict = "remembered in " + path;
-    out.parts = failed_parts(states, known->refused);
+    out.parts = failed_parts(states, known->refused, known->failed);
     return std::unexpected(Error{known->failed + " (remembered for this boot in " + path + ")"});
   }
   if (known) {
@@ -625,7 +625,7 @@ Result<std::unique_ptr<BpfIterators>> load_bpf_iterators(const BpfFilter& filter
     }
   }
   if (!loaded) {
-    out.parts = failed_parts(states, found.refused);
+    out.parts = failed_parts(states, found.refused, loaded.error().message);
     return std::unexpected(loaded.error());
   }
   std::string origin = "loaded";

@@ -65,6 +65,7 @@ std::string_view bpf_part_state_name(BpfPartState state) {
     case BpfPartState::loaded: return "loaded";
     case BpfPartState::refused: return "refused";
     case BpfPartState::disabled: return "disabled";
+    case BpfPartState::untried: return "untried";
   }
   return "?";
 }

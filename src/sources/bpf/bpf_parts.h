@@ -43,6 +43,7 @@ enum class BpfPartState : uint8_t {
   loaded,    ///< loaded (or opened from the pins) and in use
   refused,   ///< the kernel refused it; `reason` has the verifier's last line
   disabled,  ///< turned off by PORTREL_BPF_FAIL
+  untried,   ///< not loaded: the load failed as a whole first; `reason` says why
 };
 std::string_view bpf_part_state_name(BpfPartState state);
 

@@ -145,6 +145,7 @@ TEST(BpfParts, EveryPartHasANameAFallbackAndIsFoundByName) {
   EXPECT_EQ(bpf_part_named("nothing"), std::nullopt);
   EXPECT_TRUE(bpf_part_required(BpfPart::task_files));
   EXPECT_FALSE(bpf_part_required(BpfPart::exe_path));
+  EXPECT_EQ(bpf_part_state_name(BpfPartState::untried), "untried");
 }
 
 }  // namespace
