@@ -33,20 +33,8 @@ namespace {
 
 // "tcp/8080", "udp 127.0.0.1:53": the port the user named.
 Result<PortSpec> parse_free_target(const Options& o) {
-  std::vector<std::string> args = o.bind_args;
-  std::optional<Proto> proto;
-  if (args.size() == 2) {
-    proto = parse_proto(args[0]);
-    if (!proto || *proto == Proto::raw) {
-      return std::unexpected(
-          Error{"free: expected tcp, udp or udplite, not '" + args[0] + "'"});
-    }
-    args.erase(args.begin());
-  }
-  if (args.size() != 1) return std::unexpected(Error{"free: expected [tcp|udp] [ADDR:]PORT"});
-  auto spec = parse_port_spec(args[0]);
+  auto spec = parse_proto_and_port(o.bind_args, "free");
   if (!spec) return std::unexpected(spec.error());
-  if (proto) spec->proto = proto;
   if (spec->port == 0) return std::unexpected(Error{"free: port 0 is never held"});
   return spec;
 }

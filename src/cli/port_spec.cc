@@ -153,6 +153,27 @@ bool receives_for(const Socket& s, const Address& wanted) {
 
 }  // namespace
 
+Result<PortSpec> parse_proto_and_port(const std::vector<std::string>& words,
+                                      std::string_view command) {
+  std::vector<std::string> args = words;
+  std::optional<Proto> proto;
+  std::string name(command);
+  if (args.size() == 2) {
+    proto = parse_proto(args[0]);
+    if (!proto || *proto == Proto::raw) {
+      return std::unexpected(
+          Error{name + ": expected tcp, udp or udplite, not '" + args[0] + "'"});
+    }
+    args.erase(args.begin());
+  }
+  if (args.size() != 1) return std::unexpected(Error{name + ": expected [tcp|udp] ADDR:PORT"});
+  auto spec = parse_port_spec(args[0]);
+  if (!spec) return std::unexpected(spec.error());
+  if (spec->proto == Proto::raw) return std::unexpected(Error{name + ": raw sockets have no ports"});
+  if (proto) spec->proto = proto;
+  return spec;
+}
+
 bool PortSpec::matches(const Socket& s) const {
   if (s.local_port != port) return false;
   if (proto && s.proto != *proto) return false;

@@ -33,6 +33,12 @@ Result<PortSpec> parse_port_spec(std::string_view text, std::string_view hosts);
 /// The same, with the host's /etc/hosts.
 Result<PortSpec> parse_port_spec(std::string_view text);
 
+/// "[tcp|udp|udplite] SPEC" as a command's arguments ARGS (one or two words):
+/// the port spec, with the protocol word when given; a RAW protocol is an
+/// error. COMMAND names the command in the messages.
+Result<PortSpec> parse_proto_and_port(const std::vector<std::string>& args,
+                                      std::string_view command);
+
 /// The addresses NAME has in HOSTS (/etc/hosts text), in the file's order.
 std::vector<Address> hosts_addresses(std::string_view hosts, std::string_view name);
 

@@ -56,24 +56,10 @@ Result<uid_t> resolve_uid(const std::string& user) {
 Result<Target> parse_target(const Options& o) {
   Target t;
   BindRequest& r = t.request;
-  std::vector<std::string> args = o.bind_args;
   r.proto = o.udp && !o.tcp ? Proto::udp : Proto::tcp;
-  if (args.size() == 2) {
-    auto proto = parse_proto(args[0]);
-    if (!proto || *proto == Proto::raw) {
-      return std::unexpected(Error{"why-busy: expected tcp, udp or udplite, not '" +
-                                   sanitize(args[0]) + "'"});
-    }
-    r.proto = *proto;
-    args.erase(args.begin());
-  }
-  if (args.size() != 1) return std::unexpected(Error{"why-busy: expected [tcp|udp] ADDR:PORT"});
-  auto spec = parse_port_spec(args[0]);
+  auto spec = parse_proto_and_port(o.bind_args, "why-busy");
   if (!spec) return std::unexpected(spec.error());
-  if (spec->proto) {
-    if (*spec->proto == Proto::raw) return std::unexpected(Error{"why-busy: raw sockets have no ports"});
-    r.proto = *spec->proto;
-  }
+  if (spec->proto) r.proto = *spec->proto;
   r.address = spec->addresses.empty() ? *Address::parse("0.0.0.0") : spec->addresses.front();
   r.family = r.address.family;
   r.port = spec->port;
