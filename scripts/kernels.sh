@@ -19,6 +19,7 @@
 # scripts/kernels/known-failures. Environment: PORTREL_KERNELS_CACHE, where debs
 # and unpacked kernels are kept (default build-kernels/cache);
 # PORTREL_KERNELS_LIMIT, the seconds a guest may run (default 2400);
+# PORTREL_KERNELS_TESTS, a gtest filter that narrows the live tests run;
 # PORTREL_JOBS, ninja's jobs.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -259,7 +260,7 @@ boot() {
     -device virtio-9p-pci,fsdev=host,mount_tag=host \
     -append "console=ttyS0 panic=-1 loglevel=4 portrel.run=$here/guest.sh \
 portrel.modules=$dir/root/lib/modules/$release portrel.build=$build \
-portrel.bind_bases=$bind_bases portrel.limit=$inner" \
+portrel.bind_bases=$bind_bases portrel.limit=$inner portrel.live=${PORTREL_KERNELS_TESTS:-}" \
     </dev/null >"$log" 2>&1 &
   qemu_pid=$!
   local code=0
@@ -296,11 +297,11 @@ known_failures() {
 
 table="$out/kernels.md"
 {
-  echo "| kernel | release | bpf parts | not loaded | passed | failed | skipped | UDP SO_REUSEPORT rule | seconds |"
-  echo "|---|---|---|---|---|---|---|---|---|"
+  echo "| kernel | release | bpf parts | not loaded | passed | failed | skipped | UDP SO_REUSEPORT rule | TCP ::ffff:0.0.0.0 found | TCP first bind sets shortcut | seconds |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|"
 } >"$table"
-printf '%-10s %-24s %-5s %-20s %6s %-14s %7s %-12s %7s\n' \
-  KERNEL RELEASE PARTS "NOT LOADED" PASSED FAILED SKIPPED "UDP RULE" SECONDS
+printf '%-10s %-24s %-5s %-20s %6s %-14s %7s %-12s %-10s %-11s %7s\n' \
+  KERNEL RELEASE PARTS "NOT LOADED" PASSED FAILED SKIPPED "UDP RULE" "MAPPED ANY" "FIRST BIND" SECONDS
 field() { echo "$result" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 status=0
 for i in "${!kernels[@]}"; do
@@ -309,6 +310,7 @@ for i in "${!kernels[@]}"; do
   started=$(date +%s)
   if [ "$k" = host ]; then
     timeout --kill-after=20 "$limit" bash "$here/guest.sh" "$build" "$bind_bases" "$inner" \
+      "${PORTREL_KERNELS_TESTS:-}" \
       >"$log" 2>&1 || true
   else
     boot "${dirs[$i]}" "$log"
@@ -319,7 +321,7 @@ for i in "${!kernels[@]}"; do
     why=$(tr -d '\r' <"$log" | grep -a -E '^portrel-kernels: (init|guest)' | tail -n1 || true)
     [ -n "$why" ] || why=$(tr -d '\r' <"$log" | grep -a -v '^[[:space:]]*$' | tail -n1 || true)
     printf '%-10s no result: %s (console in %s)\n' "$k" "${why:-an empty console}" "$log"
-    echo "| $k | ? | | | | no result | | | $seconds |" >>"$table"
+    echo "| $k | ? | | | | no result | | | | | $seconds |" >>"$table"
     status=1
     continue
   fi
@@ -333,10 +335,10 @@ for i in "${!kernels[@]}"; do
   count() { if [ -z "$1" ]; then echo 0; else echo "$1" | wc -l; fi; }
   shown="$(count "$failed")"
   [ -z "$explained" ] || shown="$shown ($(count "$explained") known)"
-  printf '%-10s %-24s %-5s %-20s %6s %-14s %7s %-12s %7s\n' "$k" "$(field kernel)" \
+  printf '%-10s %-24s %-5s %-20s %6s %-14s %7s %-12s %-10s %-11s %7s\n' "$k" "$(field kernel)" \
     "$(field parts)" "$(field refused)" "$(field passed)" "$shown" \
-    "$(field skipped)" "$(field udp_rule)" "$seconds"
-  echo "| $k | $(field kernel) | $(field parts) | $(field refused | sed 's/,/, /g') | $(field passed) | $shown | $(field skipped) | $(field udp_rule) | $seconds |" >>"$table"
+    "$(field skipped)" "$(field udp_rule)" "$(field tcp_mapped_any)" "$(field tcp_first_bind)" "$seconds"
+  echo "| $k | $(field kernel) | $(field parts) | $(field refused | sed 's/,/, /g') | $(field passed) | $shown | $(field skipped) | $(field udp_rule) | $(field tcp_mapped_any) | $(field tcp_first_bind) | $seconds |" >>"$table"
   for t in $unexpected; do
     echo "    failed: $(tr -d '\r' <"$log" | awk -v t="portrel-kernels: failed $t" \
       'index($0, t) == 1 { sub(/^portrel-kernels: failed /, ""); print; exit }')"

@@ -5,18 +5,20 @@
 # relation against /proc on every lab scenario, options exact, the bind rules
 # against this kernel, the sock_diag dumps, doctor. Runs in a matrix guest
 # (parameters from the kernel command line: portrel.build=DIR
-# portrel.bind_bases=N portrel.limit=SECONDS) or on the host (the same as
-# arguments: guest.sh DIR N SECONDS).
+# portrel.bind_bases=N portrel.limit=SECONDS portrel.live=FILTER) or on the
+# host (the same as arguments: guest.sh DIR N SECONDS [FILTER]). FILTER, a
+# gtest filter, narrows the live tests (default: all the kernel-dependent ones).
 set -uo pipefail
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 here=$(cd "$(dirname "$0")" && pwd)
-build=${1:-} bind_bases=${2:-10} limit=${3:-1800}
+build=${1:-} bind_bases=${2:-10} limit=${3:-1800} live_filter=${4:-}
 if [ -z "$build" ]; then
   for arg in $(cat /proc/cmdline); do
     case "$arg" in
       portrel.build=*) build=${arg#portrel.build=} ;;
       portrel.bind_bases=*) bind_bases=${arg#portrel.bind_bases=} ;;
       portrel.limit=*) limit=${arg#portrel.limit=} ;;
+      portrel.live=*) live_filter=${arg#portrel.live=} ;;
     esac
   done
 fi
@@ -31,7 +33,7 @@ trap 'rm -rf "$out"' EXIT
 # refused in turn, bpf = /proc on every lab scenario, options exact, pins,
 # the verdict), the bind rules and the UDP SO_REUSEPORT probe, the relation
 # from /proc and sock_diag, doctor.
-live='Bpf*:*/Bpf*:BindRulesLive.*:UdpReuseportProbe.*:Relation.*:Doctor.*'
+live=${live_filter:-'Bpf*:*/Bpf*:BindRulesLive.*:KernelBindRules.*:Relation.*:Doctor.*'}
 unit='DumpCurrentNetns.*:SockDiagSource.*'
 
 # NAME BINARY FILTER: runs the tests, keeps gtest's JSON report in $out; a

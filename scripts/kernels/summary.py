@@ -42,6 +42,7 @@ def main():
                 print(f"portrel-kernels: {outcome} {name}")
 
     kernel, parts, refused, rule, diag = "?", "?", "?", "?", "?"
+    mapped_any, first_bind = "?", "?"
     try:
         doctor = json.loads((out / "doctor.json").read_text())
         kernel = doctor["kernel"].split()[0]
@@ -53,6 +54,9 @@ def main():
         refused = ",".join(p["part"] for p in all_parts
                            if p["state"] in ("refused", "disabled")) or "-"
         rule = doctor["bind_rules"]["udp_reuseport"] or "?"
+        said = {True: "yes", False: "no", None: "unknown"}
+        mapped_any = said[doctor["bind_rules"]["tcp_mapped_any_found"]]
+        first_bind = said[doctor["bind_rules"]["tcp_first_bind_sets_shortcut"]]
         diag = ",".join(f["family"] for f in doctor["sock_diag"] if f["available"]) or "-"
     except (OSError, ValueError, KeyError, TypeError) as e:
         counts["failed"] += 1
@@ -60,7 +64,8 @@ def main():
 
     print(f"portrel-kernels: result kernel={kernel} parts={parts} refused={refused} "
           f"passed={counts['passed']} failed={counts['failed']} skipped={counts['skipped']} "
-          f"udp_rule={rule} diag={diag} seconds={seconds}")
+          f"udp_rule={rule} tcp_mapped_any={mapped_any} tcp_first_bind={first_bind} "
+          f"diag={diag} seconds={seconds}")
 
 
 if __name__ == "__main__":

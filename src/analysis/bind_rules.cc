@@ -205,15 +205,46 @@ bool bind2_bucket_addr_match(const Sk& sk2, const Sk& sk) {
   return sk2.rcv_saddr == sk.rcv_saddr;
 }
 
-// inet_bind2_bucket_match_addr_any(tb2 of sk2, sk)
-bool bind2_bucket_match_addr_any(const Sk& sk2, const Sk& sk) {
-  In6 tb = bucket_v6_addr(sk2);
-  if (ipv6_addr_type(tb) == AddrType::any) return true;
-  if (ipv6_addr_type(tb) != AddrType::mapped) return false;
-  if (sk.family == 6 && ipv6_addr_type(sk.v6_rcv_saddr) != AddrType::mapped) {
-    return false;
+// A v6 socket binding a v4-mapped address.
+bool v6_mapped(const Sk& sk) {
+  return sk.family == 6 && ipv6_addr_type(sk.v6_rcv_saddr) == AddrType::mapped;
+}
+
+// A v6 socket on ::ffff:0.0.0.0 and a v6 socket binding a v4-mapped address:
+// the pair KernelBindRules::tcp_mapped_any_found is about.
+bool mapped_any_pair(const Sk& sk2, const Sk& sk) {
+  return v6_mapped(sk2) && sk2.rcv_saddr == 0 && v6_mapped(sk);
+}
+
+// Whether a v6 bind of a v4-mapped address (SK) finds the IPv4 wildcard
+// sockets of the port (v4 0.0.0.0 and v6 ::ffff:0.0.0.0): yes where the kernel
+// finds ::ffff:0.0.0.0. Where it does not (6.1), it still finds 0.0.0.0 when no
+// ::ffff:0.0.0.0 socket is on the port, misses ::ffff:0.0.0.0 alone, and with
+// both on the port finds both or neither, as the order of their bhash2 buckets
+// has it (measured in the kernel matrix): that order is not known, so unknown.
+T mapped_wildcards_found(const Sk& sk, std::span<const Sk> port, const KernelBindRules& kernel) {
+  if (!v6_mapped(sk) || kernel.tcp_mapped_any_found == T::yes) return T::yes;
+  bool mapped_any = false, v4_any = false;
+  for (const Sk& sk2 : port) {
+    mapped_any |= mapped_any_pair(sk2, sk);
+    v4_any |= sk2.family == 4 && sk2.rcv_saddr == 0;
   }
-  return sk2.rcv_saddr == 0;
+  if (!mapped_any) return T::yes;
+  if (kernel.tcp_mapped_any_found == T::unknown || v4_any) return T::unknown;
+  return T::no;
+}
+
+// inet_bind2_bucket_match_addr_any(tb2 of sk2, sk); `mapped_found` answers
+// for the IPv4 wildcards as mapped_wildcards_found() does.
+T bind2_bucket_match_addr_any(const Sk& sk2, const Sk& sk, T mapped_found) {
+  In6 tb = bucket_v6_addr(sk2);
+  if (ipv6_addr_type(tb) == AddrType::any) return T::yes;
+  if (ipv6_addr_type(tb) != AddrType::mapped) return T::no;
+  if (sk.family == 6 && ipv6_addr_type(sk.v6_rcv_saddr) != AddrType::mapped) {
+    return T::no;
+  }
+  if (sk2.rcv_saddr != 0) return T::no;
+  return v6_mapped(sk) ? mapped_found : T::yes;
 }
 
 // __inet_bhash2_conflict(): a v6-only socket never conflicts with an IPv4 one.
@@ -238,12 +269,12 @@ bool sk_reuseport_match(const TcpFastReuse& tb, const Sk& sk) {
 // Whether sk2, on the port, stops sk from binding it (inet_csk_bind_conflict
 // plus inet_bhash2_addr_any_conflict). relax/reuseport_ok are true for an
 // explicit port and false while searching the ephemeral range.
-T tcp_conflict(const Sk& sk, const Sk& sk2, bool relax, bool reuseport_ok) {
+// `mapped_found`: mapped_wildcards_found() of the port.
+T tcp_conflict(const Sk& sk, const Sk& sk2, bool relax, bool reuseport_ok, T mapped_found) {
   if (inet_use_bhash2_on_bind(sk)) {
-    if (!bind2_bucket_match_addr_any(sk2, sk) && !bind2_bucket_addr_match(sk2, sk)) {
-      return T::no;
-    }
-    return inet_bhash2_conflict(sk, sk2, relax, reuseport_ok);
+    T found = t_or(bind2_bucket_match_addr_any(sk2, sk, mapped_found),
+                   tri(bind2_bucket_addr_match(sk2, sk)));
+    return t_and(found, inet_bhash2_conflict(sk, sk2, relax, reuseport_ok));
   }
   return t_and(inet_bind_conflict(sk, sk2, relax, reuseport_ok),
                inet_rcv_saddr_equal(sk, sk2));
@@ -313,7 +344,8 @@ std::string option_clause(const char* name, bool mine, T theirs) {
   return "";
 }
 
-BindConflict tcp_blocker(const BindRequest& r, const Socket& s, T blocks) {
+BindConflict tcp_blocker(const BindRequest& r, const Socket& s, T blocks,
+                         const KernelBindRules& kernel) {
   Sk sk2 = sk_of(s);
   std::vector<std::string> parts;
   parts.push_back(describe(s) + " overlaps");
@@ -339,6 +371,15 @@ BindConflict tcp_blocker(const BindRequest& r, const Socket& s, T blocks) {
       c.depends_on.push_back("SO_REUSEPORT of " + describe(s));
     }
     if (sk2.ipv6only == T::unknown) c.depends_on.push_back("IPV6_V6ONLY of " + describe(s));
+    if (kernel.tcp_mapped_any_found != T::yes && inet_use_bhash2_on_bind(sk_of(r)) &&
+        v6_mapped(sk_of(r)) && sk2.rcv_saddr == 0) {
+      c.depends_on.push_back(
+          kernel.tcp_mapped_any_found == T::unknown
+              ? "whether this kernel finds a v6 socket on ::ffff:0.0.0.0 when a v4-mapped "
+                "address is bound (6.1's bhash2 does not; a probe bind tells)"
+              : "the order of the port's ::ffff:0.0.0.0 and 0.0.0.0 buckets, which decides "
+                "what this kernel's search for IPv4 wildcard sockets finds (6.1)");
+    }
   }
   return c;
 }
@@ -380,7 +421,7 @@ std::vector<const Socket*> on_port(std::span<const Socket* const> table, Proto p
 }
 
 BindPrediction predict_tcp(const BindRequest& r, const std::vector<const Socket*>& sockets,
-                           const TcpFastReuse* fast) {
+                           const KernelBindRules& kernel, const TcpFastReuse* fast) {
   Sk sk = sk_of(r);
   BindPrediction p;
   if (fast && !sockets.empty() &&
@@ -388,9 +429,12 @@ BindPrediction predict_tcp(const BindRequest& r, const std::vector<const Socket*
     p.reason = "the port's fastreuse shortcut lets it through without checking sockets";
     return p;
   }
+  std::vector<Sk> port;
+  for (const Socket* s : sockets) port.push_back(sk_of(*s));
+  T mapped_found = mapped_wildcards_found(sk, port, kernel);
   for (const Socket* s : sockets) {
-    T c = tcp_conflict(sk, sk_of(*s), true, true);
-    if (c != T::no) p.conflicts.push_back(tcp_blocker(r, *s, c));
+    T c = tcp_conflict(sk, sk_of(*s), true, true, mapped_found);
+    if (c != T::no) p.conflicts.push_back(tcp_blocker(r, *s, c, kernel));
   }
   return p;
 }
@@ -520,9 +564,13 @@ BindPrediction predict_ephemeral(const BindRequest& r, std::span<const Socket* c
       ++p.free_ephemeral;
       continue;
     }
+    std::vector<Sk> sks;
     for (const Socket* s : on_port(here->second, r.proto, static_cast<uint16_t>(port))) {
-      Sk sk2 = sk_of(*s);
-      T c = r.proto == Proto::tcp ? tcp_conflict(sk, sk2, false, false)
+      sks.push_back(sk_of(*s));
+    }
+    T mapped_found = mapped_wildcards_found(sk, sks, env.kernel);
+    for (const Sk& sk2 : sks) {
+      T c = r.proto == Proto::tcp ? tcp_conflict(sk, sk2, false, false, mapped_found)
                                   : udp_blocks(sk, sk2);
       blocked = t_or(blocked, c);
     }
@@ -572,12 +620,26 @@ std::string_view bind_outcome_name(BindOutcome outcome) {
   return "uncertain";
 }
 
-// inet_csk_update_fastreuse(). Since bhash2 (6.x) the socket's own bhash2 bucket
-// is already on tb->bhash2 when this runs, so the "empty bucket" branch that
-// would set FASTREUSEPORT_ANY and fastreuse = 1 is never taken: every bucket
-// starts at 0 and SO_REUSEPORT sockets reset it to STRICT.
-void update_fastreuse(TcpFastReuse& tb, const BindRequest& sk, bool listening) {
+// inet_csk_update_fastreuse(). On 5.10 and 6.1 a port's first socket meets an
+// empty owners list and sets the shortcut from its own options:
+// FASTREUSEPORT_ANY with SO_REUSEPORT, fastreuse from SO_REUSEADDR. Later
+// kernels link the socket to the port first, so that branch is never taken:
+// every bucket starts at 0 and SO_REUSEPORT sockets reset it to STRICT.
+void update_fastreuse(TcpFastReuse& tb, const BindRequest& sk, bool listening,
+                      bool first_bind_sets_shortcut) {
   bool reuse = sk.reuseaddr && !listening;
+  bool first = !tb.owned;
+  tb.owned = true;
+  if (first && first_bind_sets_shortcut) {
+    tb.fastreuse = reuse ? 1 : 0;
+    tb.fastreuseport = sk.reuseport ? TcpFastReuse::kAny : 0;
+    tb.fastuid = sk.uid;
+    tb.family = sk.family;
+    tb.address = sk.address;
+    tb.ipv6only = sk.family == 6 && (sk.v6only || ipv6_addr_type(sk.address.bytes) ==
+                                                      AddrType::other);
+    return;
+  }
   if (!reuse) tb.fastreuse = 0;
   if (!sk.reuseport) {
     tb.fastreuseport = 0;
@@ -602,8 +664,8 @@ BindPrediction predict_bind(const BindRequest& r, std::span<const Socket* const>
   if (r.port == 0) return predict_ephemeral(r, table, env, order);
   std::vector<const Socket*> sockets = on_port(table, r.proto, r.port);
   BindPrediction p = r.proto == Proto::tcp
-                         ? predict_tcp(r, sockets, fast)
-                         : predict_udp(r, sockets, order, env.udp_reuseport_rule);
+                         ? predict_tcp(r, sockets, env.kernel, fast)
+                         : predict_udp(r, sockets, order, env.kernel.udp_reuseport);
   settle(p, r);
   if (p.outcome == BindOutcome::succeeds && p.reason.empty()) {
     bool overlaps = std::ranges::any_of(sockets, [&](const Socket* s) {
@@ -614,16 +676,25 @@ BindPrediction predict_bind(const BindRequest& r, std::span<const Socket* const>
                    ? "no socket on " + std::string(proto_name(r.proto)) + " port " +
                          std::to_string(r.port) + " overlaps this address"
                : r.proto != Proto::tcp &&
-                       env.udp_reuseport_rule == UdpReuseportRule::first_match
+                       env.kernel.udp_reuseport == UdpReuseportRule::first_match
                    ? "the first overlapping socket in the port's chain shares it "
                      "(SO_REUSEPORT, same uid)"
                    : "every overlapping socket shares the port with it";
   }
   if (r.proto == Proto::tcp && !fast && r.reuseport && p.outcome != BindOutcome::succeeds) {
+    std::string uid = std::to_string(r.uid);
     p.notes.push_back(
-        "the kernel skips these checks when the last SO_REUSEPORT socket to join this "
-        "port had uid " + std::to_string(r.uid) +
-        " and covered this address, even if it has closed since (fastreuseport)");
+        env.kernel.tcp_first_bind_sets_shortcut == T::no
+            ? "the kernel skips these checks when the last SO_REUSEPORT socket to join "
+              "this port had uid " + uid +
+                  " and covered this address, even if it has closed since "
+                  "(fastreuseport)"
+            : "the kernel skips these checks when the port's first socket had "
+              "SO_REUSEPORT and uid " + uid +
+                  " and every socket to join since could share with it, or the last "
+                  "SO_REUSEPORT socket to join had uid " + uid +
+                  " and covered this address, even if they have closed since "
+                  "(fastreuseport)");
   }
   if (r.proto != Proto::tcp && sockets.size() > 10 && inet_use_bhash2_on_bind(sk_of(r))) {
     p.notes.push_back(

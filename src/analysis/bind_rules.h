@@ -48,7 +48,7 @@ struct LocalAddress {
 /// stop at it; 4.5 checked every socket, and so does one 6.18.44 build. The
 /// version string does not say which rule a build follows (two 6.18.44 builds
 /// differ): only a bind performed on the kernel tells, see
-/// probe_udp_reuseport_rule() in sources/.
+/// probe_kernel_bind_rules() in sources/.
 enum class UdpReuseportRule : uint8_t {
   unknown,      ///< not probed: a verdict the two rules disagree on is uncertain
   first_match,  ///< the walk of the port's chain (newest first) stops at the first
@@ -57,7 +57,28 @@ enum class UdpReuseportRule : uint8_t {
 };
 std::string_view udp_reuseport_rule_name(UdpReuseportRule rule);  ///< "first_match", …
 
-/// What the namespace's sysctls and interfaces add to the rules.
+/// Where the kernels portrel runs on differ in their bind checks: properties of
+/// the running kernel's build, not of a namespace, found by binds performed on
+/// it (probe_kernel_bind_rules() in sources/). What is not known makes a verdict
+/// that depends on it "uncertain", naming it.
+struct KernelBindRules {
+  UdpReuseportRule udp_reuseport = UdpReuseportRule::unknown;
+  /// TCP: a v6 socket bound to ::ffff:0.0.0.0 keeps a v6 socket from binding a
+  /// v4-mapped address (::ffff:a.b.c.d) on its port. 6.1's bhash2 search for
+  /// the wildcard misses it (no); with a socket on 0.0.0.0 beside it, that
+  /// search finds both or neither, by the order of their buckets, which a
+  /// snapshot does not show: such a verdict is uncertain (measured: the
+  /// kernel matrix). 5.10 (no bhash2) and 6.12 and later find it (yes).
+  Tristate tcp_mapped_any_found = Tristate::unknown;
+  /// TCP: the first socket bound to a free port sets the port's shortcut from
+  /// its own options (inet_csk_update_fastreuse() on an empty owners list: 5.10,
+  /// 6.1): with SO_REUSEPORT, FASTREUSEPORT_ANY for its uid, which lets every
+  /// later SO_REUSEPORT bind of that uid through unchecked. Later kernels link
+  /// the socket first, so a port starts with no shortcut (no).
+  Tristate tcp_first_bind_sets_shortcut = Tristate::unknown;
+};
+
+/// What the namespace's sysctls and interfaces, and the kernel, add to the rules.
 struct BindEnvironment {
   uint16_t port_low = 32768;  ///< net.ipv4.ip_local_port_range
   uint16_t port_high = 60999;
@@ -67,8 +88,8 @@ struct BindEnvironment {
   bool nonlocal_bind6 = false;  ///< net.ipv6.ip_nonlocal_bind
   bool addresses_known = false; ///< false: the address check is skipped
   std::vector<LocalAddress> addresses;
-  /// A property of the running kernel, not of the namespace.
-  UdpReuseportRule udp_reuseport_rule = UdpReuseportRule::unknown;
+  /// Properties of the running kernel, not of the namespace.
+  KernelBindRules kernel;
 
   bool is_reserved(uint16_t port) const;
 };
@@ -119,12 +140,15 @@ struct TcpFastReuse {
   uint8_t family = 4;  ///< fast_sk_family
   Address address;     ///< fast_rcv_saddr / fast_v6_rcv_saddr
   bool ipv6only = false;
+  bool owned = false;  ///< a socket has joined the port since it was free
 };
 
 /// inet_csk_update_fastreuse(): after each successful bind, and each listen()
 /// (which takes the port again), of `sk` on the port. A new port starts from a
-/// default TcpFastReuse.
-void update_fastreuse(TcpFastReuse& bucket, const BindRequest& sk, bool listening);
+/// default TcpFastReuse; `first_bind_sets_shortcut` is
+/// KernelBindRules::tcp_first_bind_sets_shortcut of the kernel replayed.
+void update_fastreuse(TcpFastReuse& bucket, const BindRequest& sk, bool listening,
+                      bool first_bind_sets_shortcut);
 
 /// Predicts bind(request). `table` is every socket of the request's protocol in
 /// its network namespace (any port, any state; other protocols are ignored) in

@@ -12,6 +12,7 @@
 #include "cli/report.h"
 #include "output/table.h"
 #include "sources/doctor.h"
+#include "sources/kernel_bind_rules.h"
 #include "util/text.h"
 
 namespace portrel {
@@ -26,6 +27,11 @@ bool degraded(const HostReport& r) {
     if (p.state != BpfPartState::loaded) return true;
   }
   return false;
+}
+
+// true, false, or null when unknown.
+nlohmann::json json_of(Tristate t) {
+  return t == Tristate::unknown ? nlohmann::json() : nlohmann::json(t == Tristate::yes);
 }
 
 nlohmann::json as_json(const HostReport& r) {
@@ -60,7 +66,11 @@ nlohmann::json as_json(const HostReport& r) {
                     {"reason", f.detail.empty() ? nlohmann::json() : nlohmann::json(f.detail)}});
   }
   doc["sock_diag"] = diag;
-  doc["bind_rules"] = {{"udp_reuseport", r.udp_reuseport_rule}, {"how", r.udp_reuseport_how}};
+  doc["bind_rules"] = {
+      {"udp_reuseport", udp_reuseport_rule_name(r.bind_rules.udp_reuseport)},
+      {"tcp_mapped_any_found", json_of(r.bind_rules.tcp_mapped_any_found)},
+      {"tcp_first_bind_sets_shortcut", json_of(r.bind_rules.tcp_first_bind_sets_shortcut)},
+      {"how", r.bind_rules_how}};
   doc["pid_namespace"] = {{"inode", r.pidns}, {"initial", r.initial_pidns}};
   doc["fd_tables"] = {{"processes", r.processes},
                       {"unreadable", r.fd_unreadable},
@@ -126,7 +136,7 @@ void print_page(const HostReport& r, bool color) {
   }
   fmt::print("{}", diag.render(color));
   fmt::print("\n");
-  line("bind rules", "UDP SO_REUSEPORT: " + r.udp_reuseport_rule + " (" + r.udp_reuseport_how + ")");
+  line("bind rules", describe(r.bind_rules) + " (" + r.bind_rules_how + ")");
 }
 
 }  // namespace

@@ -22,7 +22,7 @@
 #include "output/holders.h"
 #include "sources/bind_env.h"
 #include "sources/sockopt_probe.h"
-#include "sources/udp_reuseport_probe.h"
+#include "sources/kernel_bind_rules.h"
 #include "sources/bind_probe.h"
 #include "sources/netns.h"
 #include "sources/sock_diag.h"
@@ -311,12 +311,12 @@ int run_why_busy(const Options& o) {
     size_t y = rb == rank.end() ? SIZE_MAX : rb->second;
     return x < y;
   });
-  if (r.proto != Proto::tcp) {
+  {
     std::string how;
-    view.env.udp_reuseport_rule = udp_reuseport_rule_of_this_kernel(&how);
+    view.env.kernel = kernel_bind_rules_of_this_kernel(&how);
     if (o.verbose) {
-      fmt::print(stderr, "portrel: this kernel's UDP SO_REUSEPORT rule: {} ({})\n",
-                 udp_reuseport_rule_name(view.env.udp_reuseport_rule), sanitize(how));
+      fmt::print(stderr, "portrel: this kernel's bind rules: {} ({})\n",
+                 describe(view.env.kernel), sanitize(how));
     }
   }
   BindPrediction p = predict_bind(r, table, view.env, TableOrder::chain_per_family);

@@ -85,12 +85,34 @@ void expect_matches_proc(const GroundTruth& truth) {
   }
 }
 
+// The start time of PID (stat field 22), or "" when it is gone: a pid the
+// kernel gave again to another process (pid_max may be 32768, and other tests
+// cycle pids on purpose) has another start time.
+std::string start_time_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) return "";
+  std::istringstream rest(stat.substr(paren + 2));
+  std::string field;
+  for (int i = 3; i <= 22 && rest >> field; ++i) {
+  }
+  return field;
+}
+
 void expect_cleaned_up(Lab& lab) {
   GroundTruth truth = lab.truth();
   pid_t leader = lab.leader();
+  std::vector<std::string> started;
+  for (const LabProcess& p : truth.processes) started.push_back(start_time_of(p.pid));
+  std::string leader_started = start_time_of(leader);
   lab.stop();
-  EXPECT_FALSE(alive(leader));
-  for (const LabProcess& p : truth.processes) EXPECT_FALSE(alive(p.pid)) << p.role;
+  EXPECT_TRUE(start_time_of(leader).empty() || start_time_of(leader) != leader_started);
+  for (size_t i = 0; i < truth.processes.size(); ++i) {
+    const LabProcess& p = truth.processes[i];
+    EXPECT_TRUE(start_time_of(p.pid).empty() || start_time_of(p.pid) != started[i])
+        << p.role << " " << p.pid << " still runs";
+  }
   for (pid_t pid : all_pids()) EXPECT_NE(ppid_of(pid), getpid()) << "left child " << pid;
 }
 

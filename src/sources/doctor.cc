@@ -26,7 +26,7 @@
 
 #include "sources/bpf/bpf_loader.h"
 #include "sources/procfs_source.h"
-#include "sources/udp_reuseport_probe.h"
+#include "sources/kernel_bind_rules.h"
 #include "util/state_file.h"
 #include "util/unique_fd.h"
 
@@ -174,8 +174,7 @@ HostReport examine_host() {
                     static_cast<unsigned long>(fs.f_type) == kBpfFsMagic;
 
   r.diag = probe_diag_families();
-  r.udp_reuseport_rule =
-      std::string(udp_reuseport_rule_name(udp_reuseport_rule_of_this_kernel(&r.udp_reuseport_how)));
+  r.bind_rules = kernel_bind_rules_of_this_kernel(&r.bind_rules_how);
 
   r.pidns = inode_of("/proc/self/ns/pid");
   r.initial_pidns = r.pidns == kInitialPidns;

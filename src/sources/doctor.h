@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/bind_rules.h"
 #include "sources/bpf/bpf_parts.h"
 
 namespace portrel {
@@ -51,8 +52,8 @@ struct HostReport {
 
   std::vector<DiagFamily> diag;
 
-  std::string udp_reuseport_rule;  ///< first_match, every_match or unknown
-  std::string udp_reuseport_how;
+  KernelBindRules bind_rules;  ///< where this kernel's bind checks differ
+  std::string bind_rules_how;  ///< probed, remembered, or why unknown
 
   uint64_t pidns = 0;       ///< this process's pid namespace (inode)
   bool initial_pidns = false;  ///< pids are the host's (the bpf iterators' pids)
