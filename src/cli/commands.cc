@@ -44,6 +44,11 @@ constexpr std::array kCommands = {
             "Prometheus metrics on /metrics (--listen ADDR:PORT), or a file for "
             "node_exporter's textfile collector (--textfile DIR)",
             configure_serve, run_serve},
+    Command{"watch",
+            "print each change of the relation as it happens: ports opened and closed, "
+            "holders joined (fork, received) and left (exit, close), sharing changed "
+            "(--format json: JSON lines)",
+            configure_watch, run_watch},
     Command{"doctor",
             "what portrel can see on this host and why not: kernel, privileges, bpf parts, "
             "sock_diag families (exit 3 when degraded)",

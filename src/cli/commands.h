@@ -73,6 +73,10 @@ int run_free(const Options&);
 void configure_serve(CLI::App&, Options&);
 int run_serve(const Options&);
 
+// watch_command.cc
+void configure_watch(CLI::App&, Options&);
+int run_watch(const Options&);
+
 // doctor_command.cc
 void configure_doctor(CLI::App&, Options&);
 int run_doctor(const Options&);

@@ -32,6 +32,11 @@ Result<Filter> make_filter(const Options& options);
 /// Resolves a --netns argument to a namespace inode.
 Result<uint64_t> resolve_netns(const std::string& spec);
 
+/// The pids WHAT names, as `of` reads it: a number is a pid, a path an
+/// executable, anything else a comm or an executable's base name. With TREE,
+/// every descendant too. Sorted.
+std::vector<pid_t> named_pids(const Snapshot& snapshot, const std::string& what, bool tree);
+
 /// Orders SOCKETS by KEY (address, proto, state, user, pid, command), stably:
 /// within a key the display order stays.
 void sort_sockets(const Snapshot& snapshot, std::string_view key,

@@ -37,39 +37,6 @@ void configure_graph(CLI::App& app, Options& o) {
       ->check(CLI::IsMember({"dot", "svg", "png"}));
 }
 
-namespace {
-
-// The pids `--of` names, as `of` reads them: a number is a pid, a path an
-// executable, anything else a comm or an executable's base name.
-std::vector<pid_t> named_pids(const Snapshot& snap, const std::string& what,
-                              bool tree) {
-  std::vector<pid_t> pids;
-  pid_t pid = 0;
-  auto [end, ec] = std::from_chars(what.data(), what.data() + what.size(), pid);
-  bool numeric = ec == std::errc() && end == what.data() + what.size();
-  bool path = what.find('/') != std::string::npos;
-  for (const Process& p : snap.processes()) {
-    std::string_view base = p.exe;
-    if (size_t slash = base.rfind('/'); slash != std::string_view::npos) {
-      base.remove_prefix(slash + 1);
-    }
-    if (numeric ? p.pid == pid
-        : path  ? p.exe == what
-                : p.comm == what || base == what) {
-      pids.push_back(p.pid);
-    }
-  }
-  for (size_t i = 0; tree && i < pids.size(); ++i) {
-    for (pid_t child : snap.children(pids[i])) {
-      if (std::ranges::find(pids, child) == pids.end()) pids.push_back(child);
-    }
-  }
-  std::ranges::sort(pids);
-  return pids;
-}
-
-}  // namespace
-
 int run_graph(const Options& o) {
   std::string format = o.format_name == "table" ? "dot" : o.format_name;
   if (format != "dot" && format != "svg" && format != "png") {

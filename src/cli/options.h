@@ -48,6 +48,9 @@ struct Options {
   size_t sql_limit_mib = 1024;      ///< `sql --max-memory` (MiB)
   std::vector<std::string> ignore;  ///< `audit --ignore RULE`
   std::string audit_config;         ///< `audit --config FILE`; "" = the default file
+  double interval_s = 1;            ///< `watch --interval`
+  size_t watch_count = 0;           ///< `watch --count`: reads, 0 = until stopped
+  bool no_initial = false;          ///< `watch --no-initial`
 };
 
 /// Whether to colour output on stdout under these options (honours NO_COLOR).

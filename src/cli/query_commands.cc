@@ -110,40 +110,6 @@ int run_who(const Options& o) {
 
 namespace {
 
-// PIDs named by `of`: a number is a pid, a path an executable, anything else
-// a process name (comm or the executable's base name). --tree adds every
-// descendant.
-std::vector<pid_t> target_pids(const Snapshot& snap, const Options& o) {
-  std::vector<pid_t> pids;
-  pid_t pid = 0;
-  auto [end, ec] =
-      std::from_chars(o.target.data(), o.target.data() + o.target.size(), pid);
-  if (ec == std::errc() && end == o.target.data() + o.target.size()) {
-    if (snap.process(pid)) pids.push_back(pid);
-  } else if (o.target.find('/') != std::string::npos) {
-    for (const Process& p : snap.processes()) {
-      if (p.exe == o.target) pids.push_back(p.pid);
-    }
-  } else {
-    for (const Process& p : snap.processes()) {
-      std::string_view base = p.exe;
-      if (auto slash = base.rfind('/'); slash != std::string_view::npos) {
-        base = base.substr(slash + 1);
-      }
-      if (p.comm == o.target || base == o.target) pids.push_back(p.pid);
-    }
-  }
-  if (o.tree) {
-    for (size_t i = 0; i < pids.size(); ++i) {
-      for (pid_t child : snap.children(pids[i])) {
-        if (std::ranges::find(pids, child) == pids.end()) pids.push_back(child);
-      }
-    }
-  }
-  std::ranges::sort(pids);
-  return pids;
-}
-
 // Why the sockets of PIDS may be missing: their fd tables could not be read.
 std::string unread_fd_tables(const std::vector<pid_t>& pids) {
   std::vector<pid_t> unread;
@@ -169,7 +135,7 @@ int run_of(const Options& o) {
   if (!filter) return usage_error(filter.error().message);
   auto snap = capture_for(o, *filter);
   if (!snap) return capture_failed(snap.error());
-  std::vector<pid_t> pids = target_pids(*snap, o);
+  std::vector<pid_t> pids = named_pids(*snap, o.target, o.tree);
   if (pids.empty()) {
     bool numeric = !o.target.empty() && std::ranges::all_of(o.target, [](char c) {
       return c >= '0' && c <= '9';

@@ -1,0 +1,159 @@
+// `portrel watch` against real processes: a Python listener that forks a child
+// which exits, then exits itself. Every change must be printed, in order, with
+// the pids the processes reported, and the holders watch names must be those a
+// capture taken at the same time (`who`) shows.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "../live/shell.h"
+#include "run.h"
+
+namespace portrel::testing {
+namespace {
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Waits up to SECONDS for FILE to contain TEXT.
+bool wait_for(const std::string& file, const std::string& text, double seconds) {
+  auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    if (slurp(file).find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+std::vector<nlohmann::json> json_lines(const std::string& text) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) out.push_back(nlohmann::json::parse(line));
+  }
+  return out;
+}
+
+// The index of the first event of KIND (with HOW, PID when given) from FROM on.
+size_t find_event(const std::vector<nlohmann::json>& events, const std::string& kind,
+                  size_t from, int pid = 0, const std::string& how = "") {
+  for (size_t i = from; i < events.size(); ++i) {
+    const auto& e = events[i];
+    if (e["event"] != kind) continue;
+    if (!how.empty() && e.value("how", "") != how) continue;
+    if (pid != 0 && (e["holders"].empty() || e["holders"][0]["pid"] != pid)) continue;
+    return i;
+  }
+  return events.size();
+}
+
+TEST(Watch, PrintsAPortOpenedAForkAnExitAndTheClose) {
+  ASSERT_EQ(geteuid(), 0u) << "watch reads every process's fd table: it needs root";
+  ScratchDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  uint16_t port = free_loopback_port();
+  std::string out = dir.path() + "/out", err = dir.path() + "/err";
+  Background watch("sh -c 'echo started; exec " + std::string(PORTREL_BINARY) +
+                   " watch --verbose --format json --interval 0.3 --no-initial " +
+                   std::to_string(port) + " >" + out + " 2>" + err + "'");
+  ASSERT_EQ(watch.line(), "started");
+  ASSERT_TRUE(wait_for(err, "watching", 20)) << slurp(err);
+
+  Background server(
+      "python3 -c 'import os, socket, sys, time\n"
+      "s = socket.socket(); s.bind((\"127.0.0.1\", " + std::to_string(port) + ")); s.listen()\n"
+      "time.sleep(0.6)\n"
+      "child = os.fork()\n"
+      "if child == 0:\n"
+      "    time.sleep(2.0); os._exit(0)\n"
+      "print(os.getpid(), child, flush=True)\n"
+      "os.waitpid(child, 0)\n"
+      "time.sleep(1.0)\n'");
+  std::istringstream pids(server.line());
+  int parent = 0, child = 0;
+  pids >> parent >> child;
+  ASSERT_GT(parent, 0) << server.line();
+  ASSERT_GT(child, 0) << server.line();
+
+  // A capture while both hold the port.
+  CliRun who = run_portrel({"who", std::to_string(port), "--format", "json"});
+  ASSERT_EQ(who.exit_code, 0) << who.err;
+  std::set<int> captured;
+  nlohmann::json who_doc = nlohmann::json::parse(who.out);
+  for (const auto& s : who_doc["sockets"]) {
+    for (const auto& h : s["holders"]) captured.insert(h["pid"].get<int>());
+  }
+  EXPECT_EQ(captured, (std::set<int>{parent, child})) << who.out;
+
+  ASSERT_TRUE(wait_for(out, "port-closed", 15)) << slurp(out) << slurp(err);
+  auto events = json_lines(slurp(out));
+  size_t opened = find_event(events, "port-opened", 0, parent);
+  size_t joined = find_event(events, "holder-joined", opened, child, "fork");
+  size_t left = find_event(events, "holder-left", joined, child, "exited");
+  size_t closed = find_event(events, "port-closed", left, parent);
+  EXPECT_LT(opened, events.size()) << slurp(out);
+  EXPECT_LT(joined, events.size()) << slurp(out);
+  EXPECT_LT(left, events.size()) << slurp(out);
+  EXPECT_LT(closed, events.size()) << slurp(out);
+  // What watch said held the port while both lived is what `who` saw.
+  std::set<int> watched;
+  if (opened < events.size() && joined < events.size()) {
+    for (const auto& h : events[opened]["holders"]) watched.insert(h["pid"].get<int>());
+    watched.insert(events[joined]["holders"][0]["pid"].get<int>());
+  }
+  EXPECT_EQ(watched, captured);
+  for (const auto& e : events) {
+    EXPECT_EQ(e["port"], port) << e;
+    EXPECT_TRUE(e.contains("time")) << e;
+  }
+  // Exactly one opening and one closing: no change printed twice.
+  EXPECT_EQ(find_event(events, "port-opened", opened + 1), events.size()) << slurp(out);
+  EXPECT_EQ(find_event(events, "port-closed", closed + 1), events.size()) << slurp(out);
+}
+
+TEST(Watch, ShowsWhatIsThereAndStopsAfterCount) {
+  ASSERT_EQ(geteuid(), 0u) << "watch reads every process's fd table: it needs root";
+  uint16_t port = free_loopback_port();
+  Background server("python3 -c 'import socket, time\n"
+                    "s = socket.socket(); s.bind((\"127.0.0.1\", " +
+                    std::to_string(port) + ")); s.listen()\n"
+                    "print(\"ready\", flush=True); time.sleep(60)\n'");
+  ASSERT_EQ(server.line(), "ready");
+  CliRun run = run_portrel({"watch", std::to_string(port), "--count", "2", "--interval",
+                            "0.1", "--format", "json"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  auto events = json_lines(run.out);
+  ASSERT_EQ(events.size(), 1u) << run.out;
+  EXPECT_EQ(events[0]["event"], "present");
+  EXPECT_EQ(events[0]["holders"][0]["pid"], server.pid());
+  // For people: one line, the verb first.
+  CliRun text = run_portrel({"watch", std::to_string(port), "--count", "1"}, {"NO_COLOR=1"});
+  EXPECT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("present"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("127.0.0.1:" + std::to_string(port) + " LISTEN"), std::string::npos)
+      << text.out;
+}
+
+TEST(Watch, BadArgumentsAreUsageErrors) {
+  EXPECT_EQ(run_portrel({"watch", "--format", "csv", "--count", "1"}).exit_code, 2);
+  EXPECT_EQ(run_portrel({"watch", "--tree", "--count", "1"}).exit_code, 2);
+  CliRun bad = run_portrel({"watch", "tcp:nope", "--count", "1"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(std::count(bad.err.begin(), bad.err.end(), '\n'), 1) << bad.err;
+  EXPECT_EQ(run_portrel({"watch", "--interval", "0", "--count", "1"}).exit_code, 2);
+}
+
+}  // namespace
+}  // namespace portrel::testing
