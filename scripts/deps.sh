@@ -6,7 +6,8 @@ packages=(g++ cmake ninja-build pkg-config libmnl-dev libfmt-dev nlohmann-json3-
           libcli11-dev libsqlite3-dev libgtest-dev libgmock-dev iproute2 netbase procps
           lsof net-tools python3 clang llvm libbpf-dev bpftool libgraphviz-dev
           dpkg-dev man-db zsh fish nginx-light socat
-          libcpp-httplib-dev prometheus)
+          libcpp-httplib-dev prometheus
+          podman runc conmon netavark aardvark-dns iptables catatonit busybox-static)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "analysis/sharing.h"
+#include "sources/workload.h"
 
 namespace portrel {
 namespace {
@@ -19,38 +20,9 @@ bool holds_port(const Socket& s) { return s.local_port != 0; }
 }  // namespace
 
 std::optional<std::pair<std::string, std::string>> container_of_cgroup(std::string_view cgroup) {
-  struct Pattern {
-    std::string_view prefix, suffix, runtime;
-  };
-  static constexpr Pattern kPatterns[] = {
-      {"libpod-", ".scope", "podman"},       {"docker-", ".scope", "docker"},
-      {"cri-containerd-", ".scope", "crictl"}, {"crio-", ".scope", "crictl"},
-  };
-  // The scope may have sub-cgroups of its own (podman's "/container").
-  std::string_view rest = cgroup;
-  while (!rest.empty()) {
-    size_t slash = rest.find('/');
-    std::string_view part = rest.substr(0, slash);
-    rest.remove_prefix(slash == std::string_view::npos ? rest.size() : slash + 1);
-    for (const Pattern& p : kPatterns) {
-      if (!part.starts_with(p.prefix) || !part.ends_with(p.suffix) ||
-          part.size() <= p.prefix.size() + p.suffix.size()) {
-        continue;
-      }
-      std::string_view id =
-          part.substr(p.prefix.size(), part.size() - p.prefix.size() - p.suffix.size());
-      if (id.starts_with("conmon-")) continue;  // podman's monitor, not the container
-      return std::pair{std::string(p.runtime), std::string(id)};
-    }
-  }
-  // cgroup v1 / older Docker: /docker/ID
-  if (size_t at = cgroup.find("/docker/"); at != std::string_view::npos) {
-    std::string_view id = cgroup.substr(at + 8);
-    if (id.size() >= 12 && id.find('/') == std::string_view::npos) {
-      return std::pair{std::string("docker"), std::string(id)};
-    }
-  }
-  return std::nullopt;
+  Workload w = workload_of_cgroup_path(cgroup);
+  if (w.kind != WorkloadKind::container || w.id.empty()) return std::nullopt;
+  return std::pair{w.runtime, w.id};
 }
 
 FreePlan plan_free(const Snapshot& snap, const OnPort& on_port, pid_t self) {
@@ -91,9 +63,11 @@ FreePlan plan_free(const Snapshot& snap, const OnPort& on_port, pid_t self) {
       if (p != nullptr) {
         if (auto c = container_of_cgroup(p->cgroup)) {
           std::string id = c->second.substr(0, 12);
+          bool cri = c->first == "containerd" || c->first == "cri-o" || c->first.empty();
           plan.blockers.push_back(
-              {&s, "held by a process of " + c->first + " container " + id,
-               c->first == "crictl" ? "crictl stop " + id : c->first + " stop " + id});
+              {&s, "held by a process of " + (c->first.empty() ? "a" : c->first) +
+                       " container " + id,
+               (cri ? "crictl" : c->first) + " stop " + id});
           continue;
         }
       }

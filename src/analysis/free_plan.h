@@ -54,8 +54,9 @@ using OnPort = std::function<bool(const Socket&)>;
 FreePlan plan_free(const Snapshot& snapshot, const OnPort& on_port, pid_t self);
 
 /// The container runtime and id in a cgroup path ("podman", "3f2a…"), when the
-/// path is a container's (libpod-ID.scope, docker-ID.scope, /docker/ID,
-/// cri-containerd-ID.scope, crio-ID.scope); nullopt otherwise.
+/// path is a container's (workload_of_cgroup_path: libpod-ID.scope,
+/// docker-ID.scope, /docker/ID, cri-containerd-ID.scope, crio-ID.scope, …; the
+/// runtime is "" for a bare Kubernetes id); nullopt otherwise.
 std::optional<std::pair<std::string, std::string>> container_of_cgroup(std::string_view cgroup);
 
 }  // namespace portrel

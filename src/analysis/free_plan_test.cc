@@ -66,7 +66,7 @@ TEST(FreePlan, EveryReuseportMemberClientsAndTimeWaitApart) {
 
 TEST(FreePlan, Pid1ContainersPortrelAndUnownedAreBlockers) {
   Snapshot snap(
-      {proc(1, 0), proc(40, 1, "/machine.slice/libpod-3f2a9c1d5e6b7a8c9d0e.scope/container"),
+      {proc(1, 0), proc(40, 1, "/machine.slice/libpod-3f2a9c1d5e6b7a8c9d0e00000000000000000000000000000000000000000000.scope/container"),
        proc(99, 1)},
       {sock(1, 80, kStateListen), sock(2, 81, kStateListen), sock(3, 82, kStateListen),
        sock(4, 83, kStateListen)},
@@ -88,14 +88,18 @@ TEST(FreePlan, Pid1ContainersPortrelAndUnownedAreBlockers) {
 }
 
 TEST(FreePlan, ContainersByTheirCgroup) {
-  EXPECT_EQ(container_of_cgroup("/system.slice/docker-0123456789abcdef.scope"),
-            (std::pair<std::string, std::string>{"docker", "0123456789abcdef"}));
-  EXPECT_EQ(container_of_cgroup("/docker/0123456789abcdef0123"),
-            (std::pair<std::string, std::string>{"docker", "0123456789abcdef0123"}));
-  EXPECT_EQ(container_of_cgroup("/kubepods.slice/kubepods-pod1.slice/cri-containerd-ab12cd34ef56.scope")
+  const std::string id(64, 'c');
+  EXPECT_EQ(container_of_cgroup("/system.slice/docker-" + id + ".scope"),
+            (std::pair<std::string, std::string>{"docker", id}));
+  EXPECT_EQ(container_of_cgroup("/docker/" + id),
+            (std::pair<std::string, std::string>{"docker", id}));
+  EXPECT_EQ(container_of_cgroup("/kubepods.slice/kubepods-pod1.slice/cri-containerd-" + id +
+                                ".scope")
                 ->first,
-            "crictl");
-  EXPECT_FALSE(container_of_cgroup("/machine.slice/libpod-conmon-0123456789ab.scope"));
+            "containerd");
+  EXPECT_EQ(container_of_cgroup("/libpod_parent/libpod-" + id),
+            (std::pair<std::string, std::string>{"podman", id}));
+  EXPECT_FALSE(container_of_cgroup("/machine.slice/libpod-conmon-" + id + ".scope"));
   EXPECT_FALSE(container_of_cgroup("/user.slice/user-0.slice/session-1.scope"));
   EXPECT_FALSE(container_of_cgroup(""));
 }

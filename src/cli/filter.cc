@@ -14,6 +14,8 @@
 #include <limits>
 #include <string_view>
 
+#include "output/columns.h"
+
 namespace portrel {
 namespace {
 
@@ -63,6 +65,15 @@ Result<uint64_t> resolve_netns(const std::string& spec) {
   return inode_of("/run/netns/" + spec, spec);
 }
 
+bool in_workload(const Process& p, std::string_view what) {
+  const Workload& w = workload_of(p);
+  if (w.kind == WorkloadKind::none) return false;
+  if (!w.name.empty() && w.name == what) return true;
+  if (what.size() >= 4 && !w.id.empty() && w.id.starts_with(what)) return true;
+  if (!w.pod.empty() && (w.pod == what || w.pod_namespace + "/" + w.pod == what)) return true;
+  return !w.unit.empty() && w.unit == what;
+}
+
 Result<Filter> make_filter(const Options& o) {
   Filter f;
   if (o.tcp || o.udp || o.raw) {
@@ -75,6 +86,7 @@ Result<Filter> make_filter(const Options& o) {
     f.ipv6 = o.ipv6;
   }
   f.listening_only = !o.all;
+  f.container = o.container;
   f.sort = o.sort;
   if (!o.netns.empty()) {
     auto inode = resolve_netns(o.netns);
@@ -115,6 +127,13 @@ bool Filter::keeps(const Snapshot& snapshot, const Socket& s) const {
   if ((s.family == 4 && !ipv4) || (s.family == 6 && !ipv6)) return false;
   if (listening_only && !s.is_listening()) return false;
   if (!netns.empty() && std::ranges::find(netns, s.netns) == netns.end()) return false;
+  if (!container.empty()) {
+    bool held = std::ranges::any_of(snapshot.holders(s), [&](const Holding& h) {
+      const Process* p = snapshot.process(h.pid);
+      return p && in_workload(*p, container);
+    });
+    if (!held) return false;
+  }
   if (uid && s.uid != *uid) {
     auto holders = snapshot.holders(s);
     bool held = std::ranges::any_of(holders, [&](const Holding& h) {
@@ -194,6 +213,13 @@ std::vector<const Socket*> select_sockets(const Snapshot& snapshot,
 
 std::vector<pid_t> named_pids(const Snapshot& snap, const std::string& what, bool tree) {
   std::vector<pid_t> pids;
+  if (std::string_view rest = what; rest.starts_with("container:")) {
+    rest.remove_prefix(10);
+    for (const Process& p : snap.processes()) {
+      if (in_workload(p, rest)) pids.push_back(p.pid);
+    }
+    return pids;
+  }
   pid_t pid = 0;
   auto [end, ec] = std::from_chars(what.data(), what.data() + what.size(), pid);
   bool numeric = ec == std::errc() && end == what.data() + what.size();

@@ -21,10 +21,16 @@ struct Filter {
   bool listening_only = true;
   std::vector<uint64_t> netns;  ///< empty: every namespace
   std::optional<uid_t> uid;
+  std::string container;  ///< held by a process of this container, pod or unit
   std::string sort;  ///< --sort: "" or "port" keeps the display order
 
   bool keeps(const Snapshot& snapshot, const Socket& socket) const;
 };
+
+/// Whether process P runs in the container, pod or unit WHAT names: a
+/// container's name or a prefix of its id (at least 4 hex digits), a pod's
+/// name or NAMESPACE/NAME, a unit's name.
+bool in_workload(const Process& p, std::string_view what);
 
 /// Resolves names (netns names, pids, user names); errors are usage errors.
 Result<Filter> make_filter(const Options& options);
@@ -33,7 +39,8 @@ Result<Filter> make_filter(const Options& options);
 Result<uint64_t> resolve_netns(const std::string& spec);
 
 /// The pids WHAT names, as `of` reads it: a number is a pid, a path an
-/// executable, anything else a comm or an executable's base name. With TREE,
+/// executable, "container:NAME" the processes of a container, pod or unit
+/// (in_workload), anything else a comm or an executable's base name. With TREE,
 /// every descendant too. Sorted.
 std::vector<pid_t> named_pids(const Snapshot& snapshot, const std::string& what, bool tree);
 

@@ -45,6 +45,10 @@ void add_filters(CLI::App& app, portrel::Options& o) {
   app.add_option("--user", o.user,
                  "sockets created by, or held by processes of, this user")
       ->check(kNotEmpty);
+  app.add_option("--container", o.container,
+                 "sockets held by processes of this container (name or id prefix), pod "
+                 "(NAME or NAMESPACE/NAME) or systemd unit (nginx.service)")
+      ->check(kNotEmpty);
   // A command whose output is of another kind (graph: dot, svg, png) defines
   // its own --format.
   if (app.get_option_no_throw("--format") == nullptr) {

@@ -20,6 +20,7 @@ struct Options {
   bool listening = false;  ///< the default, stated explicitly
   std::string netns;       ///< inode, /run/netns name, "pid:N" or a pid; "" = all
   std::string user;        ///< user name or uid; "" = any
+  std::string container;   ///< --container NAME|ID|POD|UNIT; "" = any
   std::string sort;        ///< --sort KEY; "" = by port
   bool ss_habit = false;   ///< -p, -n: accepted as ss has them, change nothing
   bool verbose = false;

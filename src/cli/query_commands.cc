@@ -32,8 +32,8 @@ void configure_who(CLI::App& app, Options& o) {
 
 void configure_of(CLI::App& app, Options& o) {
   app.add_option("PID|NAME|PATH", o.target,
-                 "a pid, a process name (comm or the exe's base name) or an executable's "
-                 "path (/usr/sbin/nginx)")
+                 "a pid, a process name (comm or the exe's base name), an executable's "
+                 "path (/usr/sbin/nginx), or container:NAME (a container, pod or unit)")
       ->required();
   app.add_flag("--tree", o.tree, "include every descendant process");
 }
@@ -82,7 +82,9 @@ int run_who(const Options& o) {
   if (spec->proto == Proto::raw) filter->raw = true;
   // With --all the port's local clients are asked for too: their own port is
   // any, so the kernel cannot filter by it.
-  auto snap = capture_for(o, *filter, o.all ? std::nullopt : std::optional(spec->port));
+  // The holders' cgroups too: the CONTAINER column and the workload columns.
+  auto snap = capture_for(o, *filter, o.all ? std::nullopt : std::optional(spec->port),
+                          CaptureOptions::Details::all);
   if (!snap) return capture_failed(snap.error());
   auto sockets = select_sockets(*snap, *filter);
   std::vector<const Socket*> clients;
@@ -133,7 +135,7 @@ int run_of(const Options& o) {
   if (o.target.empty()) return usage_error("of: expected a PID, a process name or a path");
   auto filter = make_filter(o);
   if (!filter) return usage_error(filter.error().message);
-  auto snap = capture_for(o, *filter);
+  auto snap = capture_for(o, *filter, std::nullopt, CaptureOptions::Details::all);
   if (!snap) return capture_failed(snap.error());
   std::vector<pid_t> pids = named_pids(*snap, o.target, o.tree);
   if (pids.empty()) {

@@ -100,7 +100,9 @@ Result<Snapshot> capture_for(const Options& o, const Filter& filter,
   if (filter.raw) capture_options.protocols.push_back(Proto::raw);
   capture_options.probe_sockopts = o.probe_sockopts;
   capture_options.port = port;
-  capture_options.process_details = details;
+  // --container asks each holder's cgroup.
+  capture_options.process_details =
+      filter.container.empty() ? details : CaptureOptions::Details::all;
   capture_options.source = o.source == "bpf"      ? CaptureOptions::Source::bpf
                            : o.source == "procfs" ? CaptureOptions::Source::procfs
                                                   : CaptureOptions::Source::automatic;

@@ -5,6 +5,10 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <mutex>
+
+#include "sources/workload.h"
+#include "util/text.h"
 
 namespace portrel {
 namespace {
@@ -145,6 +149,37 @@ constexpr std::array kSocketColumns = {
                  }},
 };
 
+template <std::string Workload::*Field>
+void workload_field(const Process* p, CellSink& out) {
+  if (p == nullptr) return out.null();
+  text_or_null(workload_of(*p).*Field, out);
+}
+
+void workload_kind(const Process* p, CellSink& out) {
+  WorkloadKind kind = p ? workload_of(*p).kind : WorkloadKind::none;
+  kind == WorkloadKind::none ? out.null() : out.text(workload_kind_name(kind));
+}
+
+// The columns above as a holder's and as a process's.
+template <void (*F)(const Process*, CellSink&)>
+void of_holder(const Holding&, const Process* p, CellSink& out) {
+  F(p, out);
+}
+template <void (*F)(const Process*, CellSink&)>
+void of_process(const Process& p, CellSink& out) {
+  F(&p, out);
+}
+
+constexpr std::string_view kWorkloadText =
+    "what the process runs in: container, container-monitor (conmon), machine, unit or "
+    "session (null when its cgroup was not read or names none)";
+constexpr std::string_view kRuntimeText = "docker, podman, containerd, cri-o, lxc, nspawn, systemd…";
+constexpr std::string_view kIdText = "the container's id (64 hex digits)";
+constexpr std::string_view kNameText = "the container's name, from the runtime's state files";
+constexpr std::string_view kPodText = "Kubernetes pod name";
+constexpr std::string_view kPodNsText = "Kubernetes namespace of the pod";
+constexpr std::string_view kUnitText = "the systemd unit or scope it runs in";
+
 constexpr std::array kHolderColumns = {
     HolderColumn{
         "pid", "integer", "process id",
@@ -182,6 +217,16 @@ constexpr std::array kHolderColumns = {
                    p ? out.text(p->cmdline) : out.null();
                  },
                  true},
+    HolderColumn{"workload", "text", kWorkloadText, of_holder<workload_kind>, true},
+    HolderColumn{"runtime", "text", kRuntimeText, of_holder<workload_field<&Workload::runtime>>,
+                 true},
+    HolderColumn{"container_id", "text", kIdText, of_holder<workload_field<&Workload::id>>, true},
+    HolderColumn{"container_name", "text", kNameText,
+                 of_holder<workload_field<&Workload::name>>, true},
+    HolderColumn{"pod", "text", kPodText, of_holder<workload_field<&Workload::pod>>, true},
+    HolderColumn{"pod_namespace", "text", kPodNsText,
+                 of_holder<workload_field<&Workload::pod_namespace>>, true},
+    HolderColumn{"unit", "text", kUnitText, of_holder<workload_field<&Workload::unit>>, true},
 };
 
 constexpr std::array kProcessColumns = {
@@ -210,10 +255,21 @@ constexpr std::array kProcessColumns = {
                     p.pidns ? integer(p.pidns, out) : out.null();
                   }},
     ProcessColumn{"cgroup", "text",
-                  "cgroup v2 path: its container or service (null when unreadable)",
+                  "cgroup path that names its container or service: the v2 path, or on a "
+                  "hybrid host the v1 path that names more (null when unreadable)",
                   [](const Process& p, CellSink& out) { text_or_null(p.cgroup, out); }},
     ProcessColumn{"start_time", "integer", "start time in clock ticks after boot",
                   [](const Process& p, CellSink& out) { integer(p.start_time, out); }},
+    ProcessColumn{"workload", "text", kWorkloadText, of_process<workload_kind>},
+    ProcessColumn{"runtime", "text", kRuntimeText,
+                  of_process<workload_field<&Workload::runtime>>},
+    ProcessColumn{"container_id", "text", kIdText, of_process<workload_field<&Workload::id>>},
+    ProcessColumn{"container_name", "text", kNameText,
+                  of_process<workload_field<&Workload::name>>},
+    ProcessColumn{"pod", "text", kPodText, of_process<workload_field<&Workload::pod>>},
+    ProcessColumn{"pod_namespace", "text", kPodNsText,
+                  of_process<workload_field<&Workload::pod_namespace>>},
+    ProcessColumn{"unit", "text", kUnitText, of_process<workload_field<&Workload::unit>>},
 };
 
 constexpr std::array kHoldingColumns = {
@@ -228,6 +284,37 @@ constexpr std::array kHoldingColumns = {
 };
 
 }  // namespace
+
+// Columns are plain functions: the cache is the run's, under a lock in case
+// two threads render.
+const Workload& workload_of(const Process& p) {
+  static std::mutex mutex;
+  static WorkloadCache cache;
+  std::lock_guard lock(mutex);
+  return cache.of(p);
+}
+
+std::string workload_label(const Workload& w) {
+  std::string who = !w.name.empty() ? w.name : w.id.substr(0, 12);
+  switch (w.kind) {
+    case WorkloadKind::container:
+      if (!w.pod.empty()) {
+        return sanitize("pod " + (w.pod_namespace.empty() ? "" : w.pod_namespace + "/") +
+                        w.pod + (w.runtime.empty() ? "" : " (" + w.runtime + ")"));
+      }
+      return sanitize((w.runtime.empty() ? "container" : w.runtime) + " " + who);
+    case WorkloadKind::container_monitor:
+      return sanitize((w.runtime.empty() ? "container" : w.runtime) + " " + who + " (monitor)");
+    case WorkloadKind::machine:
+      return sanitize("machine " + w.name);
+    case WorkloadKind::unit:
+    case WorkloadKind::session:
+      return sanitize(w.unit);
+    case WorkloadKind::none:
+      break;
+  }
+  return "";
+}
 
 std::span<const SocketColumn> socket_columns() { return kSocketColumns; }
 std::span<const HolderColumn> holder_columns() { return kHolderColumns; }

@@ -12,6 +12,7 @@
 #include <variant>
 
 #include "portrel/snapshot.h"
+#include "sources/workload.h"
 
 namespace portrel {
 
@@ -78,6 +79,16 @@ struct HoldingColumn {
 
 std::span<const ProcessColumn> process_columns();
 std::span<const HoldingColumn> holding_columns();
+
+/// The workload (container, conmon, machine, unit) of a process, from its
+/// cgroup path and command line and the runtimes' state files; found once per
+/// path and conmon id for the whole run.
+const Workload& workload_of(const Process& process);
+
+/// The workload as a table shows it: "podman web", "docker 3f2a9c1d5e6b",
+/// "pod default/web (containerd)", "podman web (conmon)", "nginx.service";
+/// "" when it names none. Sanitized.
+std::string workload_label(const Workload& workload);
 
 /// Text of a cell as CSV and tables show it: "" for null, "true"/"false".
 std::string value_text(const Value& value);

@@ -216,7 +216,7 @@ TEST(GraphDot, FoldingFollowsTheThreshold) {
 
 TEST(GraphDot, ContainersAndNamespacesAreNamed) {
   std::vector<Process> procs{proc(10, 1, "conmon"), proc(11, 10, "redis-server")};
-  procs[1].cgroup = "/machine.slice/libpod-0123456789abcdef0123.scope/container";
+  procs[1].cgroup = "/machine.slice/libpod-0123456789abcdef012300000000000000000000000000000000000000000000.scope/container";
   Snapshot snap(
       procs,
       {sock(5, Proto::tcp, "0.0.0.0", 6379, 0, 77), sock(6, Proto::tcp, "::1", 22)},

@@ -59,6 +59,15 @@ std::string peer(const Socket& s) {
   return endpoint(s.remote_addr, s.remote_port);
 }
 
+// Whether any of PIDS runs in a container, machine or unit (the CONTAINER
+// column is shown only then).
+bool any_workload(const Snapshot& snap, std::span<const pid_t> pids) {
+  return std::ranges::any_of(pids, [&](pid_t pid) {
+    const Process* p = snap.process(pid);
+    return p != nullptr && workload_of(*p).kind != WorkloadKind::none;
+  });
+}
+
 // uid -> user name, from the processes' own rows (no second passwd lookup).
 std::map<uid_t, std::string> user_names(const Snapshot& snap) {
   std::map<uid_t, std::string> names;
@@ -161,11 +170,18 @@ std::string listing_table(const Snapshot& snap, std::span<const Socket* const> s
 std::string who_table(const Snapshot& snap, std::span<const Socket* const> sockets,
                       bool color, bool explain) {
   bool netns_col = show_netns_column(snap, sockets);
+  std::vector<pid_t> holder_pids;
+  for (const Socket* s : sockets) {
+    for (const Holding& h : snap.holders(*s)) holder_pids.push_back(h.pid);
+  }
+  bool container_col = any_workload(snap, holder_pids);
   std::vector<std::string> headers{"PROTO", "LOCAL", "PEER", "STATE"};
   if (netns_col) headers.push_back("NETNS");
-  for (const char* h : {"SHARING", ">INODE", ">PID", ">FD", "CLOEXEC", "USER", "COMMAND"}) {
+  for (const char* h : {"SHARING", ">INODE", ">PID", ">FD", "CLOEXEC", "USER"}) {
     headers.push_back(h);
   }
+  if (container_col) headers.push_back("CONTAINER");
+  headers.push_back("COMMAND");
   Table table(headers);
   std::vector<PortGroup> port_groups_ = port_groups(snap, sockets);
   auto groups = group_of(port_groups_);
@@ -185,6 +201,7 @@ std::string who_table(const Snapshot& snap, std::span<const Socket* const> socke
       row.push_back({"-"});
       row.push_back({"-"});
       row.push_back({"-"});
+      if (container_col) row.push_back({"-"});
       row.push_back(
           {"(" + std::string(unowned_reason(snap.why_unowned(*s))) + ")", Style::warn});
       table.add(std::move(row));
@@ -201,6 +218,7 @@ std::string who_table(const Snapshot& snap, std::span<const Socket* const> socke
       row.push_back({std::to_string(h.fd)});
       row.push_back({h.cloexec ? "yes" : "no", h.cloexec ? Style::plain : Style::warn});
       row.push_back({p ? sanitize(p->user) : ""});
+      if (container_col) row.push_back({p ? workload_label(workload_of(*p)) : ""});
       std::string command =
           p ? sanitize(p->cmdline.empty() ? "[" + p->comm + "]" : p->cmdline) : "";
       row.push_back({command});
@@ -223,8 +241,10 @@ std::string of_table(const Snapshot& snap, std::span<const pid_t> pids,
   std::set<uint64_t> wanted;
   for (const Socket* s : sockets) wanted.insert(s->inode);
   bool netns_col = show_netns_column(snap, sockets);
-  std::vector<std::string> headers{">PID",  "COMM", ">FD",  "PROTO",
-                                   "LOCAL", "PEER", "STATE"};
+  bool container_col = any_workload(snap, pids);
+  std::vector<std::string> headers{">PID", "COMM"};
+  if (container_col) headers.push_back("CONTAINER");
+  for (const char* h : {">FD", "PROTO", "LOCAL", "PEER", "STATE"}) headers.push_back(h);
   if (netns_col) headers.push_back("NETNS");
   headers.push_back("CLOEXEC");
   headers.push_back("ALSO HELD BY");
@@ -238,14 +258,15 @@ std::string of_table(const Snapshot& snap, std::span<const pid_t> pids,
       for (const Holding& o : snap.holders(h.inode)) {
         if (o.pid != pid) others.push_back(o.pid);
       }
-      std::vector<Cell> row{
-          {std::to_string(pid)},
-          {p ? sanitize(p->comm) : "?"},
+      std::vector<Cell> row{{std::to_string(pid)}, {p ? sanitize(p->comm) : "?"}};
+      if (container_col) row.push_back({p ? workload_label(workload_of(*p)) : ""});
+      std::vector<Cell> rest{
           {std::to_string(h.fd)},
           {std::string(proto_name(s->proto))},
           {endpoint(s->local_addr, s->local_port, s->bound_dev), Style::accent},
           {peer(*s)},
           {std::string(state_name(s->proto, s->state))}};
+      row.insert(row.end(), rest.begin(), rest.end());
       if (netns_col) row.push_back({sanitize(netns_label(snap, s->netns))});
       row.push_back({h.cloexec ? "yes" : "no", h.cloexec ? Style::plain : Style::warn});
       row.push_back(

@@ -5,6 +5,8 @@
 
 #include <charconv>
 
+#include "sources/workload.h"
+
 namespace portrel::procfs {
 namespace {
 
@@ -133,6 +135,9 @@ std::string join_cmdline(std::string_view raw) {
 }
 
 std::optional<std::string> parse_cgroup(std::string_view text) {
+  if (Workload w = workload_of_cgroup_text(text); w.kind != WorkloadKind::none) {
+    return w.cgroup;
+  }
   size_t at = 0;
   while (at < text.size()) {
     size_t eol = text.find('\n', at);

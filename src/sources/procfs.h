@@ -59,8 +59,11 @@ std::optional<uint64_t> parse_ns_link(std::string_view link, std::string_view ty
 /// NULs at all: the text comes back as it is.
 std::string join_cmdline(std::string_view raw);
 
-/// The cgroup v2 path from /proc/PID/cgroup: the "0::PATH" line (first on a pure
-/// v2 host, last on a hybrid one). nullopt when there is no such line.
+/// The cgroup path of /proc/PID/cgroup that says most about the process: the
+/// one naming its container, machine or unit (workload_of_cgroup_text: on a
+/// hybrid host the v2 line can be "/" while the v1 controllers name the
+/// container), else the cgroup v2 path, the "0::PATH" line (first on a pure v2
+/// host, last on a hybrid one). nullopt when there is neither.
 std::optional<std::string> parse_cgroup(std::string_view text);
 
 /// Parses a whole decimal unsigned number (no sign, no spaces, no overflow).

@@ -191,7 +191,12 @@ TEST(JoinCmdline, CapturedAndOdd) {
 TEST(ParseCgroup, V2LineWherever) {
   EXPECT_EQ(procfs::parse_cgroup(data("proc_cgroup_hybrid")), "/");
   EXPECT_EQ(procfs::parse_cgroup(data("proc_cgroup_v2")), "/system.slice/nginx.service");
-  EXPECT_FALSE(procfs::parse_cgroup("1:name=systemd:/user.slice\n").has_value());
+  // A unit or container named by a v1 line beats the v2 root of a hybrid host.
+  EXPECT_EQ(procfs::parse_cgroup("1:name=systemd:/user.slice\n"), "/user.slice");
+  EXPECT_EQ(procfs::parse_cgroup("12:pids:/libpod_parent/libpod-" + std::string(64, 'a') +
+                                 "\n0::/\n"),
+            "/libpod_parent/libpod-" + std::string(64, 'a'));
+  EXPECT_FALSE(procfs::parse_cgroup("1:cpu:/\n").has_value());
   EXPECT_FALSE(procfs::parse_cgroup("").has_value());
 }
 
