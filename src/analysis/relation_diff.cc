@@ -48,7 +48,7 @@ struct Side {
 
 // The same process in both: same pid and start time.
 bool same_process(const Process* a, const Process* b) {
-  return a != nullptr && b != nullptr && a->start_time == b->start_time;
+  return a != nullptr && b != nullptr && a->pid == b->pid && a->start_time == b->start_time;
 }
 
 // The same process, now running another program (its exe readable both times:

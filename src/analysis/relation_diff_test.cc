@@ -121,6 +121,19 @@ TEST(RelationDiff, AZombieHasExitedAndAFreshListenerIsNoExec) {
   EXPECT_EQ(kinds(diff_relation(shell, server)), (Names{"port-opened"}));
 }
 
+TEST(RelationDiff, TwinsForkedInOneTickAreTwoProcesses) {
+  // Two workers forked in the same clock tick share a start time.
+  auto both = snapshot({proc(10, 1, "srv"), proc(11, 10, "srv", "", 500),
+                        proc(12, 10, "srv", "", 500)},
+                       {sock(100, tcp, "0.0.0.0", 80)},
+                       {{10, 3, 100}, {11, 3, 100}, {12, 3, 100}});
+  auto one_left = snapshot({proc(10, 1, "srv"), proc(12, 10, "srv", "", 500)},
+                           {sock(100, tcp, "0.0.0.0", 80)}, {{10, 3, 100}, {12, 3, 100}});
+  auto changes = diff_relation(both, one_left);
+  ASSERT_EQ(kinds(changes), (Names{"holder-left"}));
+  EXPECT_EQ(changes[0].holders[0].pid, 11);
+}
+
 TEST(RelationDiff, AReusedPidIsAnotherProcess) {
   auto old = snapshot({proc(10, 1, "nginx"), proc(11, 10, "nginx", "", 500)},
                       {sock(100, tcp, "0.0.0.0", 80)}, {{10, 6, 100}, {11, 6, 100}});

@@ -51,7 +51,8 @@ int run_list(const Options& o) {
   auto sockets = select_sockets(*snap, *filter);
   return emit_sockets(o, *snap, sockets,
                       o.format == Format::table
-                          ? listing_table(*snap, sockets, o.all, use_color(o))
+                          ? listing_table(*snap, sockets, o.all, use_color(o),
+                                          container_labels(*snap, sockets))
                           : "",
                       o.all ? "no socket matches" : "no listening socket matches");
 }

@@ -4,10 +4,14 @@
 
 #include <fmt/format.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 
 #include "cli/commands.h"
 #include "output/columns.h"
@@ -56,9 +60,20 @@ std::string partial_reason(const Snapshot& snap, bool blind_without_fd_tables) {
     std::string names;
     for (size_t i = 0; i < missing.size() && i < 3; ++i) names += (i ? ", " : "") + missing[i];
     if (missing.size() > 3) names += ", …";
+    std::string why = geteuid() == 0 ? "" : ": run as root";
+    // A low ulimit -n, not privilege, when the reads failed with EMFILE.
+    bool exhausted = std::ranges::any_of(snap.warnings(), [](const std::string& w) {
+      return w.find(strerror(EMFILE)) != std::string::npos ||
+             w.find("ran out of file descriptors") != std::string::npos;
+    });
+    if (exhausted) {
+      rlimit limit{};
+      getrlimit(RLIMIT_NOFILE, &limit);
+      why = ": portrel ran out of file descriptors (ulimit -n is " +
+            std::to_string(limit.rlim_cur) + "; raise it)";
+    }
     return "the sockets of " + plural(missing.size(), "network namespace", "network namespaces") +
-           " could not be read (" + names + ")" +
-           (geteuid() == 0 ? "" : ": run as root");
+           " could not be read (" + names + ")" + why;
   }
   if (blind_without_fd_tables) {
     for (const Socket& s : snap.sockets()) {

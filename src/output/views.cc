@@ -4,6 +4,7 @@
 #include "output/views.h"
 
 #include <net/if.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <map>
@@ -90,18 +91,50 @@ std::string endpoint(const Address& address, uint16_t port, uint32_t bound_dev) 
   return text + ":" + std::to_string(port);
 }
 
+std::unordered_map<pid_t, std::string> container_labels(const Snapshot& snap,
+                                                        std::span<const Socket* const> sockets) {
+  struct stat st {};
+  uint64_t host_pidns = stat("/proc/self/ns/pid", &st) == 0 ? st.st_ino : 0;
+  uint64_t host_netns = 0;
+  for (const Netns& n : snap.namespaces()) {
+    if (n.is_host) host_netns = n.inode;
+  }
+  static WorkloadCache live;  // for processes whose capture read no cgroup
+  std::unordered_map<pid_t, std::string> labels;
+  for (const Socket* s : sockets) {
+    for (const Holding& h : snap.holders(*s)) {
+      const Process* p = snap.process(h.pid);
+      if (p == nullptr || labels.contains(h.pid) ||
+          !may_be_in_container(*p, host_pidns, host_netns)) {
+        continue;
+      }
+      const Workload& w = p->cgroup.empty() && p->cmdline.empty() ? live.of_pid(p->pid)
+                                                                  : workload_of(*p);
+      if (w.kind == WorkloadKind::container || w.kind == WorkloadKind::container_monitor ||
+          w.kind == WorkloadKind::machine) {
+        labels.emplace(h.pid, workload_label(w));
+      }
+    }
+  }
+  return labels;
+}
+
 std::string listing_table(const Snapshot& snap, std::span<const Socket* const> sockets,
-                          bool show_state, bool color) {
+                          bool show_state, bool color,
+                          const std::unordered_map<pid_t, std::string>& containers) {
   bool netns_col = show_netns_column(snap, sockets);
+  bool container_col = !containers.empty();
   std::vector<std::string> headers{"PROTO", "LOCAL"};
   if (show_state) {
     headers.push_back("PEER");
     headers.push_back("STATE");
   }
   if (netns_col) headers.push_back("NETNS");
-  for (const char* h : {">SOCKETS", "USER", "SHARING", "HOLDERS"}) headers.push_back(h);
+  for (const char* h : {">SOCKETS", "USER", "SHARING"}) headers.push_back(h);
+  if (container_col) headers.push_back("CONTAINER");
+  headers.push_back("HOLDERS");
   Table table(headers);
-  const size_t sharing_col = headers.size() - 2;
+  const size_t sharing_col = headers.size() - (container_col ? 3 : 2);
   std::map<uid_t, std::string> names = user_names(snap);
   // The sharing analysis runs on the other core while the rows are built; the
   // SHARING cells are filled in once both are done.
@@ -145,6 +178,17 @@ std::string listing_table(const Snapshot& snap, std::span<const Socket* const> s
     }
     row.push_back({users});
     row.push_back({""});  // SHARING, below
+    if (container_col) {
+      std::set<std::string> names;
+      for (const auto& row_pids : pids) {
+        for (pid_t pid : row_pids) {
+          if (auto it = containers.find(pid); it != containers.end()) names.insert(it->second);
+        }
+      }
+      std::string text;
+      for (const std::string& n : names) text += (text.empty() ? "" : ", ") + n;
+      row.push_back({text});
+    }
     row_sockets.emplace_back(i, j);
     std::string holders = summarize_socket_holders(snap, pids);
     Style style = Style::plain;

@@ -4,6 +4,7 @@
 
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "portrel/snapshot.h"
@@ -16,9 +17,19 @@ std::string endpoint(const Address& address, uint16_t port, uint32_t bound_dev =
 /// Sockets grouped by (netns, proto, local address, port, state, peer); each
 /// group on one line with its holders summarised. `show_state` adds the peer and
 /// state columns (for --all).
+/// With CONTAINERS (pid → workload label, for the holders that have one), a
+/// CONTAINER column names them.
 std::string listing_table(const Snapshot& snapshot,
                           std::span<const Socket* const> sockets, bool show_state,
-                          bool color);
+                          bool color,
+                          const std::unordered_map<pid_t, std::string>& containers = {});
+
+/// The workload labels of the holders of SOCKETS that may run in a container
+/// (may_be_in_container: no file is read for the others), their cgroup and
+/// command line read from /proc when the capture did not. Empty on a host
+/// without containers.
+std::unordered_map<pid_t, std::string> container_labels(const Snapshot& snapshot,
+                                                        std::span<const Socket* const> sockets);
 
 /// One line per (socket, holder): every process holding each socket, with fd;
 /// then, with EXPLAIN, a sentence on how each shared port is shared.

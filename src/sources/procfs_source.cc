@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -264,6 +265,7 @@ ProcfsSource::Outcome ProcfsSource::Reader::read_process(int pid_dir, pid_t pid,
   if (gone(fd_err)) return vanished();
   if (fd_err != 0) {
     ++into.fd_unreadable;
+    if (fd_err == EMFILE || fd_err == ENFILE) ++into.fd_exhausted;
     holdings_.clear();
     epoll_.clear();
   }
@@ -346,14 +348,23 @@ Result<ProcessScan> ProcfsSource::scan() {
     std::move(part.warnings.begin(), part.warnings.end(), std::back_inserter(scan.warnings));
     scan.vanished += part.vanished;
     scan.fd_unreadable += part.fd_unreadable;
+    scan.fd_exhausted += part.fd_exhausted;
   }
   std::sort(scan.processes.begin(), scan.processes.end(),
             [](const Process& a, const Process& b) { return a.pid < b.pid; });
   std::sort(scan.holdings.begin(), scan.holdings.end());
   scan.netns = netns_handles(root_, scan.processes);
 
-  if (scan.fd_unreadable > 0) {
-    std::string count = plural(scan.fd_unreadable, "process's fd table", "processes' fd tables");
+  if (scan.fd_exhausted > 0) {
+    rlimit limit{};
+    getrlimit(RLIMIT_NOFILE, &limit);
+    scan.warnings.push_back(
+        plural(scan.fd_exhausted, "process's fd table", "processes' fd tables") +
+        " not read: portrel ran out of file descriptors (ulimit -n is " +
+        std::to_string(limit.rlim_cur) + "; raise it): their sockets show no owner");
+  }
+  if (size_t denied = scan.fd_unreadable - scan.fd_exhausted; denied > 0) {
+    std::string count = plural(denied, "process's fd table", "processes' fd tables");
     scan.warnings.push_back(
         geteuid() == 0
             ? count + " unreadable even as root (protected, or in another user namespace): "

@@ -307,7 +307,7 @@ TEST(ProcfsSourceTree, ThreadedWalkMatchesSingleThreaded) {
   }
   auto one = ProcfsSource(root.path(), 1).scan();
   auto three = ProcfsSource(root.path(), 3).scan();
-  ASSERT_TRUE(one.has_value());
+  ASSERT_TRUE(one.has_value()) << one.error().message;
   ASSERT_TRUE(three.has_value());
   ASSERT_EQ(one->processes.size(), 60u);
   ASSERT_EQ(three->processes.size(), 60u);

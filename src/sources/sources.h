@@ -52,6 +52,9 @@ struct ProcessScan {
   std::vector<NetnsHandle> netns;    ///< one per distinct netns (+ /run/netns)
   size_t vanished = 0;      ///< processes that exited during the walk
   size_t fd_unreadable = 0; ///< processes whose fd table could not be read (EACCES)
+  /// Of those, the ones portrel could not open for want of file descriptors of
+  /// its own (EMFILE, ENFILE: a low ulimit -n), not for want of privilege.
+  size_t fd_exhausted = 0;
   std::vector<std::string> warnings;
   /// Exact options by socket inode; empty when the source cannot read them.
   std::vector<ExactOptions> options;

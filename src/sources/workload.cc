@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sources/procfs.h"
 #include "util/unique_fd.h"
 
 namespace portrel {
@@ -502,6 +503,25 @@ std::optional<ConmonArgs> conmon_args(std::string_view cmdline) {
   }
   if (!is_container_id(args.id)) return std::nullopt;
   return args;
+}
+
+bool may_be_in_container(const Process& p, uint64_t host_pidns, uint64_t host_netns) {
+  static constexpr std::string_view kHelpers[] = {"conmon", "docker-proxy", "rootlessport",
+                                                  "slirp4netns", "pasta"};
+  if (p.pidns != 0 && p.pidns != host_pidns) return true;
+  if (p.netns != 0 && p.netns != host_netns) return true;
+  return std::ranges::find(kHelpers, std::string_view(p.comm)) != std::end(kHelpers);
+}
+
+const Workload& WorkloadCache::of_pid(pid_t pid, const std::string& proc_root) {
+  Process p;
+  p.pid = pid;
+  std::string dir = proc_root + "/" + std::to_string(pid) + "/";
+  if (auto text = read_state_file(dir + "cgroup")) {
+    p.cgroup = procfs::parse_cgroup(*text).value_or("");
+  }
+  if (auto raw = read_state_file(dir + "cmdline")) p.cmdline = procfs::join_cmdline(*raw);
+  return of(p);
 }
 
 const Workload& WorkloadCache::of(const Process& p) {

@@ -87,6 +87,13 @@ struct ConmonArgs {
 };
 std::optional<ConmonArgs> conmon_args(std::string_view cmdline);
 
+/// Whether a captured process may run in a container, judged from what every
+/// capture has (no file read): a pid or network namespace other than
+/// portrel's own (HOST_PIDNS, HOST_NETNS), or the name of a runtime's helper
+/// that holds published ports on the host (conmon, docker-proxy, rootlessport,
+/// slirp4netns, pasta). A view that reads no cgroups asks only these.
+bool may_be_in_container(const Process& process, uint64_t host_pidns, uint64_t host_netns);
+
 /// The named workload of each distinct /proc/PID/cgroup text, computed once per
 /// run (the processes of one container share one text). Not thread-safe.
 class WorkloadCache {
@@ -103,6 +110,10 @@ class WorkloadCache {
   /// cgroup has no id); else that of its cgroup path (Process::cgroup). Named
   /// from the state files; cached per path and per conmon id.
   const Workload& of(const Process& process);
+
+  /// The same for a live process whose capture read no cgroup or command line:
+  /// both are read from PROC_ROOT/PID. A process that exited names none.
+  const Workload& of_pid(pid_t pid, const std::string& proc_root = "/proc");
 
  private:
   struct Hash {

@@ -78,6 +78,12 @@ TEST(Podman, NamesTheContainerBehindAPublishedPortAndItsOwnSockets) {
   EXPECT_NE(table.out.find("podman " + web.name() + " (monitor)"), std::string::npos)
       << table.out;
 
+  // The default view names the container beside its sockets too.
+  CliRun view = run_portrel({}, {"NO_COLOR=1"});
+  ASSERT_EQ(view.exit_code, 0) << view.err;
+  EXPECT_NE(view.out.find("CONTAINER"), std::string::npos) << view.out;
+  EXPECT_NE(view.out.find("podman " + web.name() + " (monitor)"), std::string::npos) << view.out;
+
   // The container's own listener, in its network namespace, by name and by id.
   for (const std::string& what : {web.name(), id.substr(0, 12)}) {
     CliRun of = run_portrel({"of", "container:" + what, "--format", "json"});
