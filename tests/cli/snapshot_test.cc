@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 
+#include "../live/shell.h"
 #include "query/database.h"
 #include "run.h"
 
@@ -52,13 +53,6 @@ class SnapshotFile : public ::testing::Test {
   fs::path dir_;
   mode_t old_umask_ = 0;
 };
-
-std::string read(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 void write(const std::string& path, const std::string& text, mode_t mode) {
   std::ofstream(path) << text;
@@ -119,7 +113,7 @@ TEST_F(SnapshotFile, ASymbolicLinkIsNeverFollowedNorReplaced) {
     }
   }
   EXPECT_EQ(fs::read_symlink(at("snap.db")).string(), "victim");
-  EXPECT_EQ(read(at("victim")), "keep\n");
+  EXPECT_EQ(read_text(at("victim")), "keep\n");
   EXPECT_EQ(lstat_of(at("victim")).st_mode & 07777, 0644u);
   EXPECT_FALSE(fs::exists(at("absent.db")));
   EXPECT_EQ(entries(), (std::set<std::string>{"victim", "snap.db", "dangling.db",
@@ -143,11 +137,11 @@ TEST_F(SnapshotFile, AFileThatIsNotASnapshotIsReplacedOnlyWithForce) {
     ASSERT_TRUE(
         db->exec("CREATE TABLE meta(key, value); INSERT INTO meta VALUES ('a', 'b')"));
   }
-  std::string other = read(at("other.db"));
+  std::string other = read_text(at("other.db"));
   expect_refused(snapshot(at("notes.db")), "not a portrel snapshot");
   expect_refused(snapshot(at("other.db")), "--force replaces it");
-  EXPECT_EQ(read(at("notes.db")), "my notes\n");
-  EXPECT_EQ(read(at("other.db")), other);
+  EXPECT_EQ(read_text(at("notes.db")), "my notes\n");
+  EXPECT_EQ(read_text(at("other.db")), other);
 
   CliRun forced = snapshot(at("notes.db"), true);
   ASSERT_EQ(forced.exit_code, 0) << forced.err;

@@ -20,18 +20,11 @@
 namespace portrel::testing {
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // Waits up to SECONDS for FILE to contain TEXT.
 bool wait_for(const std::string& file, const std::string& text, double seconds) {
   auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
   while (std::chrono::steady_clock::now() < end) {
-    if (slurp(file).find(text) != std::string::npos) return true;
+    if (read_text(file).find(text) != std::string::npos) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return false;
@@ -69,7 +62,7 @@ TEST(Watch, PrintsAPortOpenedAForkAnExitAndTheClose) {
                    " watch --verbose --format json --interval 0.3 --no-initial " +
                    std::to_string(port) + " >" + out + " 2>" + err + "'");
   ASSERT_EQ(watch.line(), "started");
-  ASSERT_TRUE(wait_for(err, "watching", 20)) << slurp(err);
+  ASSERT_TRUE(wait_for(err, "watching", 20)) << read_text(err);
 
   Background server(
       "python3 -c 'import os, socket, sys, time\n"
@@ -97,16 +90,16 @@ TEST(Watch, PrintsAPortOpenedAForkAnExitAndTheClose) {
   }
   EXPECT_EQ(captured, (std::set<int>{parent, child})) << who.out;
 
-  ASSERT_TRUE(wait_for(out, "port-closed", 15)) << slurp(out) << slurp(err);
-  auto events = json_lines(slurp(out));
+  ASSERT_TRUE(wait_for(out, "port-closed", 15)) << read_text(out) << read_text(err);
+  auto events = json_lines(read_text(out));
   size_t opened = find_event(events, "port-opened", 0, parent);
   size_t joined = find_event(events, "holder-joined", opened, child, "fork");
   size_t left = find_event(events, "holder-left", joined, child, "exited");
   size_t closed = find_event(events, "port-closed", left, parent);
-  EXPECT_LT(opened, events.size()) << slurp(out);
-  EXPECT_LT(joined, events.size()) << slurp(out);
-  EXPECT_LT(left, events.size()) << slurp(out);
-  EXPECT_LT(closed, events.size()) << slurp(out);
+  EXPECT_LT(opened, events.size()) << read_text(out);
+  EXPECT_LT(joined, events.size()) << read_text(out);
+  EXPECT_LT(left, events.size()) << read_text(out);
+  EXPECT_LT(closed, events.size()) << read_text(out);
   // What watch said held the port while both lived is what `who` saw.
   std::set<int> watched;
   if (opened < events.size() && joined < events.size()) {
@@ -119,8 +112,8 @@ TEST(Watch, PrintsAPortOpenedAForkAnExitAndTheClose) {
     EXPECT_TRUE(e.contains("time")) << e;
   }
   // Exactly one opening and one closing: no change printed twice.
-  EXPECT_EQ(find_event(events, "port-opened", opened + 1), events.size()) << slurp(out);
-  EXPECT_EQ(find_event(events, "port-closed", closed + 1), events.size()) << slurp(out);
+  EXPECT_EQ(find_event(events, "port-opened", opened + 1), events.size()) << read_text(out);
+  EXPECT_EQ(find_event(events, "port-closed", closed + 1), events.size()) << read_text(out);
 }
 
 TEST(Watch, ShowsWhatIsThereAndStopsAfterCount) {

@@ -32,6 +32,9 @@ class NamedNetns {
 /// takes it).
 uint16_t free_loopback_port();
 
+/// The whole text of a file, "" when it cannot be read.
+std::string read_text(const std::string& path);
+
 /// A directory of the test's own under /tmp, removed with all it holds.
 class ScratchDir {
  public:
