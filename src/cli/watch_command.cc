@@ -1,10 +1,11 @@
 // `portrel watch [PORT] [--of PID|NAME]`: the relation's changes as they happen.
 // Each read is a full capture diffed with the last (diff_relation), so what is
 // printed is exactly what two captures differ in. Reads come every --interval,
-// and at once (after --settle) when the kernel's process events (fork, exec,
+// and at once (20 ms after) when the kernel's process events (fork, exec,
 // exit: the proc connector) say that something may have changed; events lost
 // to a full buffer only make the next read come sooner, since a read looks at
-// everything.
+// everything. A read that an event brought is followed by two more, 100 ms and
+// then 300 ms later (a new program binds its ports after its exec).
 #include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
@@ -147,6 +148,10 @@ int run_watch(const Options& o) {
   const auto interval = std::chrono::duration<double>(o.interval_s);
   const auto settle = std::chrono::milliseconds(20);   // let a burst of events land
   const auto min_gap = std::chrono::milliseconds(50);  // reads at most this often
+  // After an event-driven read, the next two come this soon after the one before.
+  static constexpr std::chrono::milliseconds kFollowUps[] = {std::chrono::milliseconds(100),
+                                                            std::chrono::milliseconds(300)};
+  size_t follow_ups = 0;  // of kFollowUps still to come
   auto next = Clock::now() + std::chrono::duration_cast<Clock::duration>(interval);
   auto last_read = Clock::now();
   size_t reads = 1;
@@ -155,9 +160,13 @@ int run_watch(const Options& o) {
     pollfd pfd{events ? events->fd() : -1, POLLIN, 0};
     int ready = poll(&pfd, 1, static_cast<int>(std::max<int64_t>(0, wait.count())));
     if (g_stop) break;
+    bool hinted = false;
     if (ready > 0 && events) {
       std::this_thread::sleep_for(settle);
-      events->drain();
+      ProcEvents::Drained got = events->drain();
+      // Only portrel's own threads, or threads of others: no read.
+      if (got.events == 0 && !got.lost) continue;
+      hinted = true;
       auto since = Clock::now() - last_read;
       if (since < min_gap) std::this_thread::sleep_for(min_gap - since);
     } else if (ready == 0 || (ready < 0 && errno != EINTR)) {
@@ -167,7 +176,15 @@ int run_watch(const Options& o) {
     }
     auto snap = capture_for(quiet, *filter, port, CaptureOptions::Details::command);
     last_read = Clock::now();
-    next = last_read + std::chrono::duration_cast<Clock::duration>(interval);
+    // A program just started binds its ports a little after its exec: two
+    // more reads soon after an event-driven one see them.
+    follow_ups = hinted ? std::size(kFollowUps) : follow_ups;
+    Clock::duration after = std::chrono::duration_cast<Clock::duration>(interval);
+    if (!hinted && follow_ups > 0) --follow_ups;
+    if (follow_ups > 0) {
+      after = std::min(after, Clock::duration(kFollowUps[std::size(kFollowUps) - follow_ups]));
+    }
+    next = last_read + after;
     ++reads;
     if (!snap) {
       fmt::print(stderr, "portrel: a read failed, the next one follows: {}\n",

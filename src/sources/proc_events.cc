@@ -14,6 +14,28 @@
 
 namespace portrel {
 
+namespace {
+
+// A new process (not a thread), a process that ran a program, or a process
+// whose leader exited; never portrel's own threads, which every
+// capture starts and ends.
+bool counts(const proc_event& e, pid_t self) {
+  switch (e.what) {
+    case proc_event::PROC_EVENT_FORK:
+      return e.event_data.fork.child_pid == e.event_data.fork.child_tgid &&
+             e.event_data.fork.parent_tgid != self;
+    case proc_event::PROC_EVENT_EXEC:
+      return e.event_data.exec.process_tgid != self;
+    case proc_event::PROC_EVENT_EXIT:
+      return e.event_data.exit.process_pid == e.event_data.exit.process_tgid &&
+             e.event_data.exit.process_tgid != self;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
 Result<ProcEvents> ProcEvents::open() {
   UniqueFd fd(socket(PF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_CONNECTOR));
   if (fd.get() < 0) return std::unexpected(system_error("proc connector socket", errno));
@@ -38,7 +60,7 @@ Result<ProcEvents> ProcEvents::open() {
   if (send(fd.get(), request, header->nlmsg_len, 0) != static_cast<ssize_t>(header->nlmsg_len)) {
     return std::unexpected(system_error("subscribing to process events", errno));
   }
-  return ProcEvents(std::move(fd));
+  return ProcEvents(std::move(fd), getpid());
 }
 
 ProcEvents::Drained ProcEvents::drain() {
@@ -62,15 +84,7 @@ ProcEvents::Drained ProcEvents::drain() {
       if (msg->id.idx != CN_IDX_PROC || msg->len < sizeof(proc_event)) continue;
       proc_event event;
       std::memcpy(&event, msg->data, sizeof event);
-      switch (event.what) {
-        case proc_event::PROC_EVENT_FORK:
-        case proc_event::PROC_EVENT_EXEC:
-        case proc_event::PROC_EVENT_EXIT:
-          ++out.events;
-          break;
-        default:
-          break;
-      }
+      if (counts(event, self_)) ++out.events;
     }
   }
 }

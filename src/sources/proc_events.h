@@ -5,6 +5,8 @@
 // kernel needs CONFIG_PROC_EVENTS.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstddef>
 
 #include "portrel/error.h"
@@ -21,15 +23,16 @@ class ProcEvents {
   int fd() const { return fd_.get(); }
 
   struct Drained {
-    size_t events = 0;  ///< fork, exec and exit events read
+    size_t events = 0;  ///< processes forked, exec'd and exited (not threads, not portrel's)
     bool lost = false;  ///< the socket's buffer overflowed: events were dropped
   };
   /// Reads every queued message without blocking.
   Drained drain();
 
  private:
-  explicit ProcEvents(UniqueFd fd) : fd_(std::move(fd)) {}
+  ProcEvents(UniqueFd fd, pid_t self) : fd_(std::move(fd)), self_(self) {}
   UniqueFd fd_;
+  pid_t self_ = 0;
 };
 
 }  // namespace portrel
