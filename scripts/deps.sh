@@ -7,7 +7,8 @@ packages=(g++ cmake ninja-build pkg-config libmnl-dev libfmt-dev nlohmann-json3-
           lsof net-tools python3 clang llvm libbpf-dev bpftool libgraphviz-dev
           dpkg-dev man-db zsh fish nginx-light socat
           libcpp-httplib-dev prometheus
-          podman runc conmon netavark aardvark-dns iptables catatonit busybox-static)
+          podman runc conmon netavark aardvark-dns iptables catatonit busybox-static
+          clang-16 libclang-rt-16-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -173,6 +173,18 @@ int on_data(const nlmsghdr* nlh, void* data) {
   return MNL_CB_OK;
 }
 
+
+// The error of an NLMSG_ERROR or NLMSG_DONE carrying the negative errno VALUE;
+// a value no errno has (INT_MIN included: its negation overflows) is a
+// malformed reply.
+Error errno_error(const DumpState& st, int32_t value) {
+  if (value < -4095 || value > 4095) {
+    return malformed("an errno of " + std::to_string(value) + " in an error reply");
+  }
+  return system_error(std::string("sock_diag ") + std::string(proto_name(st.proto)),
+                      value < 0 ? -value : value);
+}
+
 int on_error(const nlmsghdr* nlh, void* data) {
   auto& st = *static_cast<DumpState*>(data);
   nlmsgerr err;
@@ -182,8 +194,7 @@ int on_error(const nlmsghdr* nlh, void* data) {
   }
   std::memcpy(&err, mnl_nlmsg_get_payload(nlh), sizeof err);
   if (err.error == 0) return MNL_CB_STOP;  // an acknowledgement
-  st.error = system_error(std::string("sock_diag ") + std::string(proto_name(st.proto)),
-                          err.error < 0 ? -err.error : err.error);
+  st.error = errno_error(st, err.error);
   return MNL_CB_ERROR;
 }
 
@@ -195,8 +206,7 @@ int on_done(const nlmsghdr* nlh, void* data) {
     std::memcpy(&status, mnl_nlmsg_get_payload(nlh), sizeof status);
   }
   if (status < 0) {
-    st.error = system_error(std::string("sock_diag ") + std::string(proto_name(st.proto)),
-                            -status);
+    st.error = errno_error(st, status);
     return MNL_CB_ERROR;
   }
   return MNL_CB_STOP;

@@ -284,6 +284,27 @@ TEST(ParseDiagDump, NlmsgErrorAndAck) {
   EXPECT_TRUE(out.empty());
 }
 
+// Found by fuzz/sock_diag_fuzz.cc: an errno of INT_MIN in NLMSG_ERROR or
+// NLMSG_DONE (its negation overflows) is a malformed reply, not an errno.
+TEST(ParseDiagDump, AnErrnoNoErrnoHasIsMalformed) {
+  for (uint16_t type : {uint16_t(NLMSG_ERROR), uint16_t(NLMSG_DONE)}) {
+    for (int32_t value : {INT32_MIN, -4096, 4096, INT32_MAX}) {
+      alignas(nlmsghdr) char buf[64] = {};
+      nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+      nlh->nlmsg_type = type;
+      auto* err = static_cast<nlmsgerr*>(mnl_nlmsg_put_extra_header(nlh, sizeof(nlmsgerr)));
+      err->error = value;
+      std::vector<Socket> out;
+      auto done = parse_diag_dump(std::as_bytes(std::span(buf, nlh->nlmsg_len)), Proto::tcp,
+                                  kNetns, out);
+      if (type == NLMSG_DONE && value > 0) continue;  // a DONE with a count: the end
+      ASSERT_FALSE(done.has_value()) << type << " " << value;
+      EXPECT_NE(done.error().message.find("malformed"), std::string::npos)
+          << done.error().message;
+    }
+  }
+}
+
 // A message built from a recorded one, with `extra` attributes appended.
 std::vector<std::byte> with_attrs(const std::string& file, void (*add)(nlmsghdr*)) {
   auto rec = read_data(file);
