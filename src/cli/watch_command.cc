@@ -152,6 +152,7 @@ int run_watch(const Options& o) {
   static constexpr std::chrono::milliseconds kFollowUps[] = {std::chrono::milliseconds(100),
                                                             std::chrono::milliseconds(300)};
   size_t follow_ups = 0;  // of kFollowUps still to come
+  size_t lost = 0;        // times the process events overflowed
   auto next = Clock::now() + std::chrono::duration_cast<Clock::duration>(interval);
   auto last_read = Clock::now();
   size_t reads = 1;
@@ -166,6 +167,13 @@ int run_watch(const Options& o) {
       ProcEvents::Drained got = events->drain();
       // Only portrel's own threads, or threads of others: no read.
       if (got.events == 0 && !got.lost) continue;
+      if (got.lost) {
+        ++lost;
+        fmt::print(stderr,
+                   "portrel: process events were lost (the kernel's buffer was full, {} "
+                   "time{}): the read that follows looks at everything\n",
+                   lost, lost == 1 ? "" : "s");
+      }
       hinted = true;
       auto since = Clock::now() - last_read;
       if (since < min_gap) std::this_thread::sleep_for(min_gap - since);
