@@ -303,8 +303,15 @@ std::string workload_label(const Workload& w) {
                         w.pod + (w.runtime.empty() ? "" : " (" + w.runtime + ")"));
       }
       return sanitize((w.runtime.empty() ? "container" : w.runtime) + " " + who);
-    case WorkloadKind::container_monitor:
-      return sanitize((w.runtime.empty() ? "container" : w.runtime) + " " + who + " (monitor)");
+    case WorkloadKind::container_monitor: {
+      std::string runtime = w.runtime.empty() ? "container" : w.runtime;
+      if (who.empty()) who = "?";
+      if (!w.forwards_to.empty()) {
+        std::string port = w.forwards_to.substr(w.forwards_to.rfind(':') + 1);
+        return sanitize(runtime + " " + who + " (proxy to its port " + port + ")");
+      }
+      return sanitize(runtime + " " + who + " (monitor)");
+    }
     case WorkloadKind::machine:
       return sanitize("machine " + w.name);
     case WorkloadKind::unit:

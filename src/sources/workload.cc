@@ -29,6 +29,7 @@ using Json = nlohmann::json;
 // containers.json lists every container of a store; a few thousand fit well below.
 constexpr size_t kMaxStateFile = size_t{4} << 20;
 constexpr size_t kMaxNamespaces = 256;  // containerd namespaces listed per task dir
+constexpr size_t kMaxDockerContainers = 4096;  // looked through for an address
 
 // ---- cgroup paths ----
 
@@ -266,6 +267,26 @@ bool from_docker(Workload& w, const std::string& root) {
   return true;
 }
 
+// The Docker container with ADDRESS on one of its networks: its id and name
+// (config.v2.json's NetworkSettings.Networks.*.IPAddress), for docker-proxy.
+bool docker_by_address(Workload& w, const std::string& root, std::string_view address) {
+  std::error_code ec;
+  std::filesystem::directory_iterator it(under(root, "/var/lib/docker/containers"), ec), end;
+  for (size_t n = 0; !ec && it != end && n < kMaxDockerContainers; it.increment(ec), ++n) {
+    std::string id = it->path().filename().string();
+    if (!is_container_id(id)) continue;
+    auto doc = read_json(it->path().string() + "/config.v2.json");
+    const Json* networks = doc ? member(member(&*doc, "NetworkSettings"), "Networks") : nullptr;
+    if (networks == nullptr || !networks->is_object()) continue;
+    for (const auto& [network, settings] : networks->items()) {
+      if (text_of(member(&settings, "IPAddress")) != address) continue;
+      w.id = id;
+      return from_docker(w, root);
+    }
+  }
+  return false;
+}
+
 // containerd keeps each task's OCI bundle under TASKS/NAMESPACE/ID.
 bool from_containerd(Workload& w, const std::string& root) {
   static constexpr std::string_view kTaskDirs[] = {
@@ -470,7 +491,11 @@ void name_workload(Workload& w, const std::string& root) {
   if (any || w.runtime == "podman" || w.runtime == "cri-o") from_storage(w, root);
 }
 
-std::optional<ConmonArgs> conmon_args(std::string_view cmdline) {
+namespace {
+
+// A command line's arguments, NUL-separated as in /proc/PID/cmdline or joined
+// by spaces as in Process::cmdline; empty ones are dropped.
+std::vector<std::string_view> split_argv(std::string_view cmdline) {
   char separator = cmdline.find('\0') != std::string_view::npos ? '\0' : ' ';
   std::vector<std::string_view> argv;
   while (!cmdline.empty()) {
@@ -478,9 +503,30 @@ std::optional<ConmonArgs> conmon_args(std::string_view cmdline) {
     cmdline.remove_prefix(std::min(cmdline.size(), arg.size() + 1));
     if (!arg.empty()) argv.push_back(arg);
   }
-  if (argv.empty() || argv[0].substr(argv[0].rfind('/') + 1) != "conmon") {
-    return std::nullopt;
+  return argv;
+}
+
+bool runs(const std::vector<std::string_view>& argv, std::string_view program) {
+  return !argv.empty() && argv[0].substr(argv[0].rfind('/') + 1) == program;
+}
+
+}  // namespace
+
+std::optional<DockerProxyArgs> docker_proxy_args(std::string_view cmdline) {
+  std::vector<std::string_view> argv = split_argv(cmdline);
+  if (!runs(argv, "docker-proxy")) return std::nullopt;
+  DockerProxyArgs args;
+  for (size_t i = 1; i + 1 < argv.size(); ++i) {
+    if (argv[i] == "-container-ip") args.container_ip = argv[i + 1];
+    if (argv[i] == "-container-port") args.container_port = argv[i + 1];
   }
+  if (args.container_ip.empty() || args.container_port.empty()) return std::nullopt;
+  return args;
+}
+
+std::optional<ConmonArgs> conmon_args(std::string_view cmdline) {
+  std::vector<std::string_view> argv = split_argv(cmdline);
+  if (!runs(argv, "conmon")) return std::nullopt;
   ConmonArgs args;
   // The first of each: podman and CRI-O put -c and -n before the exit command's
   // arguments, whose values could be anything.
@@ -527,7 +573,10 @@ const Workload& WorkloadCache::of_pid(pid_t pid, const std::string& proc_root) {
 const Workload& WorkloadCache::of(const Process& p) {
   // Keys of their own kind: a /proc/PID/cgroup text has ':' after a number.
   std::optional<ConmonArgs> conmon = conmon_args(p.cmdline);
-  std::string key = conmon ? "conmon " + conmon->id : "path " + p.cgroup;
+  std::optional<DockerProxyArgs> proxy = conmon ? std::nullopt : docker_proxy_args(p.cmdline);
+  std::string key = conmon  ? "conmon " + conmon->id
+                    : proxy ? "docker-proxy " + proxy->container_ip + " " + proxy->container_port
+                            : "path " + p.cgroup;
   if (auto it = by_text_.find(key); it != by_text_.end()) return it->second;
   Workload w = workload_of_cgroup_path(p.cgroup);
   if (conmon) {
@@ -535,6 +584,17 @@ const Workload& WorkloadCache::of(const Process& p) {
     w.kind = WorkloadKind::container_monitor;
     w.id = conmon->id;
     w.name = conmon->name;
+  }
+  if (proxy) {
+    // docker-proxy runs in dockerd's cgroup: the container is the one with
+    // the address it forwards to.
+    w = Workload{};
+    w.kind = WorkloadKind::container_monitor;
+    w.runtime = "docker";
+    w.cgroup = p.cgroup;
+    w.forwards_to = proxy->container_ip + ":" + proxy->container_port;
+    docker_by_address(w, root_, proxy->container_ip);
+    return by_text_.emplace(std::move(key), std::move(w)).first->second;
   }
   name_workload(w, root_);
   return by_text_.emplace(std::move(key), std::move(w)).first->second;

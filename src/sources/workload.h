@@ -46,6 +46,9 @@ struct Workload {
   /// "docker-ID.scope"); in a guest that runs systemd, the guest's unit.
   std::string unit;
   std::string cgroup;  ///< the path the answer came from
+  /// A container monitor that forwards a published port (docker-proxy): the
+  /// container's address and port it forwards to ("172.17.0.2:80"); "" else.
+  std::string forwards_to;
 };
 
 /// The workload one cgroup path names (the part after the second ':' of a
@@ -86,6 +89,15 @@ struct ConmonArgs {
   std::string name;
 };
 std::optional<ConmonArgs> conmon_args(std::string_view cmdline);
+
+/// Where docker-proxy forwards the host port it holds: -container-ip and
+/// -container-port of its command line (NUL- or space-separated). nullopt when
+/// argv[0] is not docker-proxy or either is missing.
+struct DockerProxyArgs {
+  std::string container_ip;
+  std::string container_port;
+};
+std::optional<DockerProxyArgs> docker_proxy_args(std::string_view cmdline);
 
 /// Whether a captured process may run in a container, judged from what every
 /// capture has (no file read): a pid or network namespace other than

@@ -428,5 +428,42 @@ TEST(WorkloadCache, OneAnswerPerText) {
   EXPECT_EQ(first.name, "web");  // still valid after the map grew
 }
 
+// docker-proxy holds a published port on the host and runs in dockerd's
+// cgroup; the container is the one with the address it forwards to.
+TEST(Workload, DockerProxyIsTiedToTheContainerItForwardsTo) {
+  EXPECT_FALSE(docker_proxy_args("/usr/bin/dockerd -H fd://"));
+  EXPECT_FALSE(docker_proxy_args("/usr/bin/docker-proxy -proto tcp -host-port 8080"));
+  std::string nul_separated;  // as /proc/PID/cmdline has it
+  for (const char* arg : {"/usr/bin/docker-proxy", "-proto", "tcp", "-host-ip", "127.0.0.1",
+                          "-host-port", "8080", "-container-ip", "172.17.0.2",
+                          "-container-port", "80"}) {
+    nul_separated += std::string(arg) + '\0';
+  }
+  auto args = docker_proxy_args(nul_separated);
+  ASSERT_TRUE(args);
+  EXPECT_EQ(args->container_ip, "172.17.0.2");
+  EXPECT_EQ(args->container_port, "80");
+
+  WorkloadCache cache(kRoot);
+  Process proxy;
+  proxy.pid = 900;
+  proxy.comm = "docker-proxy";
+  proxy.cgroup = "/system.slice/docker.service";
+  proxy.cmdline =
+      "/usr/bin/docker-proxy -proto tcp -host-ip 127.0.0.1 -host-port 8080 -container-ip "
+      "172.17.0.2 -container-port 80";
+  const Workload& w = cache.of(proxy);
+  EXPECT_EQ(w.kind, WorkloadKind::container_monitor);
+  EXPECT_EQ(w.runtime, "docker");
+  EXPECT_EQ(w.name, "web-docker");
+  EXPECT_EQ(w.id, "26d217bcf29f450338a51ce8091c09280c9d4b480f7585a44ff2419a4274fb7a");
+  EXPECT_EQ(w.forwards_to, "172.17.0.2:80");
+  // An address no container has: the proxy is still named as one, without a name.
+  proxy.cmdline = "/usr/bin/docker-proxy -container-ip 172.17.0.9 -container-port 80";
+  const Workload& unknown = cache.of(proxy);
+  EXPECT_EQ(unknown.kind, WorkloadKind::container_monitor);
+  EXPECT_EQ(unknown.name, "");
+}
+
 }  // namespace
 }  // namespace portrel
