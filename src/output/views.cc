@@ -277,6 +277,29 @@ std::string who_table(const Snapshot& snap, std::span<const Socket* const> socke
               sentence + "\n";
     }
   }
+  // A port a container runtime's helper holds is the container's, published.
+  std::set<std::string> published;
+  for (const Socket* s : sockets) {
+    for (const Holding& h : snap.holders(*s)) {
+      const Process* p = snap.process(h.pid);
+      if (p == nullptr) continue;
+      const Workload& w = workload_of(*p);
+      if (w.kind != WorkloadKind::container_monitor) continue;
+      std::string container = !w.name.empty() ? w.name : w.id.substr(0, 12);
+      if (container.empty()) container = "a container";
+      std::string to = w.forwards_to.empty()
+                           ? ""
+                           : ":" + w.forwards_to.substr(w.forwards_to.rfind(':') + 1);
+      std::string sentence = "published to " + (w.runtime.empty() ? "" : w.runtime + " ") +
+                             "container " + container + to + " by its " +
+                             (w.forwards_to.empty() ? "monitor" : "proxy") + " " +
+                             (p->comm.empty() ? "" : p->comm + " ") + std::to_string(p->pid);
+      if (published.insert(std::to_string(s->local_port) + sentence).second) {
+        text += styled("port " + std::to_string(s->local_port) + ": ", Style::bold, color) +
+                sanitize(sentence) + "\n";
+      }
+    }
+  }
   return text;
 }
 

@@ -77,6 +77,10 @@ TEST(Podman, NamesTheContainerBehindAPublishedPortAndItsOwnSockets) {
   EXPECT_NE(table.out.find("CONTAINER"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("podman " + web.name() + " (monitor)"), std::string::npos)
       << table.out;
+  EXPECT_NE(table.out.find("port " + std::to_string(port) + ": published to podman container " +
+                           web.name() + " by its monitor conmon"),
+            std::string::npos)
+      << table.out;
 
   // The default view names the container beside its sockets too.
   CliRun view = run_portrel({}, {"NO_COLOR=1"});
