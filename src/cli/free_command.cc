@@ -161,13 +161,25 @@ bool destroy_connections(const Snapshot& snap, const FreePlan& plan) {
 }
 
 // After acting: is the port free? Prints what is left and returns the exit code.
+// The children of a process that exited (workers killed by their parent's
+// death) close their sockets a moment later: the port is looked at again for
+// up to --timeout (2 s at most) before it is called still held.
 int verify(const Options& o, const Filter& filter, const PortSpec& spec, const OnPort& on_port) {
-  auto snap = capture_for(o, filter, spec.port, CaptureOptions::Details::command);
-  if (!snap) return capture_failed(snap.error());
+  auto deadline = std::chrono::steady_clock::now() +
+                  std::chrono::duration<double>(std::min(o.timeout_s, 2.0));
+  Result<Snapshot> snap = std::unexpected(Error{"not read"});
   std::vector<const Socket*> held, time_wait;
-  for (const Socket& s : snap->sockets()) {
-    if (!on_port(s)) continue;
-    (s.state == kStateTimeWait || s.inode == 0 ? time_wait : held).push_back(&s);
+  for (;;) {
+    snap = capture_for(o, filter, spec.port, CaptureOptions::Details::command);
+    if (!snap) return capture_failed(snap.error());
+    held.clear();
+    time_wait.clear();
+    for (const Socket& s : snap->sockets()) {
+      if (!on_port(s)) continue;
+      (s.state == kStateTimeWait || s.inode == 0 ? time_wait : held).push_back(&s);
+    }
+    if (held.empty() || std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   if (!held.empty()) {
     fmt::print(stderr, "portrel: port {} is still held: {}\n", spec.port, sockets_text(held));
