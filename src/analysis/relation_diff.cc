@@ -70,15 +70,9 @@ std::vector<ChangeHolder> holders_of(const Side& side, const Socket& s) {
   return out;
 }
 
-// Whether PID holds socket INODE in SIDE through an fd other than FD.
-bool holds_other_fd(const Side& side, const Socket& s, pid_t pid, int fd) {
-  return std::ranges::any_of(side.holders(s), [&](const Holding& h) {
-    return h.pid == pid && h.fd != fd;
-  });
-}
-
+// Whether PID holds socket S in SIDE.
 bool holds(const Side& side, const Socket& s, pid_t pid) {
-  return holds_other_fd(side, s, pid, -2);
+  return std::ranges::any_of(side.holders(s), [&](const Holding& h) { return h.pid == pid; });
 }
 
 // A holding of AFTER's socket not in BEFORE's (or the reverse): keyed by the
@@ -99,18 +93,16 @@ HolderHow how_joined(const Side& before, const Side& after, const Socket& was,
     bool parent_held = parent > 0 && (holds(before, was, parent) || holds(after, now, parent));
     return parent_held ? HolderHow::fork : HolderHow::started;
   }
-  return holds_other_fd(before, was, h.pid, -2) ? HolderHow::dup : HolderHow::received;
+  return holds(before, was, h.pid) ? HolderHow::dup : HolderHow::received;
 }
 
-HolderHow how_left(const Side& before, const Side& after, const Socket& now,
-                   const Holding& h) {
+HolderHow how_left(const Side& before, const Side& after, const Holding& h) {
   const Process* p = before.snap.process(h.pid);
   const Process* later = after.snap.process(h.pid);
   if (!same_process(p, later)) return HolderHow::exited;
   // A zombie keeps its pid and start time but no longer has an executable.
   if (later->exe.empty() && !p->exe.empty()) return HolderHow::exited;
   if (h.cloexec && ran_another(*p, *later)) return HolderHow::exec;
-  (void)now;
   return HolderHow::closed;
 }
 
@@ -203,7 +195,7 @@ std::vector<Change> diff_relation(const Snapshot& before_snap, const Snapshot& a
       c.kind = ChangeKind::holder_left;
       c.socket = *now;
       c.holders = {holder_of(before_snap, h.pid)};
-      c.how = how_left(before, after, *now, h);
+      c.how = how_left(before, after, h);
       c.fd = h.fd;
       changes.push_back(std::move(c));
     }

@@ -285,13 +285,21 @@ constexpr std::array kHoldingColumns = {
 
 }  // namespace
 
+namespace {
 // Columns are plain functions: the cache is the run's, under a lock in case
 // two threads render.
+std::mutex workloads_mutex;
+WorkloadCache workloads;
+}  // namespace
+
 const Workload& workload_of(const Process& p) {
-  static std::mutex mutex;
-  static WorkloadCache cache;
-  std::lock_guard lock(mutex);
-  return cache.of(p);
+  std::lock_guard lock(workloads_mutex);
+  return workloads.of(p);
+}
+
+const Workload& workload_of_pid(pid_t pid) {
+  std::lock_guard lock(workloads_mutex);
+  return workloads.of_pid(pid);
 }
 
 std::string workload_label(const Workload& w) {

@@ -90,6 +90,10 @@ const Workload& workload_of(const Process& process);
 /// "" when it names none. Sanitized.
 std::string workload_label(const Workload& workload);
 
+/// workload_of() for a live process whose capture read neither its cgroup nor
+/// its command line: both are read from /proc/PID, once, into the same cache.
+const Workload& workload_of_pid(pid_t pid);
+
 /// Text of a cell as CSV and tables show it: "" for null, "true"/"false".
 std::string value_text(const Value& value);
 

@@ -99,7 +99,6 @@ std::unordered_map<pid_t, std::string> container_labels(const Snapshot& snap,
   for (const Netns& n : snap.namespaces()) {
     if (n.is_host) host_netns = n.inode;
   }
-  static WorkloadCache live;  // for processes whose capture read no cgroup
   std::unordered_map<pid_t, std::string> labels;
   for (const Socket* s : sockets) {
     for (const Holding& h : snap.holders(*s)) {
@@ -108,7 +107,7 @@ std::unordered_map<pid_t, std::string> container_labels(const Snapshot& snap,
           !may_be_in_container(*p, host_pidns, host_netns)) {
         continue;
       }
-      const Workload& w = p->cgroup.empty() && p->cmdline.empty() ? live.of_pid(p->pid)
+      const Workload& w = p->cgroup.empty() && p->cmdline.empty() ? workload_of_pid(p->pid)
                                                                   : workload_of(*p);
       if (w.kind == WorkloadKind::container || w.kind == WorkloadKind::container_monitor ||
           w.kind == WorkloadKind::machine) {
