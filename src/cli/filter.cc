@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <string_view>
 
@@ -47,6 +48,33 @@ constexpr uint64_t kMaxPid = 4194304;  // PID_MAX_LIMIT: larger numbers are inod
 
 }  // namespace
 
+bool names_workload(const Workload& w, std::string_view what) {
+  if (w.kind == WorkloadKind::none) return false;
+  if (!w.name.empty() && w.name == what) return true;
+  if (what.size() >= 4 && !w.id.empty() && w.id.starts_with(what)) return true;
+  if (!w.pod.empty() && (w.pod == what || w.pod_namespace + "/" + w.pod == what)) return true;
+  return !w.unit.empty() && w.unit == what;
+}
+
+// The network namespace of a container (its processes, not its monitor's):
+// the first process found in it, by /proc order.
+Result<uint64_t> container_netns(std::string_view name) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    std::string pid_text = entry.path().filename();
+    pid_t pid = 0;
+    auto [end, err] = std::from_chars(pid_text.data(), pid_text.data() + pid_text.size(), pid);
+    if (err != std::errc() || end != pid_text.data() + pid_text.size()) continue;
+    const Workload& w = workload_of_pid(pid);
+    if (w.kind != WorkloadKind::container && w.kind != WorkloadKind::machine) continue;
+    if (!names_workload(w, name)) continue;
+    struct stat st {};
+    if (stat(("/proc/" + pid_text + "/ns/net").c_str(), &st) == 0) return st.st_ino;
+  }
+  return std::unexpected(Error{"--netns container:" + std::string(name) +
+                               ": no running container, pod or machine of that name"});
+}
+
 Result<uint64_t> resolve_netns(const std::string& spec) {
   if (spec.starts_with("pid:")) {
     auto pid = number(spec.substr(4));
@@ -61,17 +89,13 @@ Result<uint64_t> resolve_netns(const std::string& spec) {
     if (auto n = number(spec.substr(5, spec.size() - 6))) return *n;
   }
   if (spec == "host") return inode_of("/proc/self/ns/net", spec);
+  if (spec.starts_with("container:")) return container_netns(std::string_view(spec).substr(10));
   if (spec.find('/') != std::string::npos) return inode_of(spec, spec);
   return inode_of("/run/netns/" + spec, spec);
 }
 
 bool in_workload(const Process& p, std::string_view what) {
-  const Workload& w = workload_of(p);
-  if (w.kind == WorkloadKind::none) return false;
-  if (!w.name.empty() && w.name == what) return true;
-  if (what.size() >= 4 && !w.id.empty() && w.id.starts_with(what)) return true;
-  if (!w.pod.empty() && (w.pod == what || w.pod_namespace + "/" + w.pod == what)) return true;
-  return !w.unit.empty() && w.unit == what;
+  return names_workload(workload_of(p), what);
 }
 
 Result<Filter> make_filter(const Options& o) {

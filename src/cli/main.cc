@@ -40,7 +40,8 @@ void add_filters(CLI::App& app, portrel::Options& o) {
       ->excludes(all);
   app.add_option(
       "-N,--netns", o.netns,
-      "one network namespace (as ss -N): inode, /run/netns name, host, or a pid's (pid:N)")
+      "one network namespace (as ss -N): inode, /run/netns name, host, a pid's (pid:N), "
+      "or a container's (container:NAME)")
       ->check(kNotEmpty);
   app.add_option("--user", o.user,
                  "sockets created by, or held by processes of, this user")

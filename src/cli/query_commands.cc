@@ -15,6 +15,8 @@
 #include "output/columns.h"
 #include "output/table.h"
 #include "output/views.h"
+#include "sources/netns.h"
+#include "sources/port_forwards.h"
 #include "sources/procfs_source.h"
 #include "util/text.h"
 
@@ -75,18 +77,67 @@ bool client_of(const PortSpec& spec, const Socket& s) {
 
 }  // namespace
 
+namespace {
+
+// The forwarding rules (nftables DNAT and REDIRECT, from the kernel) that
+// cover the port SPEC asks about; why they could not be read in WARNINGS.
+std::vector<PortForward> forwards_of(const PortSpec& spec, std::vector<std::string>& warnings) {
+  auto read = read_port_forwards();
+  if (!read) {
+    warnings.push_back("port forwards (nftables rules) not read: " + read.error().message +
+                       (read.error().errno_value == EPERM ? " (run as root)" : ""));
+    return {};
+  }
+  warnings.insert(warnings.end(), read->warnings.begin(), read->warnings.end());
+  std::vector<PortForward> out;
+  for (const PortForward& f : read->forwards) {
+    if (spec.proto && f.proto != *spec.proto) continue;
+    bool covers = spec.addresses.empty()
+                      ? f.matches(f.proto, spec.port, std::nullopt)
+                      : std::ranges::any_of(spec.addresses, [&](const Address& a) {
+                          return f.matches(f.proto, spec.port, a);
+                        });
+    if (covers) out.push_back(f);
+  }
+  return out;
+}
+
+// Each rule followed to its far end: the namespace that has the destination
+// address and what listens there.
+std::vector<PublishedPort> follow(const Snapshot& snap, const PortSpec& spec,
+                                  std::span<const PortForward> forwards,
+                                  std::vector<std::string>& warnings) {
+  if (forwards.empty()) return {};
+  auto host = current_netns_inode();
+  auto handles = netns_handles("/proc", snap.processes());
+  auto addresses = interface_addresses(handles, warnings);
+  std::optional<Address> address;
+  if (spec.addresses.size() == 1) address = spec.addresses.front();
+  return follow_forwards(snap, forwards, addresses, host ? *host : 0, std::nullopt, spec.port,
+                         address);
+}
+
+}  // namespace
+
 int run_who(const Options& o) {
   auto spec = parse_port_spec(o.target);
   if (!spec) return usage_error(spec.error().message);
   auto filter = make_filter(o);
   if (!filter) return usage_error(filter.error().message);
   if (spec->proto == Proto::raw) filter->raw = true;
+  // A port a rule forwards is answered at both ends: the capture then takes
+  // every port, for the far end's listeners.
+  std::vector<std::string> forward_warnings;
+  std::vector<PortForward> forwards;
+  if (spec->proto != Proto::raw) forwards = forwards_of(*spec, forward_warnings);
   // With --all the port's local clients are asked for too: their own port is
   // any, so the kernel cannot filter by it.
   // The holders' cgroups too: the CONTAINER column and the workload columns.
-  auto snap = capture_for(o, *filter, o.all ? std::nullopt : std::optional(spec->port),
+  bool every_port = o.all || !forwards.empty();
+  auto snap = capture_for(o, *filter, every_port ? std::nullopt : std::optional(spec->port),
                           CaptureOptions::Details::all);
   if (!snap) return capture_failed(snap.error());
+  auto published = follow(*snap, *spec, forwards, forward_warnings);
   auto sockets = select_sockets(*snap, *filter);
   std::vector<const Socket*> clients;
   if (o.all) {
@@ -107,8 +158,10 @@ int run_who(const Options& o) {
                            Style::bold, use_color(o)) +
                     "\n" + who_table(*snap, clients, use_color(o), false);
   }
-  return emit_sockets(o, *snap, sockets, table ? who_table(*snap, sockets, use_color(o)) : "",
-                      nothing, o.all ? &clients : nullptr, human_clients);
+  return emit_sockets(o, *snap, sockets,
+                      table ? who_table(*snap, sockets, use_color(o), true, published) : "",
+                      nothing, o.all ? &clients : nullptr, human_clients, published,
+                      forward_warnings);
 }
 
 namespace {

@@ -165,12 +165,15 @@ std::vector<std::string> all_warnings(const Snapshot& snap,
 int emit_sockets(const Options& o, const Snapshot& snap,
                  const std::vector<const Socket*>& sockets, const std::string& human,
                  const std::string& nothing, const std::vector<const Socket*>* clients,
-                 const std::string& human_clients) {
+                 const std::string& human_clients, std::span<const PublishedPort> published,
+                 std::span<const std::string> more_warnings) {
   std::vector<std::string> warnings = all_warnings(snap, sockets);
-  bool found = !sockets.empty() || (clients != nullptr && !clients->empty());
+  warnings.insert(warnings.end(), more_warnings.begin(), more_warnings.end());
+  bool found = !sockets.empty() || !published.empty() ||
+               (clients != nullptr && !clients->empty());
   switch (o.format) {
     case Format::json:
-      write_sockets_document(stdout, snap, sockets, warnings, clients);
+      write_sockets_document(stdout, snap, sockets, warnings, clients, published);
       break;
     case Format::csv:
       fmt::print("{}", sockets_csv(snap, sockets, clients));
@@ -178,7 +181,9 @@ int emit_sockets(const Options& o, const Snapshot& snap,
       break;
     case Format::table:
       // On a terminal an empty answer keeps its header, so the columns show.
-      if (!sockets.empty() || isatty(STDOUT_FILENO) == 1) print_fitted(human);
+      if (!sockets.empty() || !published.empty() || isatty(STDOUT_FILENO) == 1) {
+        print_fitted(human);
+      }
       if (clients != nullptr && !clients->empty()) print_fitted(human_clients);
       print_warnings(o, warnings);
       break;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/published.h"
 #include "cli/filter.h"
 #include "cli/options.h"
 #include "portrel/capture.h"
@@ -57,11 +58,15 @@ std::vector<std::string> all_warnings(const Snapshot& snapshot,
 /// warnings. With CLIENTS (`who PORT -a`), the local sockets connected to the
 /// port are printed apart: HUMAN_CLIENTS under the table, "clients" in JSON, a
 /// "role" column in CSV. Returns answer_exit(): kExitFound, kExitNothing (one
-/// line on stderr, NOTHING, says so), or kExitPartial.
+/// line on stderr, NOTHING, says so), or kExitPartial. PUBLISHED (`who`): the
+/// forwarding rules that cover the port; a port only a rule publishes is found.
+/// MORE_WARNINGS are printed with the snapshot's.
 int emit_sockets(const Options& options, const Snapshot& snapshot,
                  const std::vector<const Socket*>& sockets, const std::string& human,
                  const std::string& nothing = "no socket matches",
                  const std::vector<const Socket*>* clients = nullptr,
-                 const std::string& human_clients = "");
+                 const std::string& human_clients = "",
+                 std::span<const PublishedPort> published = {},
+                 std::span<const std::string> more_warnings = {});
 
 }  // namespace portrel

@@ -2,6 +2,8 @@
 // here are the documented JSON/CSV contract: change them only by adding.
 #include "output/columns.h"
 
+#include <sys/stat.h>
+
 #include <fmt/format.h>
 
 #include <array>
@@ -59,7 +61,8 @@ constexpr std::array kSocketColumns = {
     SocketColumn{
         "netns", "integer", "inode of the network namespace",
         [](const Snapshot&, const Socket& s, CellSink& out) { integer(s.netns, out); }},
-    SocketColumn{"netns_name", "text", "\"host\", the /run/netns name, or net:[INODE]",
+    SocketColumn{"netns_name", "text",
+                 "\"host\", the container it belongs to, the /run/netns name, or net:[INODE]",
                  [](const Snapshot& snap, const Socket& s, CellSink& out) {
                    NetnsLabelBuffer buf;
                    out.text(netns_label(snap, s.netns, buf));
@@ -172,7 +175,8 @@ void of_process(const Process& p, CellSink& out) {
 
 constexpr std::string_view kWorkloadText =
     "what the process runs in: container, container-monitor (conmon), machine, unit or "
-    "session (null when its cgroup was not read or names none)";
+    "session (null when it names none; on the host's namespaces, also when the capture "
+    "read no cgroups)";
 constexpr std::string_view kRuntimeText = "docker, podman, containerd, cri-o, lxc, nspawn, systemd…";
 constexpr std::string_view kIdText = "the container's id (64 hex digits)";
 constexpr std::string_view kNameText = "the container's name, from the runtime's state files";
@@ -292,8 +296,20 @@ std::mutex workloads_mutex;
 WorkloadCache workloads;
 }  // namespace
 
+uint64_t own_namespace(const char* path) {
+  struct stat st {};
+  return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
 const Workload& workload_of(const Process& p) {
+  // A capture that read no cgroups still names the workloads of the processes
+  // that may be in a container (their own namespaces, a runtime's helper).
+  static const uint64_t host_pidns = own_namespace("/proc/self/ns/pid");
+  static const uint64_t host_netns = own_namespace("/proc/self/ns/net");
   std::lock_guard lock(workloads_mutex);
+  if (p.cgroup.empty() && p.pid > 0 && may_be_in_container(p, host_pidns, host_netns)) {
+    return workloads.of_pid(p.pid);
+  }
   return workloads.of(p);
 }
 
@@ -367,10 +383,46 @@ std::string netns_label(const Snapshot& snapshot, uint64_t inode) {
   return std::string(netns_label(snapshot, inode, buf));
 }
 
+namespace {
+
+// The container each namespace of a snapshot belongs to: the one every
+// container (or machine) process in it belongs to; none when they disagree or
+// none is in one. Worked out once per snapshot, in one pass over its processes.
+struct NetnsContainers {
+  const Snapshot* snapshot = nullptr;
+  const Process* processes = nullptr;
+  size_t count = 0;
+  std::unordered_map<uint64_t, std::string> labels;  // "" where they disagree
+};
+NetnsContainers netns_containers;
+
+std::string_view container_of_netns(const Snapshot& snap, uint64_t inode) {
+  std::lock_guard lock(workloads_mutex);
+  NetnsContainers& memo = netns_containers;
+  auto procs = snap.processes();
+  if (memo.snapshot != &snap || memo.processes != procs.data() || memo.count != procs.size()) {
+    memo = {&snap, procs.data(), procs.size(), {}};
+    for (const Process& p : procs) {
+      const Netns* n = snap.netns(p.netns);
+      if (p.netns == 0 || n == nullptr || n->is_host) continue;
+      const Workload& w = p.cgroup.empty() ? workloads.of_pid(p.pid) : workloads.of(p);
+      if (w.kind != WorkloadKind::container && w.kind != WorkloadKind::machine) continue;
+      std::string label = workload_label(w);
+      auto [it, fresh] = memo.labels.try_emplace(p.netns, label);
+      if (!fresh && it->second != label) it->second.clear();
+    }
+  }
+  auto it = memo.labels.find(inode);
+  return it == memo.labels.end() ? std::string_view() : std::string_view(it->second);
+}
+
+}  // namespace
+
 std::string_view netns_label(const Snapshot& snapshot, uint64_t inode,
                              NetnsLabelBuffer& buf) {
   if (const Netns* n = snapshot.netns(inode)) {
     if (n->is_host) return "host";
+    if (std::string_view c = container_of_netns(snapshot, inode); !c.empty()) return c;
     if (!n->name.empty()) return n->name;
   }
   auto end = fmt::format_to_n(buf.data(), buf.size(), "net:[{}]", inode).out;

@@ -97,12 +97,15 @@ const Workload& workload_of_pid(pid_t pid);
 /// Text of a cell as CSV and tables show it: "" for null, "true"/"false".
 std::string value_text(const Value& value);
 
-/// The netns as people read it: "host", the /run/netns name, or "net:[INODE]".
+/// The netns as people read it: "host", the container every containerised
+/// process in it belongs to ("podman webx", "pod default/web (containerd)"),
+/// the /run/netns name, or "net:[INODE]".
 std::string netns_label(const Snapshot& snapshot, uint64_t inode);
 
 /// Room for a netns label that is not a /run/netns name.
 using NetnsLabelBuffer = std::array<char, 32>;
-/// The same label without allocating: the view points into BUF or SNAPSHOT.
+/// The same label without allocating: the view points into BUF, SNAPSHOT or a
+/// memo kept until another snapshot is labelled (copy it before that).
 std::string_view netns_label(const Snapshot& snapshot, uint64_t inode,
                              NetnsLabelBuffer& buf);
 

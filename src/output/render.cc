@@ -10,6 +10,7 @@
 
 #include "output/columns.h"
 #include "output/sharing_view.h"
+#include "output/views.h"
 #include "util/beside.h"
 #include "util/json_writer.h"
 
@@ -100,10 +101,55 @@ void write_socket(JsonWriter& json, JsonColumns& columns, const Snapshot& snapsh
   json.end_array().end_object();
 }
 
+// "published": the forwarding rules that cover the port asked about, each with
+// where it sends the port and the inodes listening there.
+void write_published(JsonWriter& json, const Snapshot& snapshot,
+                     std::span<const PublishedPort> published) {
+  json.raw(",\n\"published\": ").begin_array();
+  for (const PublishedPort& p : published) {
+    const PortForward& f = p.rule;
+    json.begin_object();
+    json.key("proto").string(proto_name(f.proto));
+    json.key("port").integer(p.port);
+    json.key("address");
+    if (f.address) json.string(f.address->to_string());
+    else json.null();
+    json.key("redirect").boolean(f.redirect);
+    json.key("to_address");
+    if (f.redirect) json.null();
+    else json.string(f.to_addr.to_string());
+    json.key("to_port").integer(p.to_port);
+    json.key("rule").begin_object();
+    json.key("family").string(f.family);
+    json.key("table").string(f.table);
+    json.key("chain").string(f.chain);
+    json.key("handle").integer(f.handle);
+    json.key("iptables_nft").boolean(f.xtables);
+    json.end_object();
+    json.key("netns");
+    if (p.netns) json.integer(*p.netns);
+    else json.null();
+    json.key("netns_name");
+    if (p.netns) json.string(netns_label(snapshot, *p.netns));
+    else json.null();
+    json.key("listeners").begin_array();
+    for (const Socket* s : p.listeners) {
+      json.begin_object().key("inode").integer(s->inode).key("pids").begin_array();
+      for (const Holding& h : snapshot.holders(*s)) json.integer(h.pid);
+      json.end_array().end_object();
+    }
+    json.end_array();
+    json.key("sentence").string(published_sentence(snapshot, p));
+    json.end_object();
+  }
+  json.end_array();
+}
+
 void write_document(JsonWriter& json, const Snapshot& snapshot,
                     std::span<const Socket* const> sockets,
                     std::span<const std::string> warnings,
-                    const std::vector<const Socket*>* clients) {
+                    const std::vector<const Socket*>* clients,
+                    std::span<const PublishedPort> published = {}) {
   // The sharing analysis behind `ports`, and its sentences, run on another core
   // while the socket lines are written.
   struct Ports {
@@ -134,6 +180,7 @@ void write_document(JsonWriter& json, const Snapshot& snapshot,
   json.raw("\n],\n\"ports\": ");
   Ports ports = pending.get();
   write_ports_json(json, snapshot, ports.groups, ports.explanations);
+  if (!published.empty()) write_published(json, snapshot, published);
   json.raw(",\n\"warnings\": ").begin_array();
   for (const std::string& w : warnings) json.string(w);
   json.end_array().raw("}\n");
@@ -144,9 +191,10 @@ void write_document(JsonWriter& json, const Snapshot& snapshot,
 void write_sockets_document(std::FILE* out, const Snapshot& snapshot,
                             std::span<const Socket* const> sockets,
                             std::span<const std::string> warnings,
-                            const std::vector<const Socket*>* clients) {
+                            const std::vector<const Socket*>* clients,
+                            std::span<const PublishedPort> published) {
   JsonWriter json(out);
-  write_document(json, snapshot, sockets, warnings, clients);
+  write_document(json, snapshot, sockets, warnings, clients, published);
 }
 
 std::string sockets_document(const Snapshot& snapshot,

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "analysis/published.h"
 #include "output/columns.h"
 #include "portrel/snapshot.h"
 
@@ -18,11 +19,13 @@ namespace portrel {
 /// array of objects of every holder column. Invalid UTF-8 from other processes
 /// becomes U+FFFD.
 /// With CLIENTS, a "clients" array (the same objects) follows "sockets": the
-/// local sockets whose remote port is the one asked about.
+/// local sockets whose remote port is the one asked about. With PUBLISHED, a
+/// "published" array: each forwarding rule that covers the port asked about.
 void write_sockets_document(std::FILE* out, const Snapshot& snapshot,
                             std::span<const Socket* const> sockets,
                             std::span<const std::string> warnings,
-                            const std::vector<const Socket*>* clients = nullptr);
+                            const std::vector<const Socket*>* clients = nullptr,
+                            std::span<const PublishedPort> published = {});
 
 /// The same document as a string.
 std::string sockets_document(const Snapshot& snapshot,

@@ -210,8 +210,76 @@ std::string listing_table(const Snapshot& snap, std::span<const Socket* const> s
   return table.render(color);
 }
 
+namespace {
+
+// "podman container webx", "netns blue", or "" for the host.
+std::string far_end_label(const Snapshot& snap, const PublishedPort& p) {
+  for (const Socket* s : p.listeners) {
+    for (const Holding& h : snap.holders(*s)) {
+      const Process* proc = snap.process(h.pid);
+      if (proc == nullptr) continue;
+      const Workload& w = workload_of(*proc);
+      if (w.kind == WorkloadKind::container && w.pod.empty()) {
+        return sanitize((w.runtime.empty() ? "" : w.runtime + " ") + "container " +
+                        (!w.name.empty() ? w.name : w.id.substr(0, 12)));
+      }
+      if (w.kind == WorkloadKind::container || w.kind == WorkloadKind::machine) {
+        return workload_label(w);
+      }
+    }
+  }
+  const Netns* n = p.netns ? snap.netns(*p.netns) : nullptr;
+  if (p.netns && (n == nullptr || !n->is_host)) return "netns " + netns_label(snap, *p.netns);
+  return "";
+}
+
+std::string rule_text(const PortForward& f) {
+  return "an nftables rule (" + f.family + " " + f.table + " " + f.chain +
+         (f.xtables ? ", iptables-nft" : "") + ")";
+}
+
+// Who listens at the far end: "busybox 11019 listens", "nothing listens on port 80".
+std::string listeners_text(const Snapshot& snap, const PublishedPort& p) {
+  if (!p.netns) return "an address of no network namespace portrel read";
+  std::vector<std::string> names;
+  bool unowned = false;
+  for (const Socket* s : p.listeners) {
+    auto holders = snap.holders(*s);
+    if (holders.empty()) unowned = true;
+    for (const Holding& h : holders) {
+      const Process* proc = snap.process(h.pid);
+      std::string name = (proc && !proc->comm.empty() ? proc->comm + " " : "") +
+                         std::to_string(h.pid);
+      if (std::ranges::find(names, name) == names.end()) names.push_back(name);
+    }
+  }
+  if (p.listeners.empty()) {
+    return "where nothing listens on port " + std::to_string(p.to_port);
+  }
+  if (names.empty()) return "where a socket whose holder is not visible listens";
+  std::string list;
+  for (size_t i = 0; i < names.size() && i < 3; ++i) list += (i ? ", " : "") + names[i];
+  if (names.size() > 3) list += " and " + std::to_string(names.size() - 3) + " more";
+  return "where " + list + (names.size() == 1 && !unowned ? " listens" : " listen");
+}
+
+}  // namespace
+
+std::string published_sentence(const Snapshot& snap, const PublishedPort& p) {
+  const PortForward& f = p.rule;
+  std::string from = (f.address ? endpoint(*f.address, p.port, 0) : ":" + std::to_string(p.port));
+  std::string to = f.redirect ? "port " + std::to_string(p.to_port) + " of this host"
+                              : endpoint(f.to_addr, p.to_port, 0);
+  std::string label = far_end_label(snap, p);
+  std::string head = label.empty()
+                         ? (f.redirect ? "redirected to " : "forwarded to ") + to
+                         : "published to " + label + ":" + std::to_string(p.to_port);
+  std::string route = label.empty() ? "" : ", " + from + " → " + to;
+  return sanitize(head + " by " + rule_text(f) + route + ", " + listeners_text(snap, p));
+}
+
 std::string who_table(const Snapshot& snap, std::span<const Socket* const> sockets,
-                      bool color, bool explain) {
+                      bool color, bool explain, std::span<const PublishedPort> published) {
   bool netns_col = show_netns_column(snap, sockets);
   std::vector<pid_t> holder_pids;
   for (const Socket* s : sockets) {
@@ -276,8 +344,22 @@ std::string who_table(const Snapshot& snap, std::span<const Socket* const> socke
               sentence + "\n";
     }
   }
+  std::set<std::string> said;
+  std::set<std::string> published_containers;  // container ids a rule publishes to
+  for (const PublishedPort& p : published) {
+    std::string sentence = published_sentence(snap, p);
+    if (!said.insert(sentence).second) continue;
+    text += styled("port " + std::to_string(p.port) + ": ", Style::bold, color) + sentence +
+            "\n";
+    for (const Socket* l : p.listeners) {
+      for (const Holding& h : snap.holders(*l)) {
+        if (const Process* proc = snap.process(h.pid)) {
+          published_containers.insert(workload_of(*proc).id);
+        }
+      }
+    }
+  }
   // A port a container runtime's helper holds is the container's, published.
-  std::set<std::string> published;
   for (const Socket* s : sockets) {
     for (const Holding& h : snap.holders(*s)) {
       const Process* p = snap.process(h.pid);
@@ -286,14 +368,20 @@ std::string who_table(const Snapshot& snap, std::span<const Socket* const> socke
       if (w.kind != WorkloadKind::container_monitor) continue;
       std::string container = !w.name.empty() ? w.name : w.id.substr(0, 12);
       if (container.empty()) container = "a container";
-      std::string to = w.forwards_to.empty()
-                           ? ""
-                           : ":" + w.forwards_to.substr(w.forwards_to.rfind(':') + 1);
-      std::string sentence = "published to " + (w.runtime.empty() ? "" : w.runtime + " ") +
-                             "container " + container + to + " by its " +
-                             (w.forwards_to.empty() ? "monitor" : "proxy") + " " +
-                             (p->comm.empty() ? "" : p->comm + " ") + std::to_string(p->pid);
-      if (published.insert(std::to_string(s->local_port) + sentence).second) {
+      std::string helper = (w.forwards_to.empty() ? "monitor" : "proxy") + std::string(" ") +
+                           (p->comm.empty() ? "" : p->comm + " ") + std::to_string(p->pid);
+      std::string sentence;
+      if (!w.id.empty() && published_containers.contains(w.id)) {
+        sentence = "held for " + (w.runtime.empty() ? "" : w.runtime + " ") + "container " +
+                   container + " by its " + helper;
+      } else {
+        std::string to = w.forwards_to.empty()
+                             ? ""
+                             : ":" + w.forwards_to.substr(w.forwards_to.rfind(':') + 1);
+        sentence = "published to " + (w.runtime.empty() ? "" : w.runtime + " ") +
+                   "container " + container + to + " by its " + helper;
+      }
+      if (said.insert(std::to_string(s->local_port) + sentence).second) {
         text += styled("port " + std::to_string(s->local_port) + ": ", Style::bold, color) +
                 sanitize(sentence) + "\n";
       }

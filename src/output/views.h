@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "analysis/published.h"
 #include "portrel/snapshot.h"
 
 namespace portrel {
@@ -33,8 +34,15 @@ std::unordered_map<pid_t, std::string> container_labels(const Snapshot& snapshot
 
 /// One line per (socket, holder): every process holding each socket, with fd;
 /// then, with EXPLAIN, a sentence on how each shared port is shared.
+/// With PUBLISHED, a sentence for each forwarding rule that covers the port:
+/// where it sends it and what listens there.
 std::string who_table(const Snapshot& snapshot, std::span<const Socket* const> sockets,
-                      bool color, bool explain = true);
+                      bool color, bool explain = true,
+                      std::span<const PublishedPort> published = {});
+
+/// "published to podman container webx:80 by an nftables rule (ip nat CHAIN),
+/// 127.0.0.1:18555 → 10.88.0.24:80, where busybox 11019 listens".
+std::string published_sentence(const Snapshot& snapshot, const PublishedPort& published);
 
 /// One line per holding of the given processes, with who else holds the socket.
 std::string of_table(const Snapshot& snapshot, std::span<const pid_t> pids,

@@ -77,16 +77,52 @@ TEST(Podman, NamesTheContainerBehindAPublishedPortAndItsOwnSockets) {
   EXPECT_NE(table.out.find("CONTAINER"), std::string::npos) << table.out;
   EXPECT_NE(table.out.find("podman " + web.name() + " (monitor)"), std::string::npos)
       << table.out;
+  // The rule that publishes it (netavark's iptables-nft DNAT), followed into the
+  // container: the busybox listener on its port 80.
   EXPECT_NE(table.out.find("port " + std::to_string(port) + ": published to podman container " +
+                           web.name() + ":80 by an nftables rule (ip nat NETAVARK-DN-"),
+            std::string::npos)
+      << table.out;
+  EXPECT_NE(table.out.find("where busybox "), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("port " + std::to_string(port) + ": held for podman container " +
                            web.name() + " by its monitor conmon"),
             std::string::npos)
       << table.out;
+  ASSERT_EQ(doc["published"].size(), 1u) << who.out;
+  const auto& published = doc["published"][0];
+  EXPECT_EQ(published["to_port"], 80);
+  EXPECT_EQ(published["address"], "127.0.0.1");
+  EXPECT_EQ(published["rule"]["iptables_nft"], true);
+  EXPECT_EQ(published["netns_name"], "podman " + web.name());
+  ASSERT_EQ(published["listeners"].size(), 1u) << who.out;
+  EXPECT_EQ(published["listeners"][0]["pids"].size(), 1u) << who.out;
 
   // The default view names the container beside its sockets too.
   CliRun view = run_portrel({}, {"NO_COLOR=1"});
   ASSERT_EQ(view.exit_code, 0) << view.err;
   EXPECT_NE(view.out.find("CONTAINER"), std::string::npos) << view.out;
   EXPECT_NE(view.out.find("podman " + web.name() + " (monitor)"), std::string::npos) << view.out;
+  // and names the container's network namespace after it, in NETNS and --netns.
+  bool named = false;
+  for (size_t at = 0, end; at < view.out.size(); at = end + 1) {
+    end = view.out.find('\n', at);
+    if (end == std::string::npos) end = view.out.size();
+    std::string line = view.out.substr(at, end - at);
+    if (line.find("[::]:80 ") == std::string::npos || line.find("busybox") == std::string::npos) {
+      continue;
+    }
+    size_t first = line.find("podman " + web.name());
+    named = first != std::string::npos &&
+            line.find("podman " + web.name(), first + 1) != std::string::npos;
+  }
+  EXPECT_TRUE(named) << "the container's listener line names it in NETNS and CONTAINER: "
+                     << view.out;
+  CliRun by_netns = run_portrel({"--netns", "container:" + web.name(), "--format", "json"});
+  ASSERT_EQ(by_netns.exit_code, 0) << by_netns.err;
+  auto in_netns = nlohmann::json::parse(by_netns.out)["sockets"];
+  ASSERT_EQ(in_netns.size(), 1u) << by_netns.out;
+  EXPECT_EQ(in_netns[0]["local_port"], 80);
+  EXPECT_EQ(in_netns[0]["netns_name"], "podman " + web.name());
 
   // The container's own listener, in its network namespace, by name and by id.
   for (const std::string& what : {web.name(), id.substr(0, 12)}) {
