@@ -8,15 +8,35 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
 namespace portrel {
 
-/// Transport protocol of an inet socket, as sock_diag dumps it.
-enum class Proto : uint8_t { tcp, udp, udplite, raw };
+/// Transport protocol of an inet socket. The order is the order of the views.
+enum class Proto : uint8_t { tcp, udp, udplite, raw, icmp, mptcp };
 
-/// "tcp", "udp", "udplite", "raw".
+/// What every layer knows of a protocol, in one row each (protocols()): adding
+/// one is a row here, its reader in sources/, and its tests.
+struct ProtoInfo {
+  Proto proto;
+  std::string_view name;      ///< "tcp": in output, port specs ("tcp/80"), SQL
+  int ip_protocol;            ///< IPPROTO_*, as sock_diag and socket() take it
+  /// Connection-oriented: TCP's states (LISTEN is its bound state); otherwise a
+  /// bound socket is UNCONN (TCP_CLOSE) and a connected one ESTABLISHED.
+  bool connections;
+  /// Its sockets are in the default view (and `who`, `of`) without a selector.
+  bool by_default;
+  std::string_view selector;  ///< the option that selects it: "-t", "--mptcp"
+  /// What its "port" is: "port", "IP protocol", "ping identifier".
+  std::string_view port_meaning;
+};
+
+/// Every protocol, in the order of Proto.
+std::span<const ProtoInfo> protocols();
+const ProtoInfo& proto_info(Proto proto);
+/// "tcp", "udp", "udplite", "raw", "icmp", "mptcp".
 std::string_view proto_name(Proto proto);
 std::optional<Proto> parse_proto(std::string_view name);
 
@@ -110,8 +130,11 @@ struct Socket {
   uint32_t rx_queue = 0;
   uint32_t tx_queue = 0;
   uint8_t raw_protocol = 0;  ///< for RAW sockets: the IP protocol number
+  /// For an MPTCP socket: its TCP subflows (folded into it, not listed apart).
+  uint8_t subflows = 0;
 
-  /// LISTEN for TCP; UNCONN (bound, not connected) for UDP, UDPLite and RAW.
+  /// LISTEN for connection protocols (TCP, MPTCP); UNCONN (bound, not
+  /// connected) for the others.
   bool is_listening() const;
 };
 

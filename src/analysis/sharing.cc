@@ -149,7 +149,7 @@ std::vector<PortGroup> port_groups(const Snapshot& snap,
   std::vector<const Socket*> sorted;
   sorted.reserve(sockets.size());
   for (const Socket* s : sockets) {
-    if (s->local_port != 0 && s->proto != Proto::raw) sorted.push_back(s);
+    if (s->local_port != 0 && proto_info(s->proto).port_meaning == "port") sorted.push_back(s);
   }
   // Stable: a group keeps the order of SOCKETS.
   std::ranges::stable_sort(sorted, {}, [](const Socket* s) {

@@ -63,7 +63,8 @@ nlohmann::json as_json(const HostReport& r) {
   for (const DiagFamily& f : r.diag) {
     diag.push_back({{"family", f.name},
                     {"available", f.available},
-                    {"reason", f.detail.empty() ? nlohmann::json() : nlohmann::json(f.detail)}});
+                    {"reason", f.detail.empty() ? nlohmann::json() : nlohmann::json(f.detail)},
+                    {"portrel_reads", f.portrel_reads}});
   }
   doc["sock_diag"] = diag;
   doc["bind_rules"] = {
@@ -129,10 +130,10 @@ void print_page(const HostReport& r, bool color) {
   }
 
   fmt::print("\n");
-  Table diag({"SOCK_DIAG", "DUMPS", "WHY NOT"});
+  Table diag({"SOCK_DIAG", "DUMPS", "WHY NOT", "PORTREL READS"});
   for (const DiagFamily& f : r.diag) {
     diag.add({{f.name}, {yes_no(f.available), f.available ? Style::plain : Style::dim},
-              {sanitize(f.detail)}});
+              {sanitize(f.detail)}, {sanitize(f.portrel_reads)}});
   }
   fmt::print("{}", diag.render(color));
   fmt::print("\n");

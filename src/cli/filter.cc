@@ -100,10 +100,13 @@ bool in_workload(const Process& p, std::string_view what) {
 
 Result<Filter> make_filter(const Options& o) {
   Filter f;
-  if (o.tcp || o.udp || o.raw) {
-    f.tcp = o.tcp;
-    f.udp = f.udplite = o.udp;
-    f.raw = o.raw;
+  if (o.tcp || o.udp || o.raw || o.icmp || o.mptcp) {
+    f.protocols = {};
+    if (o.tcp) f.want(Proto::tcp);
+    if (o.udp) f.want(Proto::udp), f.want(Proto::udplite);
+    if (o.raw) f.want(Proto::raw);
+    if (o.icmp) f.want(Proto::icmp);
+    if (o.mptcp) f.want(Proto::mptcp);
   }
   if (o.ipv4 || o.ipv6) {
     f.ipv4 = o.ipv4;
@@ -134,20 +137,7 @@ Result<Filter> make_filter(const Options& o) {
 }
 
 bool Filter::keeps(const Snapshot& snapshot, const Socket& s) const {
-  switch (s.proto) {
-    case Proto::tcp:
-      if (!tcp) return false;
-      break;
-    case Proto::udp:
-      if (!udp) return false;
-      break;
-    case Proto::udplite:
-      if (!udplite) return false;
-      break;
-    case Proto::raw:
-      if (!raw) return false;
-      break;
-  }
+  if (!wants(s.proto)) return false;
   if ((s.family == 4 && !ipv4) || (s.family == 6 && !ipv6)) return false;
   if (listening_only && !s.is_listening()) return false;
   if (!netns.empty() && std::ranges::find(netns, s.netns) == netns.end()) return false;

@@ -1,9 +1,10 @@
-// Turning the filter options (-t -u -w -4 -6 --all --netns --user) into a
+// Turning the filter options (-t -u -w --icmp --mptcp -4 -6 --all --netns --user) into a
 // predicate over the snapshot's sockets.
 #pragma once
 
 #include <sys/types.h>
 
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,7 +17,9 @@
 namespace portrel {
 
 struct Filter {
-  bool tcp = true, udp = true, udplite = true, raw = false;
+  /// The protocols kept, by Proto: those ProtoInfo::by_default when no
+  /// selector (-t -u -w --icmp --mptcp) was given.
+  std::array<bool, 6> protocols = default_protocols();
   bool ipv4 = true, ipv6 = true;
   bool listening_only = true;
   std::vector<uint64_t> netns;  ///< empty: every namespace
@@ -25,6 +28,13 @@ struct Filter {
   std::string sort;  ///< --sort: "" or "port" keeps the display order
 
   bool keeps(const Snapshot& snapshot, const Socket& socket) const;
+  bool wants(Proto proto) const { return protocols[static_cast<size_t>(proto)]; }
+  void want(Proto proto) { protocols[static_cast<size_t>(proto)] = true; }
+  static std::array<bool, 6> default_protocols() {
+    std::array<bool, 6> out{};
+    for (const ProtoInfo& p : portrel::protocols()) out[static_cast<size_t>(p.proto)] = p.by_default;
+    return out;
+  }
 };
 
 /// Whether process P runs in the container, pod or unit WHAT names: a

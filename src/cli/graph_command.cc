@@ -54,7 +54,7 @@ int run_graph(const Options& o) {
     auto parsed = parse_port_spec(o.target);
     if (!parsed) return usage_error(parsed.error().message);
     spec = *parsed;
-    if (spec->proto == Proto::raw) filter->raw = true;
+    if (spec->proto) filter->want(*spec->proto);
   }
   auto snap = capture_for(o, *filter, spec ? std::optional(spec->port) : std::nullopt,
                           CaptureOptions::Details::all);

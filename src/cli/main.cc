@@ -26,7 +26,9 @@ const CLI::Validator kNotEmpty(
 void add_filters(CLI::App& app, portrel::Options& o) {
   app.add_flag("-t,--tcp", o.tcp, "TCP sockets");
   app.add_flag("-u,--udp", o.udp, "UDP and UDPLite sockets");
-  app.add_flag("-w,--raw", o.raw, "RAW sockets");
+  app.add_flag("-w,--raw", o.raw, "RAW sockets (the IP protocol number as their port)");
+  app.add_flag("--icmp", o.icmp, "ICMP ping sockets (the ping identifier as their port)");
+  app.add_flag("--mptcp", o.mptcp, "MPTCP sockets (their TCP subflows folded in)");
   CLI::Option* v4 = app.add_flag("-4,--ipv4", o.ipv4, "IPv4 only");
   app.add_flag("-6,--ipv6", o.ipv6, "IPv6 only")->excludes(v4);
   // ss's habits: holders are always shown and numbers are always numeric.

@@ -14,7 +14,7 @@ struct Options {
   Format format = Format::table;
   std::string format_name = "table";  ///< as given to --format, checked by the parser
   std::string color = "auto";  ///< auto | always | never
-  bool tcp = false, udp = false, raw = false;
+  bool tcp = false, udp = false, raw = false, icmp = false, mptcp = false;
   bool ipv4 = false, ipv6 = false;
   bool all = false;        ///< every state, not just listening/bound
   bool listening = false;  ///< the default, stated explicitly

@@ -160,7 +160,7 @@ Result<PortSpec> parse_proto_and_port(const std::vector<std::string>& words,
   std::string name(command);
   if (args.size() == 2) {
     proto = parse_proto(args[0]);
-    if (!proto || *proto == Proto::raw) {
+    if (!proto || (*proto != Proto::tcp && *proto != Proto::udp && *proto != Proto::udplite)) {
       return std::unexpected(
           Error{name + ": expected tcp, udp or udplite, not '" + args[0] + "'"});
     }
@@ -169,7 +169,10 @@ Result<PortSpec> parse_proto_and_port(const std::vector<std::string>& words,
   if (args.size() != 1) return std::unexpected(Error{name + ": expected [tcp|udp] ADDR:PORT"});
   auto spec = parse_port_spec(args[0]);
   if (!spec) return std::unexpected(spec.error());
-  if (spec->proto == Proto::raw) return std::unexpected(Error{name + ": raw sockets have no ports"});
+  if (spec->proto && proto_info(*spec->proto).port_meaning != "port") {
+    return std::unexpected(Error{name + ": " + std::string(proto_name(*spec->proto)) +
+                                 " sockets have no ports to bind"});
+  }
   if (proto) spec->proto = proto;
   return spec;
 }

@@ -124,7 +124,7 @@ int run_who(const Options& o) {
   if (!spec) return usage_error(spec.error().message);
   auto filter = make_filter(o);
   if (!filter) return usage_error(filter.error().message);
-  if (spec->proto == Proto::raw) filter->raw = true;
+  if (spec->proto) filter->want(*spec->proto);
   // A port a rule forwards is answered at both ends: the capture then takes
   // every port, for the far end's listeners.
   std::vector<std::string> forward_warnings;

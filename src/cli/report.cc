@@ -109,10 +109,11 @@ Result<Snapshot> capture_for(const Options& o, const Filter& filter,
   CaptureOptions capture_options;
   capture_options.only_netns = filter.netns;
   capture_options.listening_only = filter.listening_only;
-  if (filter.tcp) capture_options.protocols.push_back(Proto::tcp);
-  if (filter.udp) capture_options.protocols.push_back(Proto::udp);
-  if (filter.udplite) capture_options.protocols.push_back(Proto::udplite);
-  if (filter.raw) capture_options.protocols.push_back(Proto::raw);
+  for (const ProtoInfo& p : protocols()) {
+    // MPTCP's subflows are TCP sockets: read to be folded into their MPTCP socket.
+    bool subflows = p.proto == Proto::tcp && filter.wants(Proto::mptcp);
+    if (filter.wants(p.proto) || subflows) capture_options.protocols.push_back(p.proto);
+  }
   capture_options.probe_sockopts = o.probe_sockopts;
   capture_options.port = port;
   // --container asks each holder's cgroup.

@@ -119,7 +119,7 @@ int run_watch(const Options& o) {
   if (!o.target.empty()) {
     auto spec = parse_port_spec(o.target);
     if (!spec) return usage_error(spec.error().message);
-    if (spec->proto == Proto::raw) filter->raw = true;
+    if (spec->proto) filter->want(*spec->proto);
     scope.port = *spec;
   }
   DiffOptions diff;

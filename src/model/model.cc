@@ -3,29 +3,43 @@
 #include "portrel/model.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <charconv>
 #include <cstring>
 
 namespace portrel {
 
+namespace {
+
+constexpr ProtoInfo kProtocols[] = {
+    {Proto::tcp, "tcp", IPPROTO_TCP, true, true, "-t", "port"},
+    {Proto::udp, "udp", IPPROTO_UDP, false, true, "-u", "port"},
+    {Proto::udplite, "udplite", IPPROTO_UDPLITE, false, true, "-u", "port"},
+    {Proto::raw, "raw", IPPROTO_RAW, false, false, "-w", "IP protocol"},
+    {Proto::icmp, "icmp", IPPROTO_ICMP, false, false, "--icmp", "ping identifier"},
+    {Proto::mptcp, "mptcp", 262 /* IPPROTO_MPTCP */, true, true, "--mptcp", "port"},
+};
+static_assert(std::size(kProtocols) == static_cast<size_t>(Proto::mptcp) + 1);
+
+}  // namespace
+
+std::span<const ProtoInfo> protocols() { return kProtocols; }
+
+const ProtoInfo& proto_info(Proto proto) {
+  return kProtocols[static_cast<size_t>(proto) < std::size(kProtocols)
+                        ? static_cast<size_t>(proto)
+                        : 0];
+}
+
 std::string_view proto_name(Proto proto) {
-  switch (proto) {
-    case Proto::tcp:
-      return "tcp";
-    case Proto::udp:
-      return "udp";
-    case Proto::udplite:
-      return "udplite";
-    case Proto::raw:
-      return "raw";
-  }
-  return "?";
+  if (static_cast<size_t>(proto) >= std::size(kProtocols)) return "?";
+  return proto_info(proto).name;
 }
 
 std::optional<Proto> parse_proto(std::string_view name) {
-  for (Proto p : {Proto::tcp, Proto::udp, Proto::udplite, Proto::raw}) {
-    if (proto_name(p) == name) return p;
+  for (const ProtoInfo& p : kProtocols) {
+    if (p.name == name) return p.proto;
   }
   return std::nullopt;
 }
@@ -132,13 +146,13 @@ std::string_view state_name(Proto proto, uint8_t state) {
       "UNKNOWN",   "ESTABLISHED", "SYN_SENT",     "SYN_RECV",      "FIN_WAIT1",
       "FIN_WAIT2", "TIME_WAIT",   "CLOSE",        "CLOSE_WAIT",    "LAST_ACK",
       "LISTEN",    "CLOSING",     "NEW_SYN_RECV", "BOUND_INACTIVE"};
-  if (proto != Proto::tcp && state == kStateClose) return "UNCONN";
+  if (!proto_info(proto).connections && state == kStateClose) return "UNCONN";
   if (state < std::size(kNames)) return kNames[state];
   return "UNKNOWN";
 }
 
 bool Socket::is_listening() const {
-  if (proto == Proto::tcp) return state == kStateListen;
+  if (proto_info(proto).connections) return state == kStateListen;
   return state == kStateClose;
 }
 

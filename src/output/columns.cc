@@ -143,6 +143,12 @@ constexpr std::array kSocketColumns = {
                  [](const Snapshot&, const Socket& s, CellSink& out) {
                    integer(s.tx_queue, out);
                  }},
+    SocketColumn{"subflows", "integer",
+                 "MPTCP: the TCP subflows folded into the socket (null for other protocols)",
+                 [](const Snapshot&, const Socket& s, CellSink& out) {
+                   if (s.proto == Proto::mptcp) integer(s.subflows, out);
+                   else out.null();
+                 }},
     SocketColumn{"owner", "text",
                  "why no holder is visible (null when the socket has holders)",
                  [](const Snapshot& snap, const Socket& s, CellSink& out) {

@@ -125,6 +125,7 @@ std::vector<DiagFamily> probe_diag_families() {
   static constexpr Probe kProbes[] = {
       {"tcp", AF_INET, IPPROTO_TCP},         {"udp", AF_INET, IPPROTO_UDP},
       {"udplite", AF_INET, IPPROTO_UDPLITE}, {"raw", AF_INET, IPPROTO_RAW},
+      {"icmp", AF_INET, IPPROTO_ICMP},
       {"mptcp", AF_INET, kIpprotoMptcp},     {"sctp", AF_INET, IPPROTO_SCTP},
       {"unix", AF_UNIX, 0},                  {"netlink", AF_NETLINK, 0},
       {"packet", AF_PACKET, 0},              {"vsock", kAfVsock, 0},
@@ -133,7 +134,21 @@ std::vector<DiagFamily> probe_diag_families() {
   auto seq = static_cast<uint32_t>(time(nullptr));
   for (const Probe& p : kProbes) {
     std::string why = ask(p, seq++);
-    out.push_back({p.name, why.empty(), why});
+    std::string_view name = p.name;
+    std::string reads;
+    if (name == "raw" || name == "icmp") {
+      reads = why.empty() && name == "raw" ? "sock_diag"
+                                           : "/proc/net/" + std::string(name) +
+                                                 "{,6} in each namespace (no socket options)";
+      if (name == "icmp") why = "no kernel has one (ping sockets)";
+    } else if (name == "unix" || name == "netlink" || name == "packet") {
+      reads = "not shown: " + std::string(name) + " sockets have no ports";
+    } else if (name == "sctp" || name == "vsock") {
+      reads = "not shown yet";
+    } else {
+      reads = why.empty() ? "sock_diag" : "none: its sockets cannot be listed";
+    }
+    out.push_back({p.name, why.empty(), why, reads});
   }
   return out;
 }

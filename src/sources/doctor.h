@@ -21,6 +21,10 @@ struct DiagFamily {
   std::string name;  ///< "tcp", "udp", "udplite", "raw", "mptcp", "sctp", "unix", …
   bool available = false;
   std::string detail;  ///< why not ("no diag module: No such file or directory"), or ""
+  /// Where portrel reads these sockets from, given the answer: "sock_diag",
+  /// "/proc/net/raw (no socket options)", or why it shows none ("unix: paths,
+  /// not ports").
+  std::string portrel_reads;
 };
 
 /// Asks the kernel for an empty dump of each family (no states: no rows) in

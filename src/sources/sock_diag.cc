@@ -13,9 +13,11 @@
 #include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <unordered_map>
 #include <atomic>
 #include <cerrno>
 #include <climits>
@@ -28,6 +30,7 @@
 #include <unordered_map>
 
 #include "sources/netns.h"
+#include "sources/proc_net.h"
 
 namespace portrel {
 namespace {
@@ -42,14 +45,34 @@ std::string_view family_name(int family) {
   return family == AF_INET ? "v4" : family == AF_INET6 ? "v6" : "v4 and v6";
 }
 
+// How sock_diag is asked for a protocol: its number, or (MPTCP's 262, past
+// the byte of inet_diag_req_v2) TCP's with INET_DIAG_REQ_PROTOCOL saying which.
 uint8_t ip_protocol(Proto proto) {
-  switch (proto) {
-    case Proto::tcp: return IPPROTO_TCP;
-    case Proto::udp: return IPPROTO_UDP;
-    case Proto::udplite: return IPPROTO_UDPLITE;
-    case Proto::raw: return IPPROTO_RAW;
+  int p = proto_info(proto).ip_protocol;
+  return p > 255 ? uint8_t{IPPROTO_TCP} : static_cast<uint8_t>(p);
+}
+
+// Protocols sock_diag has no handler for, read from /proc/net instead.
+bool from_proc_net(Proto proto) { return proto == Proto::icmp; }
+
+// An MPTCP socket and its first TCP subflow share the inode of the file the
+// process holds (ss lists both, the subflow as a TCP connection of that
+// process): the subflow is folded into its MPTCP socket and counted there.
+void fold_mptcp_subflows(std::vector<Socket>& rows) {
+  std::unordered_map<uint64_t, size_t> mptcp;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i].proto == Proto::mptcp && rows[i].inode != 0) mptcp.emplace(rows[i].inode, i);
   }
-  return IPPROTO_RAW;
+  if (mptcp.empty()) return;
+  auto subflow = [&](const Socket& s) {
+    return s.proto == Proto::tcp && s.inode != 0 && mptcp.contains(s.inode);
+  };
+  for (const Socket& s : rows) {
+    if (!subflow(s)) continue;
+    Socket& parent = rows[mptcp[s.inode]];
+    if (parent.subflows < UINT8_MAX) ++parent.subflows;
+  }
+  std::erase_if(rows, subflow);
 }
 
 struct AttrState {
@@ -305,7 +328,7 @@ Result<bool> run_dump(std::span<const std::byte> buffer, Proto proto, uint64_t n
 
 uint32_t requested_states(Proto proto, const SocketQuery& query) {
   if (!query.listening_only) return ~0u;
-  if (proto == Proto::tcp) return 1u << kStateListen;
+  if (proto_info(proto).connections) return 1u << kStateListen;
   return 1u << kStateClose | 1u << kStateEstablished;
 }
 
@@ -336,7 +359,8 @@ Result<void> dump_one(mnl_socket* nl, uint32_t seq, Proto proto, int family,
                       std::byte* buf, std::vector<Socket>& out, bool& interrupted) {
   constexpr size_t kReq = std::max(sizeof(inet_diag_req_v2), sizeof(inet_diag_req));
   alignas(nlmsghdr) char req[MNL_NLMSG_HDRLEN + MNL_ALIGN(kReq) + MNL_ATTR_HDRLEN +
-                             sizeof(std::array<inet_diag_bc_op, 4>)];
+                             sizeof(std::array<inet_diag_bc_op, 4>) + MNL_ATTR_HDRLEN +
+                             sizeof(uint32_t)];
   nlmsghdr* nlh = mnl_nlmsg_put_header(req);
   nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
   nlh->nlmsg_seq = seq;
@@ -355,6 +379,10 @@ Result<void> dump_one(mnl_socket* nl, uint32_t seq, Proto proto, int family,
     r->sdiag_family = static_cast<uint8_t>(family);
     r->sdiag_protocol = ip_protocol(proto);  // IPPROTO_RAW dumps every raw socket
     r->idiag_states = states;
+    if (proto_info(proto).ip_protocol > 255) {
+      mnl_attr_put_u32(nlh, INET_DIAG_REQ_PROTOCOL,
+                       static_cast<uint32_t>(proto_info(proto).ip_protocol));
+    }
   }
   if (port) {
     auto bytecode = port_bytecode(*port);
@@ -417,11 +445,35 @@ Result<std::vector<Socket>> dump_current_netns(uint64_t netns_inode,
     bool interrupted = false;
   };
   std::vector<Job> jobs;
-  for (Proto proto : {Proto::tcp, Proto::udp, Proto::udplite, Proto::raw}) {
-    if (!query.protocols.empty() && std::ranges::find(query.protocols, proto) ==
-                                        query.protocols.end()) {
+  std::vector<Socket> from_proc;  // read here: this thread is in the namespace
+  std::vector<std::string> proc_problems;
+  auto read_tables = [&](Proto proto) {
+    for (uint8_t family : {uint8_t{4}, uint8_t{6}}) {
+      auto rows = read_proc_net(proto, family, netns_inode);
+      if (!rows) {
+        proc_problems.push_back(rows.error().message);
+        continue;
+      }
+      for (Socket& s : *rows) {
+        bool bound = s.state == kStateClose || s.state == kStateEstablished;
+        if (query.listening_only && proto != Proto::raw && !bound) continue;
+        if (query.port && s.local_port != *query.port) continue;
+        from_proc.push_back(s);
+      }
+    }
+  };
+  for (const ProtoInfo& info : protocols()) {
+    Proto proto = info.proto;
+    if (!query.protocols.empty() &&
+        std::ranges::find(query.protocols, proto) == query.protocols.end()) {
       continue;
     }
+    if (from_proc_net(proto)) {
+      read_tables(proto);
+      continue;
+    }
+    // A kernel built without MPTCP has none of its sockets: nothing to dump.
+    if (proto == Proto::mptcp && access("/proc/sys/net/mptcp", F_OK) != 0) continue;
     uint32_t states = requested_states(proto, query);
     if (lister && !query.port && (proto == Proto::tcp || proto == Proto::udp)) {
       jobs.push_back({proto, kListed, states, {}, {}});
@@ -511,12 +563,18 @@ Result<std::vector<Socket>> dump_current_netns(uint64_t netns_inode,
         return std::unexpected(std::move(e));
       }
       job.rows.clear();
-      if (warnings && std::ranges::find(missing, job.proto) == missing.end()) {
+      bool first = std::ranges::find(missing, job.proto) == missing.end();
+      missing.push_back(job.proto);
+      if (first && job.proto == Proto::raw) {
+        // No raw_diag: the kernel's /proc/net/raw table lists them still.
+        read_tables(Proto::raw);
+        continue;
+      }
+      if (warnings && first) {
         warnings->push_back(where + std::string(proto_name(job.proto)) +
                             " sockets not listed: the kernel cannot dump them (" +
                             e.message + ")");
       }
-      missing.push_back(job.proto);
       continue;
     }
     if (job.interrupted && warnings) {
@@ -525,9 +583,14 @@ Result<std::vector<Socket>> dump_current_netns(uint64_t netns_inode,
     }
     total += job.rows.size();
   }
+  if (warnings) {
+    for (const std::string& p : proc_problems) warnings->push_back(where + p);
+  }
   std::vector<Socket> out;
-  out.reserve(total);
+  out.reserve(total + from_proc.size());
   for (Job& job : jobs) std::ranges::move(job.rows, std::back_inserter(out));
+  std::ranges::move(from_proc, std::back_inserter(out));
+  fold_mptcp_subflows(out);
   return out;
 }
 
