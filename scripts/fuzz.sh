@@ -3,12 +3,12 @@
 # Debian 12, -fsanitize=fuzzer,address,undefined): the /proc/PID texts (stat,
 # status, fdinfo and epoll's tfd: lines, fd and ns links, cmdline, cgroup), the
 # cgroup and conmon parsers of the container view, the port/address spec with
-# its /etc/hosts, sock_diag dump replies and nftables rule dumps (port forwards). Each harness (fuzz/NAME_fuzz.cc)
+# its /etc/hosts, sock_diag dump replies, nftables rule dumps (port forwards) and /proc/net tables. Each harness (fuzz/NAME_fuzz.cc)
 # is built from the few sources it needs, seeded from tests/data, and run for
 # SECONDS (default 20) with its corpus kept in build-fuzz/corpus/NAME; a crash
 # leaves its input in build-fuzz/crashes/NAME/ and fails the run.
 #
-#   bash scripts/fuzz.sh [SECONDS] [NAME...]     NAME: procfs workload port_spec sock_diag nft
+#   bash scripts/fuzz.sh [SECONDS] [NAME...]     NAME: procfs workload port_spec sock_diag nft proc_net
 #
 # clang 16 implements what libstdc++ 12's <expected> needs (P0848) but does not
 # say so in __cpp_concepts: the harnesses are built with it defined to 202002.
@@ -18,7 +18,7 @@ out="$root/build-fuzz"
 seconds=${1:-20}
 [ $# -gt 0 ] && shift
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(procfs workload port_spec sock_diag nft)
+[ ${#names[@]} -gt 0 ] || names=(procfs workload port_spec sock_diag nft proc_net)
 
 die() {
   echo "portrel-fuzz: $*" >&2
@@ -31,7 +31,8 @@ sources_of() {
     port_spec) echo "src/cli/port_spec.cc src/model/model.cc src/util/error.cc src/util/text.cc" ;;
     sock_diag) echo "src/sources/sock_diag.cc src/sources/netns.cc src/model/model.cc src/util/error.cc -lmnl" ;;
     nft) echo "src/sources/port_forwards.cc src/sources/netns.cc src/model/model.cc src/util/error.cc src/util/text.cc -lmnl" ;;
-    *) die "unknown harness $1 (procfs workload port_spec sock_diag nft)" ;;
+    proc_net) echo "src/sources/proc_net.cc src/model/model.cc src/util/error.cc" ;;
+    *) die "unknown harness $1 (procfs workload port_spec sock_diag nft proc_net)" ;;
   esac
 }
 
@@ -44,6 +45,7 @@ seeds_of() {
                  'localhost:8080' 'tcp [::ffff:127.0.0.1]:80' http ;;
     sock_diag) ls "$root"/tests/data/diag_*.bin ;;
     nft) ls "$root"/tests/data/nft_*.bin ;;
+    proc_net) ls "$root"/tests/data/proc_net_* ;;
   esac
 }
 
