@@ -64,7 +64,7 @@ Result<Stat> parse_stat(std::string_view text) {
   std::string_view tail = text.substr(close + 1);
   if (!tail.starts_with(' ')) return std::unexpected(parse_error("stat: truncated after comm"));
   tail.remove_prefix(1);
-  constexpr int kFirst = 3, kPpid = 4, kStartTime = 22;
+  constexpr int kFirst = 3, kPpid = 4, kThreads = 20, kStartTime = 22;
   int index = kFirst;
   while (index <= kStartTime) {
     size_t end = tail.find_first_of(" \n");
@@ -77,6 +77,8 @@ Result<Stat> parse_stat(std::string_view text) {
       auto ppid = parse_number<pid_t>(token);
       if (!ppid) return std::unexpected(parse_error("stat: ppid is not a number"));
       stat.ppid = *ppid;
+    } else if (index == kThreads) {
+      stat.threads = parse_number<uint32_t>(token).value_or(1);
     } else if (index == kStartTime) {
       auto start = parse_number<uint64_t>(token);
       if (!start) return std::unexpected(parse_error("stat: start time is not a number"));

@@ -21,6 +21,7 @@ struct Stat {
   char state = '?';
   pid_t ppid = 0;
   uint64_t start_time = 0;  ///< field 22, clock ticks after boot
+  uint32_t threads = 1;     ///< field 20, num_threads (1 when not a number)
 };
 
 /// Parses /proc/PID/stat. comm may hold any byte (spaces, parentheses, newlines,

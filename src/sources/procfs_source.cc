@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/kcmp.h>
 #include <pwd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -94,6 +95,10 @@ class ProcfsSource::Reader {
   // Fills holdings_ with the socket fds of the process; returns 0, or the errno
   // that stopped the walk (EACCES: unreadable; ESRCH/ENOENT: gone).
   int read_fds(int pid_dir, pid_t pid);
+  // Adds the socket fds of the threads of PID that have an fd table of their
+  // own (unshare(CLONE_FILES), clone without CLONE_FILES): /proc/PID/fd shows
+  // only the leader's. Their holdings are the process's (pid PID).
+  void read_thread_fds(int pid_dir, pid_t pid);
 
   std::unique_ptr<char[]> buf_;
   size_t buf_capacity_ = 0;
@@ -202,6 +207,34 @@ int ProcfsSource::Reader::read_fds(int pid_dir, pid_t pid) {
   return result;
 }
 
+void ProcfsSource::Reader::read_thread_fds(int pid_dir, pid_t pid) {
+  UniqueFd task_dir(openat(pid_dir, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (task_dir.get() < 0) return;
+  std::vector<pid_t> tids;
+  for_each_entry(task_dir.get(), dents_.get(), [&](const char* name) {
+    if (auto tid = procfs::parse_decimal(name); tid && *tid != static_cast<uint64_t>(pid) &&
+                                                *tid <= INT32_MAX) {
+      tids.push_back(static_cast<pid_t>(*tid));
+    }
+  });
+  std::vector<Holding> found = std::move(holdings_);
+  std::vector<EpollWatch> watches = std::move(epoll_);
+  for (pid_t tid : tids) {
+    // 0: the thread shares the leader's table (the usual case, one syscall).
+    if (syscall(SYS_kcmp, pid, tid, KCMP_FILES, 0, 0) == 0) continue;
+    UniqueFd thread_dir(openat(task_dir.get(), std::to_string(tid).c_str(),
+                               O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (thread_dir.get() < 0 || read_fds(thread_dir.get(), pid) != 0) continue;
+    found.insert(found.end(), holdings_.begin(), holdings_.end());
+    watches.insert(watches.end(), epoll_.begin(), epoll_.end());
+  }
+  // Threads sharing one table apart from the leader's give it once each.
+  std::ranges::sort(found);
+  found.erase(std::ranges::unique(found).begin(), found.end());
+  holdings_ = std::move(found);
+  epoll_ = std::move(watches);
+}
+
 ProcfsSource::Outcome ProcfsSource::Reader::read_process(int pid_dir, pid_t pid,
                                                          ProcessScan& into) {
   auto vanished = [&into] {
@@ -263,6 +296,7 @@ ProcfsSource::Outcome ProcfsSource::Reader::read_process(int pid_dir, pid_t pid,
 
   int fd_err = read_fds(pid_dir, pid);
   if (gone(fd_err)) return vanished();
+  if (fd_err == 0 && stat->threads > 1) read_thread_fds(pid_dir, pid);
   if (fd_err != 0) {
     ++into.fd_unreadable;
     if (fd_err == EMFILE || fd_err == ENFILE) ++into.fd_exhausted;

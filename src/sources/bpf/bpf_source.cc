@@ -619,6 +619,8 @@ Result<ProcessScan> BpfSource::scan() {
     scan.holdings.push_back(Holding{s.pid, s.fd, s.inode, s.cloexec});
   }
   std::ranges::sort(scan.holdings);
+  // Threads sharing a table of their own each gave its fds.
+  scan.holdings.erase(std::ranges::unique(scan.holdings).begin(), scan.holdings.end());
   scan.netns = netns_handles(options_.proc_root, scan.processes);
 
   return scan;

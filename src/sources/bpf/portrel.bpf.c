@@ -86,7 +86,10 @@ static __always_inline void fill_task(struct portrel_task_rec *rec, struct task_
    * BPF_CORE_READ is a helper call per pointer. A NULL on the way reads 0. */
   rec->ppid = task->real_parent->tgid;
   rec->uid = task->real_cred->uid.val;
-  rec->start_ns = task->start_boottime;
+  /* A thread with an fd table of its own holds for its process: the process's
+   * start time and name, as the task pass reads them from the leader. */
+  struct task_struct *leader = task->group_leader;
+  rec->start_ns = leader->start_boottime;
   rec->netns = task->nsproxy->net_ns->ns.inum;
   /* Only compared for equality in user space: forks share one exe file. */
   rec->exe_id = (__u64)task->mm->exe_file;
@@ -97,7 +100,7 @@ static __always_inline void fill_task(struct portrel_task_rec *rec, struct task_
     bpf_probe_read_kernel(&upid, sizeof upid, &pid->numbers[level]);
     rec->pidns = BPF_CORE_READ(upid.ns, ns.inum);
   }
-  bpf_probe_read_kernel_str(rec->comm, sizeof rec->comm, task->comm);
+  bpf_probe_read_kernel_str(rec->comm, sizeof rec->comm, leader->comm);
 }
 
 SEC("iter/task")
@@ -116,8 +119,10 @@ int portrel_tasks(struct bpf_iter__task *ctx) {
 static __always_inline int fill_held_sock(struct portrel_sock_rec *rec, struct task_struct *task,
                                           struct file *file, __u32 fd,
                                           struct portrel_filter **f) {
-  /* /proc/PID/fd shows the leader's table: threads report nothing of their own. */
-  if (task->pid != task->tgid) return 0;
+  /* The iterator skips threads that share their leader's fd table; one that
+   * visits has a table of its own (unshare(CLONE_FILES)): its fds are held by
+   * the process too. Threads sharing one such table give each fd once each
+   * (the reader drops the repeats). */
   struct socket *sock = bpf_sock_from_file(file);
   if (!sock) return 0;
   *f = reader_filter();
