@@ -5,6 +5,8 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cstdio>
+#include <new>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -146,5 +148,11 @@ int main(int argc, char** argv) {
   options.format = options.format_name == "json"  ? portrel::Format::json
                    : options.format_name == "csv" ? portrel::Format::csv
                                                   : portrel::Format::table;
-  return chosen->run(options);
+  try {
+    return chosen->run(options);
+  } catch (const std::bad_alloc&) {
+    // Out of memory (a low ulimit -v or cgroup limit): one line, not an abort.
+    std::fputs("portrel: out of memory: the answer could not be built\n", stderr);
+    return portrel::kExitFailure;
+  }
 }

@@ -101,3 +101,35 @@ TEST(Privilege, WhatPortrelWritesIsRootsAlone) {
 
 }  // namespace
 }  // namespace portrel::testing
+
+namespace portrel::testing {
+namespace {
+
+// Allocations failing (low memory): the sanitizer build makes every allocation
+// above 1 MiB fail (operator new throws, malloc returns NULL). Each command
+// answers with what it could still read, or says in one line that it ran out
+// of memory: never an abort.
+TEST(LowMemory, FailedAllocationsGiveAnAnswerOrOneLine) {
+#ifndef __SANITIZE_ADDRESS__
+  GTEST_SKIP() << "failing allocations are injected through AddressSanitizer: run the "
+                  "sanitizer build (build-test) to test this";
+#else
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{}, {"who", "22"}, {"-a", "--format", "json"},
+                                             {"sql", "SELECT count(*) FROM holding"},
+                                             {"audit"}, {"doctor"}}) {
+    CliRun r = run_portrel(args, {"ASAN_OPTIONS=max_allocation_size_mb=1:"
+                                  "allocator_may_return_null=1:detect_leaks=0"});
+    std::string what = args.empty() ? "(default view)" : args[0];
+    EXPECT_TRUE(r.exit_code >= 0 && r.exit_code <= 5) << what << ": exit " << r.exit_code;
+    for (size_t at = 0; (at = r.err.find("portrel: ", at)) != std::string::npos; ++at) {
+      size_t end = r.err.find('\n', at);
+      EXPECT_NE(end, std::string::npos) << what << ": " << r.err;
+    }
+    EXPECT_EQ(r.err.find("terminate called"), std::string::npos) << what << ": " << r.err;
+  }
+#endif
+}
+
+}  // namespace
+}  // namespace portrel::testing
