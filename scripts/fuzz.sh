@@ -3,12 +3,14 @@
 # Debian 12, -fsanitize=fuzzer,address,undefined): the /proc/PID texts (stat,
 # status, fdinfo and epoll's tfd: lines, fd and ns links, cmdline, cgroup), the
 # cgroup and conmon parsers of the container view, the port/address spec with
-# its /etc/hosts, sock_diag dump replies, nftables rule dumps (port forwards) and /proc/net tables. Each harness (fuzz/NAME_fuzz.cc)
+# its /etc/hosts, sock_diag dump replies, nftables rule dumps (port forwards), /proc/net tables,
+# the bpf iterators' record streams, and the bpf verdict state file. Each harness (fuzz/NAME_fuzz.cc)
 # is built from the few sources it needs, seeded from tests/data, and run for
 # SECONDS (default 20) with its corpus kept in build-fuzz/corpus/NAME; a crash
 # leaves its input in build-fuzz/crashes/NAME/ and fails the run.
 #
 #   bash scripts/fuzz.sh [SECONDS] [NAME...]     NAME: procfs workload port_spec sock_diag nft proc_net
+#                                               bpf_records state
 #
 # clang 16 implements what libstdc++ 12's <expected> needs (P0848) but does not
 # say so in __cpp_concepts: the harnesses are built with it defined to 202002.
@@ -18,7 +20,7 @@ out="$root/build-fuzz"
 seconds=${1:-20}
 [ $# -gt 0 ] && shift
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(procfs workload port_spec sock_diag nft proc_net)
+[ ${#names[@]} -gt 0 ] || names=(procfs workload port_spec sock_diag nft proc_net bpf_records state)
 
 die() {
   echo "portrel-fuzz: $*" >&2
@@ -32,7 +34,14 @@ sources_of() {
     sock_diag) echo "src/sources/sock_diag.cc src/sources/netns.cc src/model/model.cc src/util/error.cc -lmnl" ;;
     nft) echo "src/sources/port_forwards.cc src/sources/netns.cc src/model/model.cc src/util/error.cc src/util/text.cc -lmnl" ;;
     proc_net) echo "src/sources/proc_net.cc src/model/model.cc src/util/error.cc" ;;
-    *) die "unknown harness $1 (procfs workload port_spec sock_diag nft proc_net)" ;;
+    bpf_records)
+      # The decoders sit beside the loader, which includes the generated
+      # skeleton: the test build (scripts/test.sh) makes it first.
+      [ -f "$root/build-test/bpf/portrel.skel.h" ] ||
+        die "bpf_records needs build-test/bpf/portrel.skel.h: build build-test first"
+      echo "src/sources/bpf/bpf_source.cc src/sources/bpf/bpf_loader.cc src/sources/bpf/bpf_parts.cc src/sources/netns.cc src/sources/procfs.cc src/sources/workload.cc src/model/model.cc src/util/error.cc src/util/state_file.cc src/util/user_names.cc src/util/text.cc src/util/replace_file.cc -I$root/build-test/bpf -DPORTREL_HAVE_BPF=1 -lbpf -lmnl" ;;
+    state) echo "src/sources/bpf/bpf_parts.cc src/util/state_file.cc src/util/replace_file.cc src/util/error.cc" ;;
+    *) die "unknown harness $1 (procfs workload port_spec sock_diag nft proc_net bpf_records state)" ;;
   esac
 }
 
@@ -46,6 +55,8 @@ seeds_of() {
     sock_diag) ls "$root"/tests/data/diag_*.bin ;;
     nft) ls "$root"/tests/data/nft_*.bin ;;
     proc_net) ls "$root"/tests/data/proc_net_* ;;
+    bpf_records) ;;  # no recorded streams: libFuzzer starts from nothing
+    state) ls "$root"/tests/data/state_* ;;
   esac
 }
 
