@@ -31,7 +31,7 @@ sources_of() {
   case "$1" in
     procfs|workload) echo "src/sources/procfs.cc src/sources/workload.cc src/sources/epoll.cc src/util/error.cc" ;;
     port_spec) echo "src/cli/port_spec.cc src/model/model.cc src/util/error.cc src/util/text.cc" ;;
-    sock_diag) echo "src/sources/sock_diag.cc src/sources/netns.cc src/model/model.cc src/util/error.cc -lmnl" ;;
+    sock_diag) echo "src/sources/sock_diag.cc src/sources/proc_net.cc src/sources/netns.cc src/model/model.cc src/util/error.cc -lmnl" ;;
     nft) echo "src/sources/port_forwards.cc src/sources/netns.cc src/model/model.cc src/util/error.cc src/util/text.cc -lmnl" ;;
     proc_net) echo "src/sources/proc_net.cc src/model/model.cc src/util/error.cc" ;;
     bpf_records)
