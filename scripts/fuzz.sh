@@ -4,13 +4,14 @@
 # status, fdinfo and epoll's tfd: lines, fd and ns links, cmdline, cgroup), the
 # cgroup and conmon parsers of the container view, the port/address spec with
 # its /etc/hosts, sock_diag dump replies, nftables rule dumps (port forwards), /proc/net tables,
-# the bpf iterators' record streams, and the bpf verdict state file. Each harness (fuzz/NAME_fuzz.cc)
+# the bpf iterators' record streams, the bpf verdict state file, and the
+# container runtimes' state files (JSON). Each harness (fuzz/NAME_fuzz.cc)
 # is built from the few sources it needs, seeded from tests/data, and run for
 # SECONDS (default 20) with its corpus kept in build-fuzz/corpus/NAME; a crash
 # leaves its input in build-fuzz/crashes/NAME/ and fails the run.
 #
 #   bash scripts/fuzz.sh [SECONDS] [NAME...]     NAME: procfs workload port_spec sock_diag nft proc_net
-#                                               bpf_records state
+#                                               bpf_records state runtime_state
 #
 # clang 16 implements what libstdc++ 12's <expected> needs (P0848) but does not
 # say so in __cpp_concepts: the harnesses are built with it defined to 202002.
@@ -20,7 +21,7 @@ out="$root/build-fuzz"
 seconds=${1:-20}
 [ $# -gt 0 ] && shift
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(procfs workload port_spec sock_diag nft proc_net bpf_records state)
+[ ${#names[@]} -gt 0 ] || names=(procfs workload port_spec sock_diag nft proc_net bpf_records state runtime_state)
 
 die() {
   echo "portrel-fuzz: $*" >&2
@@ -41,7 +42,8 @@ sources_of() {
         die "bpf_records needs build-test/bpf/portrel.skel.h: build build-test first"
       echo "src/sources/bpf/bpf_source.cc src/sources/bpf/bpf_loader.cc src/sources/bpf/bpf_parts.cc src/sources/netns.cc src/sources/procfs.cc src/sources/workload.cc src/model/model.cc src/util/error.cc src/util/state_file.cc src/util/user_names.cc src/util/text.cc src/util/replace_file.cc -I$root/build-test/bpf -DPORTREL_HAVE_BPF=1 -lbpf -lmnl" ;;
     state) echo "src/sources/bpf/bpf_parts.cc src/util/state_file.cc src/util/replace_file.cc src/util/error.cc" ;;
-    *) die "unknown harness $1 (procfs workload port_spec sock_diag nft proc_net bpf_records state)" ;;
+    runtime_state) echo "src/sources/workload.cc src/sources/procfs.cc src/sources/epoll.cc src/util/error.cc" ;;
+    *) die "unknown harness $1 (procfs workload port_spec sock_diag nft proc_net bpf_records state runtime_state)" ;;
   esac
 }
 
@@ -57,6 +59,7 @@ seeds_of() {
     proc_net) ls "$root"/tests/data/proc_net_* ;;
     bpf_records) ;;  # no recorded streams: libFuzzer starts from nothing
     state) ls "$root"/tests/data/state_* ;;
+    runtime_state) find "$root"/tests/data/workloads/root -name '*.json' ;;
   esac
 }
 
@@ -82,7 +85,8 @@ for name in "${names[@]}"; do
     i=0
     while read -r line; do printf '%s' "$line" >"$seeds/$i"; i=$((i + 1)); done < <(seeds_of "$name")
   else
-    for f in $(seeds_of "$name"); do cp "$f" "$seeds/"; done
+    i=0  # numbered: seeds of one name (config.json) from several directories
+    for f in $(seeds_of "$name"); do cp "$f" "$seeds/$i-$(basename "$f")"; i=$((i + 1)); done
   fi
   started=$(date +%s)
   if "$binary" -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 \
