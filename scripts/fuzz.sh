@@ -3,15 +3,19 @@
 # Debian 12, -fsanitize=fuzzer,address,undefined): the /proc/PID texts (stat,
 # status, fdinfo and epoll's tfd: lines, fd and ns links, cmdline, cgroup), the
 # cgroup and conmon parsers of the container view, the port/address spec with
-# its /etc/hosts, sock_diag dump replies, nftables rule dumps (port forwards), /proc/net tables,
-# the bpf iterators' record streams, the bpf verdict state file, and the
-# container runtimes' state files (JSON). Each harness (fuzz/NAME_fuzz.cc)
-# is built from the few sources it needs, seeded from tests/data, and run for
-# SECONDS (default 20) with its corpus kept in build-fuzz/corpus/NAME; a crash
-# leaves its input in build-fuzz/crashes/NAME/ and fails the run.
+# its /etc/hosts, sock_diag dump replies, nftables rule dumps (port forwards),
+# /proc/net tables, the bpf iterators' record streams, the bpf verdict state
+# file, the container runtimes' state files (JSON), and the sanitiser of names
+# portrel prints but does not choose (comm, cmdline, netns and container
+# names). Each harness (fuzz/NAME_fuzz.cc) is built from the few sources it
+# needs, seeded from tests/data, and run for SECONDS (default 20) with its
+# corpus kept in build-fuzz/corpus/NAME; a crash leaves its input in
+# build-fuzz/crashes/NAME/ and fails the run.
 #
-#   bash scripts/fuzz.sh [SECONDS] [NAME...]     NAME: procfs workload port_spec sock_diag nft proc_net
-#                                               bpf_records state runtime_state
+#   bash scripts/fuzz.sh [SECONDS] [NAME...]
+#
+# NAME: procfs workload port_spec sock_diag nft proc_net bpf_records state
+# runtime_state names (default: all).
 #
 # clang 16 implements what libstdc++ 12's <expected> needs (P0848) but does not
 # say so in __cpp_concepts: the harnesses are built with it defined to 202002.
@@ -21,7 +25,7 @@ out="$root/build-fuzz"
 seconds=${1:-20}
 [ $# -gt 0 ] && shift
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(procfs workload port_spec sock_diag nft proc_net bpf_records state runtime_state)
+[ ${#names[@]} -gt 0 ] || names=(procfs workload port_spec sock_diag nft proc_net bpf_records state runtime_state names)
 
 die() {
   echo "portrel-fuzz: $*" >&2
@@ -43,7 +47,8 @@ sources_of() {
       echo "src/sources/bpf/bpf_source.cc src/sources/bpf/bpf_loader.cc src/sources/bpf/bpf_parts.cc src/sources/netns.cc src/sources/procfs.cc src/sources/workload.cc src/model/model.cc src/util/error.cc src/util/state_file.cc src/util/user_names.cc src/util/text.cc src/util/replace_file.cc -I$root/build-test/bpf -DPORTREL_HAVE_BPF=1 -lbpf -lmnl" ;;
     state) echo "src/sources/bpf/bpf_parts.cc src/util/state_file.cc src/util/replace_file.cc src/util/error.cc" ;;
     runtime_state) echo "src/sources/workload.cc src/sources/procfs.cc src/sources/epoll.cc src/util/error.cc" ;;
-    *) die "unknown harness $1 (procfs workload port_spec sock_diag nft proc_net bpf_records state runtime_state)" ;;
+    names) echo "src/util/text.cc" ;;
+    *) die "unknown harness $1 (procfs workload port_spec sock_diag nft proc_net bpf_records state runtime_state names)" ;;
   esac
 }
 
@@ -60,6 +65,7 @@ seeds_of() {
     bpf_records) ;;  # no recorded streams: libFuzzer starts from nothing
     state) ls "$root"/tests/data/state_* ;;
     runtime_state) find "$root"/tests/data/workloads/root -name '*.json' ;;
+    names) ls "$root"/tests/data/proc_stat_comm_* "$root"/tests/data/proc_cmdline_* ;;
   esac
 }
 
