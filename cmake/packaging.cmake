@@ -27,6 +27,9 @@ install(FILES ${_docs}/_portrel
         DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/vendor-completions COMPONENT runtime)
 install(FILES ${_docs}/portrel.fish
         DESTINATION ${CMAKE_INSTALL_DATADIR}/fish/vendor_completions.d COMPONENT runtime)
+# `portrel record` as a service (not enabled by the package: systemctl enable --now).
+install(FILES ${PROJECT_SOURCE_DIR}/packaging/portrel-record.service
+        DESTINATION lib/systemd/system COMPONENT runtime)
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME portrel)

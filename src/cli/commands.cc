@@ -49,6 +49,14 @@ constexpr std::array kCommands = {
             "holders joined (fork, received) and left (exit, close), sharing changed "
             "(--format json: JSON lines)",
             configure_watch, run_watch},
+    Command{"record",
+            "keep the relation's history in a SQLite file as validity intervals "
+            "(runs as a service: packaging/portrel-record.service)",
+            configure_record, run_record},
+    Command{"history",
+            "which processes held a port at a time or during a span (--at, --since, "
+            "--until), or which ports a process held (history of PID|NAME)",
+            configure_history, run_history},
     Command{"doctor",
             "what portrel can see on this host and why not: kernel, privileges, bpf parts, "
             "sock_diag families (exit 3 when degraded)",

@@ -77,6 +77,14 @@ int run_serve(const Options&);
 void configure_watch(CLI::App&, Options&);
 int run_watch(const Options&);
 
+// record_command.cc, history_command.cc
+void configure_record(CLI::App&, Options&);
+int run_record(const Options&);
+void configure_history(CLI::App&, Options&);
+int run_history(const Options&);
+/// Where record and history keep the history when --db is not given.
+inline constexpr const char* kDefaultHistoryDb = "/var/lib/portrel/history.db";
+
 // doctor_command.cc
 void configure_doctor(CLI::App&, Options&);
 int run_doctor(const Options&);

@@ -52,6 +52,11 @@ struct Options {
   double interval_s = 1;            ///< `watch --interval`
   size_t watch_count = 0;           ///< `watch --count`: reads, 0 = until stopped
   bool no_initial = false;          ///< `watch --no-initial`
+  std::vector<std::string> history_args;  ///< `history PORT` / `history of PID|NAME`
+  std::string at, since, until;     ///< `history --at`, `--since`, `--until`
+  double keep_days = 30;            ///< `record --keep-days`
+  size_t max_size_mb = 1024;        ///< `record --max-size-mb`
+  double batch_s = 1;               ///< `record --batch`: seconds between commits
 };
 
 /// Whether to colour output on stdout under these options (honours NO_COLOR).

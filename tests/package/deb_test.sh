@@ -45,7 +45,8 @@ dpkg-deb -c "$deb" | awk '{print $6}' >"$tmp/contents"
 for f in ./usr/bin/portrel ./usr/share/man/man1/portrel.1.gz \
          ./usr/share/bash-completion/completions/portrel \
          ./usr/share/zsh/vendor-completions/_portrel \
-         ./usr/share/fish/vendor_completions.d/portrel.fish; do
+         ./usr/share/fish/vendor_completions.d/portrel.fish \
+         ./usr/lib/systemd/system/portrel-record.service; do
   grep -qxF "$f" "$tmp/contents" || fail "the .deb lacks $f"
 done
 if grep -q 'libportrel\.a\|/include/' "$tmp/contents"; then
