@@ -2,9 +2,11 @@
 """How long `portrel watch` takes to print a new listener: starts `watch
 --format json`, then N short-lived Python servers one after another, each on its
 own loopback port; each prints the time right after listen(), and the latency is
-the time of watch's port-opened line minus that. Run as root:
+the time of watch's port-opened line minus that. With `running`, each server
+waits 1 s after its start before it listens: past the reads its exec brought,
+so only the kernel's socket events (or the tick) show it. Run as root:
 
-    python3 bench/watch_latency.py PATH/TO/portrel [N]
+    python3 bench/watch_latency.py PATH/TO/portrel [N] [running]
 """
 import datetime
 import json
@@ -13,6 +15,7 @@ import sys
 import time
 
 SERVER = """import socket, sys, time
+time.sleep({delay})
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", {port}))
@@ -25,15 +28,19 @@ time.sleep(0.6)
 def main():
     portrel = sys.argv[1]
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 20
-    watch = subprocess.Popen([portrel, "watch", "--format", "json", "--no-initial"],
+    delay = 1.0 if len(sys.argv) > 3 and sys.argv[3] == "running" else 0
+    # Running servers: a tick far away, so that only the events bring reads.
+    interval = ["--interval", "30"] if delay else []
+    watch = subprocess.Popen([portrel, "watch", "--format", "json", "--no-initial"] + interval,
                              stdout=subprocess.PIPE, text=True)
     time.sleep(1.5)
     latencies = []
     try:
         for i in range(runs):
             port = 18600 + i
-            server = subprocess.Popen([sys.executable, "-c", SERVER.format(port=port)],
-                                      stdout=subprocess.PIPE, text=True)
+            server = subprocess.Popen(
+                [sys.executable, "-c", SERVER.format(port=port, delay=delay)],
+                stdout=subprocess.PIPE, text=True)
             listened = float(server.stdout.readline())
             while True:
                 event = json.loads(watch.stdout.readline())

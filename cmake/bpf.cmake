@@ -57,7 +57,21 @@ if(PORTREL_HAVE_BPF)
             > ${_dir}/portrel.skel.h
     DEPENDS ${_dir}/portrel.bpf.o
     COMMENT "bpftool: portrel.skel.h" VERBATIM)
-  add_custom_target(portrel_bpf_skeleton DEPENDS ${_dir}/portrel.skel.h)
+  # The socket-event hints of watch and record: an object of their own, so a
+  # kernel that refuses them loses the hints only.
+  add_custom_command(OUTPUT ${_dir}/events.bpf.o
+    COMMAND ${PORTREL_CLANG} -target bpf -O2 -g -D__TARGET_ARCH_${_arch}
+            -I${_dir} -I${_src} ${LIBBPF_CFLAGS}
+            -c ${_src}/events.bpf.c -o ${_dir}/events.tmp.o
+    COMMAND ${PORTREL_BPFTOOL} gen object ${_dir}/events.bpf.o ${_dir}/events.tmp.o
+    DEPENDS ${_src}/events.bpf.c ${_src}/events_bpf.h ${_dir}/vmlinux.h
+    COMMENT "clang -target bpf: events.bpf.o" VERBATIM)
+  add_custom_command(OUTPUT ${_dir}/events.skel.h
+    COMMAND ${PORTREL_BPFTOOL} gen skeleton ${_dir}/events.bpf.o name portrel_events_bpf
+            > ${_dir}/events.skel.h
+    DEPENDS ${_dir}/events.bpf.o
+    COMMENT "bpftool: events.skel.h" VERBATIM)
+  add_custom_target(portrel_bpf_skeleton DEPENDS ${_dir}/portrel.skel.h ${_dir}/events.skel.h)
   add_dependencies(portrel portrel_bpf_skeleton)
   target_include_directories(portrel PRIVATE ${_dir})
   target_link_libraries(portrel PRIVATE PkgConfig::LIBBPF)

@@ -35,6 +35,24 @@ CaptureLoop::CaptureLoop(double interval_s, size_t max_reads)
   } else {
     events_error_ = events.error().message;
   }
+  auto sockets = SocketEvents::open();
+  if (sockets) {
+    socket_events_ = std::move(*sockets);
+  } else {
+    socket_events_error_ = sockets.error().message;
+  }
+}
+
+std::string CaptureLoop::describe() const {
+  std::string out = events_error_.empty()
+                        ? " and on process events (fork, exec, exit)"
+                        : ", no process events (" + sanitize(events_error_) + ")";
+  out += socket_events_error_.empty()
+             ? (events_error_.empty() ? " and" : ", but") + std::string(" on socket events (") +
+                   sanitize(socket_events_->hooks()) + ")"
+             : ", no socket events (" + sanitize(socket_events_error_) +
+                   "): a port a running process opens is seen at the next tick";
+  return out;
 }
 
 void CaptureLoop::catch_stop_signals() {
@@ -67,22 +85,34 @@ void CaptureLoop::run(
   while (!g_stop && (max_reads_ == 0 || reads < max_reads_)) {
     auto wait =
         std::chrono::duration_cast<std::chrono::milliseconds>(next - Clock::now());
-    pollfd pfd{events_ ? events_->fd() : -1, POLLIN, 0};
-    int ready = poll(&pfd, 1, static_cast<int>(std::max<int64_t>(0, wait.count())));
+    pollfd pfds[2] = {{events_ ? events_->fd() : -1, POLLIN, 0},
+                      {socket_events_ ? socket_events_->fd() : -1, POLLIN, 0}};
+    int ready = poll(pfds, 2, static_cast<int>(std::max<int64_t>(0, wait.count())));
     if (g_stop) break;
     bool hinted = false;
-    if (ready > 0 && events_) {
+    if (ready > 0) {
       std::this_thread::sleep_for(settle);
-      ProcEvents::Drained got = events_->drain();
-      // Only portrel's own threads, or threads of others: no read.
-      if (got.events == 0 && !got.lost) continue;
-      if (got.lost) {
+      size_t events = 0;
+      const char* overflowed = nullptr;
+      if (events_) {
+        ProcEvents::Drained got = events_->drain();
+        events += got.events;
+        if (got.lost) overflowed = "process";
+      }
+      if (socket_events_) {
+        SocketEvents::Drained got = socket_events_->drain();
+        events += got.events;
+        if (got.lost) overflowed = "socket";
+      }
+      // Only portrel's own threads and sockets, or threads of others: no read.
+      if (events == 0 && overflowed == nullptr) continue;
+      if (overflowed != nullptr) {
         ++lost;
         fmt::print(
             stderr,
-            "portrel: process events were lost (the kernel's buffer was full, {} "
+            "portrel: {} events were lost (the kernel's buffer was full, {} "
             "time{}): the read that follows looks at everything\n",
-            lost, lost == 1 ? "" : "s");
+            overflowed, lost, lost == 1 ? "" : "s");
       }
       hinted = true;
       auto since = Clock::now() - last_read;

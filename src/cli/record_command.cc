@@ -130,9 +130,7 @@ int run_record(const Options& o) {
   CaptureLoop loop(o.interval_s, o.watch_count);
   fmt::print(stderr, "portrel: recording into {} (run {}); a read every {} s{}\n",
              sanitize(path), store->run(), o.interval_s,
-             loop.events_error().empty()
-                 ? " and on process events (fork, exec, exit)"
-                 : ", no process events (" + sanitize(loop.events_error()) + ")");
+             loop.describe());
   CaptureLoop::catch_stop_signals();
   Options quiet = o;
   quiet.verbose = false;

@@ -109,12 +109,9 @@ int run_watch(const Options& o) {
   Snapshot last = std::move(*first);
 
   CaptureLoop loop(o.interval_s, o.watch_count);
-  if (o.verbose || !loop.events_error().empty()) {
+  if (o.verbose || !loop.events_error().empty() || !loop.socket_events_error().empty()) {
     fmt::print(stderr, "portrel: watching{}; a read every {} s{}\n",
-               scope.port ? " " + sanitize(o.target) : "", o.interval_s,
-               loop.events_error().empty()
-                   ? " and on process events (fork, exec, exit)"
-                   : ", no process events (" + loop.events_error() + ")");
+               scope.port ? " " + sanitize(o.target) : "", o.interval_s, loop.describe());
   }
   if (!o.no_initial && !print(o, diff_relation(Snapshot(), last, diff), last, true)) return 0;
   CaptureLoop::catch_stop_signals();  // a closed pipe ends the watch through fputs' error
