@@ -7,15 +7,15 @@
 # /proc/net tables, the bpf iterators' record streams, the bpf verdict state
 # file, the container runtimes' state files (JSON), and the sanitiser of names
 # portrel prints but does not choose (comm, cmdline, netns and container
-# names). Each harness (fuzz/NAME_fuzz.cc) is built from the few sources it
-# needs, seeded from tests/data, and run for SECONDS (default 20) with its
-# corpus kept in build-fuzz/corpus/NAME; a crash leaves its input in
-# build-fuzz/crashes/NAME/ and fails the run.
+# names), and a history file read back. Each harness (fuzz/NAME_fuzz.cc) is
+# built from the few sources it needs, seeded from tests/data, and run for
+# SECONDS (default 20) with its corpus kept in build-fuzz/corpus/NAME; a
+# crash leaves its input in build-fuzz/crashes/NAME/ and fails the run.
 #
 #   bash scripts/fuzz.sh [SECONDS] [NAME...]
 #
 # NAME: procfs workload port_spec sock_diag nft proc_net bpf_records state
-# runtime_state names (default: all).
+# runtime_state names history (default: all).
 #
 # clang 16 implements what libstdc++ 12's <expected> needs (P0848) but does not
 # say so in __cpp_concepts: the harnesses are built with it defined to 202002.
@@ -25,7 +25,7 @@ out="$root/build-fuzz"
 seconds=${1:-20}
 [ $# -gt 0 ] && shift
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(procfs workload port_spec sock_diag nft proc_net bpf_records state runtime_state names)
+[ ${#names[@]} -gt 0 ] || names=(procfs workload port_spec sock_diag nft proc_net bpf_records state runtime_state names history)
 
 die() {
   echo "portrel-fuzz: $*" >&2
@@ -48,7 +48,8 @@ sources_of() {
     state) echo "src/sources/bpf/bpf_parts.cc src/util/state_file.cc src/util/replace_file.cc src/util/error.cc" ;;
     runtime_state) echo "src/sources/workload.cc src/sources/procfs.cc src/sources/epoll.cc src/util/error.cc" ;;
     names) echo "src/util/text.cc" ;;
-    *) die "unknown harness $1 (procfs workload port_spec sock_diag nft proc_net bpf_records state runtime_state names)" ;;
+    history) echo "src/query/history_query.cc src/query/database.cc src/model/model.cc src/util/error.cc -lsqlite3 -lfmt" ;;
+    *) die "unknown harness $1 (procfs workload port_spec sock_diag nft proc_net bpf_records state runtime_state names history)" ;;
   esac
 }
 
@@ -66,6 +67,7 @@ seeds_of() {
     state) ls "$root"/tests/data/state_* ;;
     runtime_state) find "$root"/tests/data/workloads/root -name '*.json' ;;
     names) ls "$root"/tests/data/proc_stat_comm_* "$root"/tests/data/proc_cmdline_* ;;
+    history) ls "$root"/tests/data/history_*.db ;;
   esac
 }
 

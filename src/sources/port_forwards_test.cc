@@ -7,6 +7,8 @@
 #include <iterator>
 #include <vector>
 
+#include <linux/netfilter/nf_tables.h>
+
 namespace portrel {
 namespace {
 
@@ -132,6 +134,35 @@ TEST(PortForwards, SurvivesEveryTruncationOfARecordedDump) {
   auto cut = bytes;
   cut.resize(100);
   EXPECT_FALSE(parse_forward_dump(cut).warnings.empty());
+}
+
+// Found by fuzz/nft_fuzz.cc: a message whose length was past INT_MAX passed
+// mnl_nlmsg_ok (it compares as int) and the walk went backwards for ever.
+TEST(PortForwards, AMessageLengthPastIntMaxEndsTheWalk) {
+  auto bytes = recorded("nft_length_past_int_max.bin");
+  ASSERT_FALSE(bytes.empty());
+  ForwardScan scan = parse_forward_dump(bytes);
+  EXPECT_FALSE(scan.warnings.empty());
+}
+
+// Found by fuzz/nft_fuzz.cc with libnftnl, which crashed on an expression with
+// no name and called exit() on values it did not expect: an unnamed expression
+// is skipped, the rest of the rule still read.
+TEST(PortForwards, AnExpressionWithoutANameIsSkipped) {
+  auto bytes = recorded("nft_forwards.bin");
+  // The first expression named "meta" loses its name (its attribute type
+  // becomes one nftables does not have).
+  auto* p = reinterpret_cast<unsigned char*>(bytes.data());
+  bool renamed = false;
+  for (size_t i = 0; i + 8 < bytes.size() && !renamed; ++i) {
+    if (std::memcmp(p + i + 4, "meta", 4) == 0 && p[i + 2] == NFTA_EXPR_NAME) {
+      p[i + 2] = 0x7f;
+      renamed = true;
+    }
+  }
+  ASSERT_TRUE(renamed) << "no expression named meta in the recorded dump";
+  ForwardScan scan = parse_forward_dump(bytes);
+  EXPECT_GE(scan.forwards.size(), 8u);  // at most the one rule is lost
 }
 
 }  // namespace
