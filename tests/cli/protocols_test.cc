@@ -1,8 +1,9 @@
 // The protocols beyond TCP and UDP, each with real sockets in a namespace the
-// test makes: MPTCP where the kernel has it (a listener and a connection: each shown once, as MPTCP,
-// its TCP subflow folded in), ICMP ping sockets (no sock_diag handler exists:
-// read from /proc/net/icmp) and RAW sockets (raw_diag, or /proc/net/raw on a
-// kernel without it, as this machine kind is built).
+// test makes: MPTCP where the kernel has it (a listener and a connection: each
+// shown once, as MPTCP, its TCP subflow folded in), ICMP ping sockets (no
+// sock_diag handler exists: read from /proc/net/icmp) and RAW sockets
+// (raw_diag, or /proc/net/raw on a kernel without it, as this machine kind is
+// built).
 #include <gtest/gtest.h>
 #include <unistd.h>
 
