@@ -147,7 +147,7 @@ void configure_doctor(CLI::App&, Options&) {}
 int run_doctor(const Options& o) {
   HostReport r = examine_host();
   if (o.format == Format::json) {
-    fmt::print("{}\n", as_json(r).dump(2));
+    fmt::print("{}\n", as_json(r).dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   } else {
     print_page(r, use_color(o));
   }

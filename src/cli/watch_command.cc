@@ -61,7 +61,7 @@ bool print(const Options& o, const std::vector<Change>& changes, const Snapshot&
   auto now = std::chrono::system_clock::now();
   bool color = use_color(o);
   for (const Change& c : changes) {
-    std::string line = o.format == Format::json ? change_json(c, snap, now, initial).dump()
+    std::string line = o.format == Format::json ? change_json(c, snap, now, initial).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
                                                 : change_line(c, snap, now, color, initial);
     if (std::fputs((line + "\n").c_str(), stdout) == EOF) return false;
   }

@@ -379,7 +379,7 @@ int run_why_busy(const Options& o) {
     doc["changes"] = changes;
     if (kernel) doc["kernel"] = *kernel == 0 ? "success" : errno_text(*kernel);
     doc["warnings"] = warnings;
-    fmt::print("{}\n", doc.dump(2));
+    fmt::print("{}\n", doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
   } else {
     std::string verdict = p.outcome == BindOutcome::succeeds ? "would succeed"
                           : p.outcome == BindOutcome::fails

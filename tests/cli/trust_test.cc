@@ -226,6 +226,36 @@ TEST(Trust, LabCountsSocketsNotHoldings) {
   EXPECT_NE(lab.line().find("1 socket (3 holdings)"), std::string::npos) << lab.line();
 }
 
+// A name that is not UTF-8 at all (comm "\xff\xfebad"): every JSON document
+// still comes out, the bytes replaced, and no command dies on it. (watch's
+// JSON lines once threw on it and aborted.)
+TEST(Trust, NamesThatAreNotUtf8StillMakeJson) {
+  uint16_t port = free_loopback_port();
+  Background server(python_listener(
+      port, "import ctypes\nctypes.CDLL(None).prctl(15, b\"\\xff\\xfebad\", 0, 0, 0)\n"));
+  ASSERT_FALSE(server.line().empty());
+  std::string p = std::to_string(port);
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"-t", "--format", "json"},
+        {"who", p, "--format", "json"},
+        {"of", std::to_string(server.pid()), "--format", "json"},
+        {"watch", p, "--count", "1", "--format", "json"},
+        {"why-busy", "127.0.0.1:" + p, "--format", "json"},
+        {"audit", "--format", "json"},
+        {"free", p, "--dry-run", "--format", "json"}}) {
+    CliRun run = run_portrel(args);  // fails on a crash signal
+    EXPECT_NE(run.exit_code, 2) << args[0] << ": " << run.err;
+    EXPECT_EQ(run.err.find("terminate called"), std::string::npos) << args[0] << ": " << run.err;
+    std::string out = run.out;
+    if (args[0] == "watch") out = out.substr(0, out.find('\n'));
+    EXPECT_TRUE(nlohmann::json::accept(out)) << args[0] << ": " << run.out;
+    // audit has nothing to say of a loopback listener with FD_CLOEXEC.
+    if (args[0] != "audit") {
+      EXPECT_NE(run.out.find("bad"), std::string::npos) << args[0] << ": " << run.out;
+    }
+  }
+}
+
 TEST(Trust, HostileNamesCannotReorderOrHideText) {
   uint16_t port = free_loopback_port();
   // comm: "ab", RIGHT-TO-LEFT OVERRIDE, "cd" (15 bytes at most).
