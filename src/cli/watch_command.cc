@@ -1,7 +1,8 @@
 // `portrel watch [PORT] [--of PID|NAME]`: the relation's changes as they happen.
 // Each read of the capture loop (cli/capture_loop.h: every --interval, and soon
 // after the kernel's process events) is a full capture diffed with the last
-// (diff_relation), so what is printed is exactly what two captures differ in.
+// (diff_relation), so what is printed is exactly what two captures differ in;
+// then the audit findings of the watched sockets that appeared or cleared.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
@@ -9,6 +10,8 @@
 #include <memory>
 #include <cstdio>
 
+#include "analysis/audit.h"
+#include "analysis/finding_diff.h"
 #include "analysis/relation_diff.h"
 #include "cli/capture_loop.h"
 #include "cli/commands.h"
@@ -55,14 +58,34 @@ std::function<bool(const Snapshot&, const Socket&)> scope_predicate(const Filter
   };
 }
 
-// Prints CHANGES, one line each; false when stdout is gone.
-bool print(const Options& o, const std::vector<Change>& changes, const Snapshot& snap,
-           bool initial) {
+// The audit findings of the sockets the watch looks at (no waits are read: a
+// listener nobody serves is not judged), as changes since the last read.
+std::vector<FindingChange> finding_changes(FindingWatch& findings, const Snapshot& snap,
+                                           const DiffOptions& diff) {
+  std::vector<const Socket*> sockets;
+  for (const Socket& s : snap.sockets()) {
+    if (diff.listening_only && !s.is_listening()) continue;
+    if (diff.select && !diff.select(snap, s)) continue;
+    sockets.push_back(&s);
+  }
+  return findings.update(audit(snap, sockets, AuditEvidence{}));
+}
+
+// Prints CHANGES, then FINDINGS, one line each; false when stdout is gone.
+bool print(const Options& o, const std::vector<Change>& changes,
+           const std::vector<FindingChange>& findings, const Snapshot& snap, bool initial) {
   auto now = std::chrono::system_clock::now();
   bool color = use_color(o);
   for (const Change& c : changes) {
     std::string line = o.format == Format::json ? change_json(c, snap, now, initial).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
                                                 : change_line(c, snap, now, color, initial);
+    if (std::fputs((line + "\n").c_str(), stdout) == EOF) return false;
+  }
+  for (const FindingChange& f : findings) {
+    std::string line = o.format == Format::json
+                           ? finding_json(f, now, initial).dump(
+                                 -1, ' ', false, nlohmann::json::error_handler_t::replace)
+                           : finding_line(f, now, color, initial);
     if (std::fputs((line + "\n").c_str(), stdout) == EOF) return false;
   }
   return std::fflush(stdout) == 0;
@@ -113,13 +136,19 @@ int run_watch(const Options& o) {
     fmt::print(stderr, "portrel: watching{}; a read every {} s{}\n",
                scope.port ? " " + sanitize(o.target) : "", o.interval_s, loop.describe());
   }
-  if (!o.no_initial && !print(o, diff_relation(Snapshot(), last, diff), last, true)) return 0;
+  FindingWatch findings;
+  auto initial_findings = finding_changes(findings, last, diff);
+  if (!o.no_initial &&
+      !print(o, diff_relation(Snapshot(), last, diff), initial_findings, last, true)) {
+    return 0;
+  }
   CaptureLoop::catch_stop_signals();  // a closed pipe ends the watch through fputs' error
   loop.run(
       std::move(last),
       [&] { return capture_for(quiet, *filter, port, CaptureOptions::Details::command); },
       [&](const Snapshot& before, const Snapshot& after) {
-        return print(o, diff_relation(before, after, diff), after, false);
+        return print(o, diff_relation(before, after, diff), finding_changes(findings, after, diff),
+                     after, false);
       });
   return 0;
 }

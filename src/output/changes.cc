@@ -170,4 +170,30 @@ nlohmann::json change_json(const Change& c, const Snapshot& snapshot,
   return j;
 }
 
+std::string finding_line(const FindingChange& c, std::chrono::system_clock::time_point now,
+                         bool color, bool initial) {
+  const char* verb = initial ? "finding" : c.appeared ? "finding" : "cleared";
+  Style style = !c.appeared                         ? Style::dim
+                : c.finding.severity == Severity::info ? Style::plain
+                                                       : Style::warn;
+  return fmt::format("{}  {}  {} {}  {}", time_text(now, false),
+                     styled(fmt::format("{:<7}", verb), style, color),
+                     severity_name(c.finding.severity), finding_kind_name(c.finding.kind),
+                     sanitize(c.finding.summary));
+}
+
+nlohmann::json finding_json(const FindingChange& c, std::chrono::system_clock::time_point now,
+                            bool initial) {
+  return {{"time", time_text(now, true)},
+          {"event", initial ? "finding-present"
+                    : c.appeared ? "finding-appeared"
+                                 : "finding-cleared"},
+          {"kind", finding_kind_name(c.finding.kind)},
+          {"severity", severity_name(c.finding.severity)},
+          {"port", c.finding.port},
+          {"summary", c.finding.summary},
+          {"inodes", c.finding.inodes},
+          {"pids", c.finding.pids}};
+}
+
 }  // namespace portrel

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "analysis/finding_diff.h"
 #include "analysis/relation_diff.h"
 
 namespace portrel {
@@ -24,5 +25,16 @@ std::string change_line(const Change& change, const Snapshot& snapshot,
 /// old_state, old_comm, old_kinds/new_kinds).
 nlohmann::json change_json(const Change& change, const Snapshot& snapshot,
                            std::chrono::system_clock::time_point now, bool initial = false);
+
+/// An audit finding that appeared (or, with !APPEARED, cleared):
+/// "21:30:05.123  finding  warning cloexec  port 8080: …"; INITIAL: there when
+/// watching began.
+std::string finding_line(const FindingChange& change, std::chrono::system_clock::time_point now,
+                         bool color, bool initial = false);
+
+/// The same as JSON: time, event (finding-appeared, finding-cleared,
+/// finding-present), kind, severity, port, summary, inodes, pids.
+nlohmann::json finding_json(const FindingChange& change,
+                            std::chrono::system_clock::time_point now, bool initial = false);
 
 }  // namespace portrel

@@ -154,6 +154,40 @@ TEST(Watch, SeesARunningProcessListenAndStopBeforeItsTick) {
   EXPECT_LT(find_event(events, "port-closed", opened), events.size()) << read_text(out);
 }
 
+// An audit finding appears with the listener that causes it (a wildcard
+// address in the host's namespace: exposed) and clears when it closes.
+TEST(Watch, SaysWhenAFindingAppearsAndClears) {
+  ASSERT_EQ(geteuid(), 0u) << "watch reads every process's fd table: it needs root";
+  ScratchDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  uint16_t port = free_loopback_port();
+  std::string out = dir.path() + "/out", err = dir.path() + "/err";
+  Background watch("sh -c 'echo started; exec " + std::string(PORTREL_BINARY) +
+                   " watch --verbose --format json --interval 0.3 --no-initial " +
+                   std::to_string(port) + " >" + out + " 2>" + err + "'");
+  ASSERT_EQ(watch.line(), "started");
+  ASSERT_TRUE(wait_for(err, "watching", 20)) << read_text(err);
+  Background server("python3 -c 'import os, socket, time\n"
+                    "s = socket.socket(); s.bind((\"0.0.0.0\", " + std::to_string(port) +
+                    ")); s.listen()\n"
+                    "print(os.getpid(), flush=True); time.sleep(1.5); s.close(); "
+                    "time.sleep(30)\n'");
+  ASSERT_TRUE(wait_for(out, "finding-cleared", 20)) << read_text(out) << read_text(err);
+  auto events = json_lines(read_text(out));
+  size_t appeared = events.size(), cleared = events.size();
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (events[i]["event"] == "finding-appeared" && events[i]["kind"] == "exposed") appeared = i;
+    if (events[i]["event"] == "finding-cleared" && events[i]["kind"] == "exposed") cleared = i;
+  }
+  ASSERT_LT(appeared, events.size()) << read_text(out);
+  ASSERT_LT(cleared, events.size()) << read_text(out);
+  EXPECT_LT(appeared, cleared);
+  EXPECT_EQ(events[appeared]["port"], port);
+  EXPECT_EQ(events[appeared]["pids"], nlohmann::json::array({std::stoi(server.line())}));
+  EXPECT_NE(events[appeared]["summary"].get<std::string>().find(std::to_string(port)),
+            std::string::npos);
+}
+
 TEST(Watch, ShowsWhatIsThereAndStopsAfterCount) {
   ASSERT_EQ(geteuid(), 0u) << "watch reads every process's fd table: it needs root";
   uint16_t port = free_loopback_port();
