@@ -20,6 +20,17 @@ SeenFinding seen(const Finding& f) {
 
 }  // namespace
 
+std::vector<FindingChange> FindingWatch::read(const Snapshot& snapshot,
+                                              const DiffOptions& diff) {
+  std::vector<const Socket*> sockets;
+  for (const Socket& s : snapshot.sockets()) {
+    if (diff.listening_only && !s.is_listening()) continue;
+    if (diff.select && !diff.select(snapshot, s)) continue;
+    sockets.push_back(&s);
+  }
+  return update(audit(snapshot, sockets, AuditEvidence{}));
+}
+
 std::vector<FindingChange> FindingWatch::update(std::span<const Finding> findings) {
   decltype(last_) now;
   std::vector<FindingChange> appeared;

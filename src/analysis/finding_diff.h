@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "analysis/audit.h"
+#include "analysis/relation_diff.h"
 
 namespace portrel {
 
@@ -38,6 +39,11 @@ class FindingWatch {
   /// The findings of this read against those of the last; the first call
   /// gives every finding as appeared.
   std::vector<FindingChange> update(std::span<const Finding> findings);
+
+  /// Audits the sockets of SNAPSHOT that DIFF keeps (its selection, and only
+  /// listeners when it says so; no waits are read, so a listener nobody serves
+  /// is not judged) and gives update()'s answer.
+  std::vector<FindingChange> read(const Snapshot& snapshot, const DiffOptions& diff);
 
  private:
   std::map<std::tuple<FindingKind, std::vector<uint64_t>, std::vector<pid_t>>, SeenFinding>

@@ -124,6 +124,10 @@ int run_record(const Options& o) {
       !ok) {
     return failed(ok.error());
   }
+  FindingWatch findings;
+  if (auto ok = store->apply_findings(findings.read(*first, diff), read_at, true); !ok) {
+    return failed(ok.error());
+  }
   if (auto ok = store->prune(read_at, retention); !ok) return failed(ok.error());
   print_warnings(o, first->warnings());
 
@@ -140,7 +144,10 @@ int run_record(const Options& o) {
       std::move(*first), [&] { return capture(quiet); },
       [&](const Snapshot& before, const Snapshot& after) {
         double now = now_unix();
-        auto ok = store->apply(diff_relation(before, after, diff), before, after, now);
+        // Findings first: a cleared one ends at the read before, as the store
+        // still knows it until apply().
+        auto ok = store->apply_findings(findings.read(after, diff), now, false);
+        if (ok) ok = store->apply(diff_relation(before, after, diff), before, after, now);
         // A tick lands a little before or after the batch's second: 50 ms of slack.
         if (ok && (now - last_commit + 0.05 >= o.batch_s ||
                    store->pending() >= kBatchChanges)) {

@@ -58,19 +58,6 @@ std::function<bool(const Snapshot&, const Socket&)> scope_predicate(const Filter
   };
 }
 
-// The audit findings of the sockets the watch looks at (no waits are read: a
-// listener nobody serves is not judged), as changes since the last read.
-std::vector<FindingChange> finding_changes(FindingWatch& findings, const Snapshot& snap,
-                                           const DiffOptions& diff) {
-  std::vector<const Socket*> sockets;
-  for (const Socket& s : snap.sockets()) {
-    if (diff.listening_only && !s.is_listening()) continue;
-    if (diff.select && !diff.select(snap, s)) continue;
-    sockets.push_back(&s);
-  }
-  return findings.update(audit(snap, sockets, AuditEvidence{}));
-}
-
 // Prints CHANGES, then FINDINGS, one line each; false when stdout is gone.
 bool print(const Options& o, const std::vector<Change>& changes,
            const std::vector<FindingChange>& findings, const Snapshot& snap, bool initial) {
@@ -137,7 +124,7 @@ int run_watch(const Options& o) {
                scope.port ? " " + sanitize(o.target) : "", o.interval_s, loop.describe());
   }
   FindingWatch findings;
-  auto initial_findings = finding_changes(findings, last, diff);
+  auto initial_findings = findings.read(last, diff);
   if (!o.no_initial &&
       !print(o, diff_relation(Snapshot(), last, diff), initial_findings, last, true)) {
     return 0;
@@ -147,7 +134,7 @@ int run_watch(const Options& o) {
       std::move(last),
       [&] { return capture_for(quiet, *filter, port, CaptureOptions::Details::command); },
       [&](const Snapshot& before, const Snapshot& after) {
-        return print(o, diff_relation(before, after, diff), finding_changes(findings, after, diff),
+        return print(o, diff_relation(before, after, diff), findings.read(after, diff),
                      after, false);
       });
   return 0;

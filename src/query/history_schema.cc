@@ -26,6 +26,15 @@ const std::vector<SchemaColumn> kIntervalColumns = {
     {"run", "integer", "the recorder run that wrote it (recorder_runs.run)"},
 };
 
+const std::vector<SchemaColumn> kFindingColumns = {
+    {"kind", "text", "cloexec, leaked, exposed, unowned (as portrel audit names them)"},
+    {"severity", "text", "info, warning or error"},
+    {"port", "integer", "the local port of its first socket; null when it names none"},
+    {"summary", "text", "the one line audit gives (untrusted bytes: names in it)"},
+    {"pids", "text", "the processes it names, comma-separated"},
+    {"inodes", "text", "the sockets it names (inodes), comma-separated"},
+};
+
 const std::vector<SchemaColumn> kRunColumns = {
     {"run", "integer", "run number"},
     {"started", "real", "unix seconds when the recorder started"},
@@ -141,6 +150,8 @@ std::vector<std::string> create_history_sql() {
   std::string runs = column_list(kRunColumns);
   runs.replace(0, std::string_view("run INTEGER").size(), "run INTEGER PRIMARY KEY");
   out.push_back(fmt::format("CREATE TABLE recorder_runs({})", runs));
+  out.push_back(create_finding_history_sql());
+  out.push_back("CREATE INDEX finding_history_last_seen ON finding_history(last_seen)");
   out.push_back(std::string(kCreateMetaSql));
   for (std::string_view index :
        {"process_history(pid, start_time)", "process_history(comm)",
@@ -166,6 +177,12 @@ std::vector<SchemaRelation> history_schema() {
          fmt::format("the {} rows as validity intervals", table_name(history_base(t))),
          all_columns(t), ""});
   }
+  std::vector<SchemaColumn> findings = kFindingColumns;
+  findings.insert(findings.end(), kIntervalColumns.begin(), kIntervalColumns.end());
+  out.push_back({"finding_history", "history table",
+                 "the audit findings of the recorded sockets as validity intervals "
+                 "(opened_by present or appeared; closed_by cleared, stopped or crash)",
+                 findings, ""});
   out.push_back({"recorder_runs", "history table",
                  "each run of portrel record: when, and whether it stopped cleanly",
                  kRunColumns, ""});
@@ -179,6 +196,19 @@ std::vector<SchemaRelation> history_schema() {
                  "heartbeat)",
                  {},
                  port_history_sql()});
+  return out;
+}
+
+std::string create_finding_history_sql() {
+  std::vector<SchemaColumn> columns = kFindingColumns;
+  columns.insert(columns.end(), kIntervalColumns.begin(), kIntervalColumns.end());
+  return fmt::format("CREATE TABLE IF NOT EXISTS finding_history({})", column_list(columns));
+}
+
+std::vector<std::string_view> interval_tables() {
+  std::vector<std::string_view> out;
+  for (HistoryTable t : kHistoryTables) out.push_back(history_table_name(t));
+  out.push_back("finding_history");
   return out;
 }
 

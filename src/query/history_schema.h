@@ -37,4 +37,13 @@ std::vector<std::string> create_history_sql();
 /// `history --schema`).
 std::vector<SchemaRelation> history_schema();
 
+/// finding_history: the audit findings of the recorded sockets as intervals.
+/// Made by create_history_sql, and by this statement (IF NOT EXISTS) in a file
+/// an earlier portrel made without it.
+std::string create_finding_history_sql();
+
+/// Every table of intervals (the three above and finding_history): what a
+/// crashed run's closing and the retention go through.
+std::vector<std::string_view> interval_tables();
+
 }  // namespace portrel

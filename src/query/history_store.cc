@@ -123,6 +123,8 @@ Result<int64_t> scalar(Database& db, const std::string& sql) {
 struct HistoryStore::Statements {
   Stmt insert[3];
   Stmt close[3];
+  Stmt insert_finding;
+  Stmt close_finding;
   Stmt heartbeat;
 };
 
@@ -213,6 +215,16 @@ Result<void> HistoryStore::prepare() {
         PORTREL_VERSION);
     if (auto ok = db_.exec(create); !ok) return ok;
   }
+  // A file an earlier portrel made has no finding_history yet.
+  if (auto ok = db_.exec(create_finding_history_sql()); !ok) return ok;
+  auto fins = ::portrel::prepare(
+      db_.handle(), "INSERT INTO finding_history VALUES(?, ?, ?, ?, ?, ?, ?, NULL, ?, NULL, ?)");
+  if (!fins) return std::unexpected(fins.error());
+  stmts_->insert_finding = std::move(*fins);
+  auto fclose = ::portrel::prepare(
+      db_.handle(), "UPDATE finding_history SET last_seen = ?, closed_by = ? WHERE rowid = ?");
+  if (!fclose) return std::unexpected(fclose.error());
+  stmts_->close_finding = std::move(*fclose);
   for (HistoryTable t : kHistoryTables) {
     int i = static_cast<int>(t);
     auto ins = ::portrel::prepare(db_.handle(), insert_sql(t));
@@ -236,12 +248,12 @@ Result<size_t> HistoryStore::begin_run(double now, const std::string& host,
                                        const std::string& version, pid_t pid) {
   if (auto ok = db_.exec("BEGIN IMMEDIATE"); !ok) return std::unexpected(ok.error());
   size_t closed = 0;
-  for (HistoryTable t : kHistoryTables) {
+  for (std::string_view table : interval_tables()) {
     std::string sql = fmt::format(
         "UPDATE {0} SET last_seen = max(first_seen, coalesce((SELECT heartbeat FROM "
         "recorder_runs AS r WHERE r.run = {0}.run), first_seen)), closed_by = 'crash' "
         "WHERE last_seen IS NULL",
-        history_table_name(t));
+        table);
     if (auto ok = db_.exec(sql); !ok) {
       (void)db_.exec("ROLLBACK");
       return std::unexpected(ok.error());
@@ -464,6 +476,38 @@ Result<void> HistoryStore::commit() {
   return {};
 }
 
+Result<void> HistoryStore::apply_findings(const std::vector<FindingChange>& changes,
+                                          double now, bool initial) {
+  if (changes.empty()) return {};
+  if (auto ok = begin_batch(); !ok) return ok;
+  auto joined = [](const auto& numbers) {
+    std::string out;
+    for (auto n : numbers) out += (out.empty() ? "" : ",") + std::to_string(n);
+    return out;
+  };
+  for (const FindingChange& c : changes) {
+    const SeenFinding& f = c.finding;
+    auto key = std::make_tuple(f.kind, f.inodes, f.pids);
+    if (c.appeared) {
+      auto row = ::portrel::run(
+          stmts_->insert_finding.get(),
+          {std::string(finding_kind_name(f.kind)), std::string(severity_name(f.severity)),
+           f.port ? Cell(int64_t{f.port}) : Cell(), f.summary, joined(f.pids),
+           joined(f.inodes), now, std::string(initial ? "present" : "appeared"), run_});
+      if (!row) return std::unexpected(row.error());
+      findings_[key] = *row;
+    } else if (auto it = findings_.find(key); it != findings_.end()) {
+      auto ok = ::portrel::run(stmts_->close_finding.get(),
+                               {last_read_ > 0 ? last_read_ : now, std::string("cleared"),
+                                it->second});
+      if (!ok) return std::unexpected(ok.error());
+      findings_.erase(it);
+    }
+    ++pending_;
+  }
+  return {};
+}
+
 Result<void> HistoryStore::end_run(double now) {
   if (auto ok = begin_batch(); !ok) return ok;
   for (const auto& [key, rowid] : holdings_) {
@@ -475,9 +519,15 @@ Result<void> HistoryStore::end_run(double now) {
   for (const auto& [key, open] : processes_) {
     if (auto ok = close_row(0, open.rowid, last_read_, "stopped"); !ok) return ok;
   }
+  for (const auto& [key, rowid] : findings_) {
+    auto ok = ::portrel::run(stmts_->close_finding.get(),
+                             {last_read_, std::string("stopped"), rowid});
+    if (!ok) return std::unexpected(ok.error());
+  }
   holdings_.clear();
   sockets_.clear();
   processes_.clear();
+  findings_.clear();
   auto stmt = ::portrel::prepare(
       db_.handle(), "UPDATE recorder_runs SET stopped = ?, clean = 1 WHERE run = ?");
   if (!stmt) return std::unexpected(stmt.error());
@@ -505,10 +555,10 @@ Result<size_t> HistoryStore::prune(double now, const Retention& retention) {
     return {};
   };
   double cutoff = now - retention.keep_days * 86400;
-  for (HistoryTable t : kHistoryTables) {
+  for (std::string_view table : interval_tables()) {
     auto ok = del(
         fmt::format("DELETE FROM {} WHERE last_seen IS NOT NULL AND last_seen < {:.3f}",
-                    history_table_name(t), cutoff));
+                    table, cutoff));
     if (!ok) return std::unexpected(ok.error());
   }
   auto ok = del(fmt::format(
@@ -521,8 +571,7 @@ Result<size_t> HistoryStore::prune(double now, const Retention& retention) {
     if (!used) return std::unexpected(used.error());
     if (*used <= retention.max_bytes) break;
     size_t before = deleted;
-    for (HistoryTable t : kHistoryTables) {
-      auto name = history_table_name(t);
+    for (std::string_view name : interval_tables()) {
       auto step = del(
           fmt::format("DELETE FROM {0} WHERE rowid IN (SELECT rowid FROM {0} WHERE "
                       "last_seen IS NOT NULL "

@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "analysis/finding_diff.h"
 #include "analysis/relation_diff.h"
 #include "portrel/error.h"
 #include "portrel/snapshot.h"
@@ -54,6 +55,12 @@ class HistoryStore {
   /// batch; closed intervals end at the read before (the last that saw them).
   Result<void> apply(const std::vector<Change>& changes, const Snapshot& before,
                      const Snapshot& after, double now);
+
+  /// Records the audit findings that appeared or cleared at the read taken at
+  /// NOW (FindingWatch::read); INITIAL: those of the run's first read
+  /// (opened_by 'present'). Cleared ones end at the read before.
+  Result<void> apply_findings(const std::vector<FindingChange>& changes, double now,
+                              bool initial);
 
   /// Changes applied since the last commit.
   size_t pending() const { return pending_; }
@@ -107,6 +114,8 @@ class HistoryStore {
   std::unordered_map<uint64_t, int64_t> sockets_;  // socket identity → rowid
   std::map<std::tuple<uint64_t, pid_t, uint64_t, int>, int64_t>
       holdings_;  // (inode, pid, start, fd)
+  std::map<std::tuple<FindingKind, std::vector<uint64_t>, std::vector<pid_t>>, int64_t>
+      findings_;  // open finding_history rows
   struct OpenProcess {
     int64_t rowid = 0;
     int holdings = 0;  // open holding intervals

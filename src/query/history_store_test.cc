@@ -236,6 +236,52 @@ TEST_F(HistoryFile, RefusesWhatIsNotAHistoryFile) {
   EXPECT_EQ(st.st_mode & 0777, 0644u);
 }
 
+// Audit findings as intervals: one present at the first read and cleared two
+// reads later ends at the read before its clearing; one still open when the
+// store is dropped is closed as crash at the heartbeat by the next run.
+TEST_F(HistoryFile, FindingsAreIntervalsClosedLikeTheRest) {
+  Socket exposed = sock(1, Proto::tcp, "0.0.0.0", 8080);
+  Socket other = sock(2, Proto::tcp, "0.0.0.0", 9090);
+  auto finding = [](const Socket* s, pid_t pid) {
+    Finding f;
+    f.kind = FindingKind::exposed;
+    f.sockets = {s};
+    f.pids = {pid};
+    f.summary = "tcp 0.0.0.0:" + std::to_string(s->local_port) + ": listening on every address";
+    return f;
+  };
+  {
+    auto store = HistoryStore::open(path_);
+    ASSERT_TRUE(store) << store.error().message;
+    ASSERT_TRUE(store->begin_run(5, "host", "test", 1));
+    FindingWatch watch;
+    Snapshot last;
+    record(*store, {{10, listening()}}, last);
+    ASSERT_TRUE(store->apply_findings(watch.update(std::vector{finding(&exposed, 100)}), 10, true));
+    ASSERT_TRUE(store->commit());
+    record(*store, {{15, listening()}}, last);
+    // At 20 the first clears and another appears (findings before apply, as
+    // record does: the cleared one ends at 15).
+    ASSERT_TRUE(store->apply_findings(watch.update(std::vector{finding(&other, 200)}), 20, false));
+    record(*store, {{20, listening()}}, last);
+  }
+  auto store = HistoryStore::open(path_);
+  ASSERT_TRUE(store) << store.error().message;
+  ASSERT_TRUE(store->begin_run(30, "host", "test", 2));
+  auto rows = store->db().query(
+      "SELECT kind, port, pids, opened_by, closed_by, first_seen, last_seen FROM "
+      "finding_history ORDER BY first_seen");
+  ASSERT_TRUE(rows) << rows.error().message;
+  const auto& r = rows->front().rows;
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0], (std::vector<SqlValue>{std::string("exposed"), int64_t{8080},
+                                         std::string("100"), std::string("present"),
+                                         std::string("cleared"), 10.0, 15.0}));
+  EXPECT_EQ(r[1], (std::vector<SqlValue>{std::string("exposed"), int64_t{9090},
+                                         std::string("200"), std::string("appeared"),
+                                         std::string("crash"), 20.0, 20.0}));
+}
+
 TEST(HistoryStore, RetentionDeletesOnlyEndedIntervals) {
   auto store = HistoryStore::open_memory();
   ASSERT_TRUE(store);
