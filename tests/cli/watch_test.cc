@@ -241,6 +241,37 @@ TEST(Watch, ChurnOfShortLivedListenersIsSeenWholeAndOnce) {
   EXPECT_EQ(twice, 0) << "listeners printed twice, of 300";
 }
 
+// A holder runs another program and keeps the socket (no FD_CLOEXEC): one
+// holder-exec line, naming the program before and the one after.
+TEST(Watch, PrintsAnExecThatKeepsTheSocket) {
+  ASSERT_EQ(geteuid(), 0u) << "watch reads every process's fd table: it needs root";
+  ScratchDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  uint16_t port = free_loopback_port();
+  std::string out = dir.path() + "/out", err = dir.path() + "/err";
+  Background watch("sh -c 'echo started; exec " + std::string(PORTREL_BINARY) +
+                   " watch --verbose --format json --interval 0.3 --no-initial " +
+                   std::to_string(port) + " >" + out + " 2>" + err + "'");
+  ASSERT_EQ(watch.line(), "started");
+  ASSERT_TRUE(wait_for(err, "watching", 20)) << read_text(err);
+  Background server("python3 -c 'import os, socket, time\n"
+                    "s = socket.socket(); s.bind((\"127.0.0.1\", " + std::to_string(port) +
+                    ")); s.listen(); s.set_inheritable(True)\n"
+                    "print(os.getpid(), flush=True); time.sleep(1.0)\n"
+                    "os.execv(\"/bin/sleep\", [\"sleep\", \"30\"])\n'");
+  int pid = std::stoi(server.line());
+  ASSERT_TRUE(wait_for(out, "holder-exec", 15)) << read_text(out) << read_text(err);
+  auto events = json_lines(read_text(out));
+  size_t opened = find_event(events, "port-opened", 0, pid);
+  size_t exec = find_event(events, "holder-exec", opened, pid);
+  ASSERT_LT(opened, events.size()) << read_text(out);
+  ASSERT_LT(exec, events.size()) << read_text(out);
+  EXPECT_EQ(events[exec]["old_comm"], "python3") << events[exec];
+  EXPECT_EQ(events[exec]["holders"][0]["comm"], "sleep") << events[exec];
+  // The socket stays: no port-closed for it.
+  EXPECT_EQ(find_event(events, "port-closed", 0), events.size()) << read_text(out);
+}
+
 TEST(Watch, ShowsWhatIsThereAndStopsAfterCount) {
   ASSERT_EQ(geteuid(), 0u) << "watch reads every process's fd table: it needs root";
   uint16_t port = free_loopback_port();
