@@ -72,6 +72,10 @@ nlohmann::json as_json(const HostReport& r) {
       {"tcp_mapped_any_found", json_of(r.bind_rules.tcp_mapped_any_found)},
       {"tcp_first_bind_sets_shortcut", json_of(r.bind_rules.tcp_first_bind_sets_shortcut)},
       {"how", r.bind_rules_how}};
+  doc["socket_events"] = {
+      {"hooks", r.socket_events.empty() ? nlohmann::json() : nlohmann::json(r.socket_events)},
+      {"error", r.socket_events_error.empty() ? nlohmann::json()
+                                              : nlohmann::json(r.socket_events_error)}};
   doc["pid_namespace"] = {{"inode", r.pidns}, {"initial", r.initial_pidns}};
   doc["fd_tables"] = {{"processes", r.processes},
                       {"unreadable", r.fd_unreadable},
@@ -138,6 +142,11 @@ void print_page(const HostReport& r, bool color) {
   fmt::print("{}", diag.render(color));
   fmt::print("\n");
   line("bind rules", describe(r.bind_rules) + " (" + r.bind_rules_how + ")");
+  line("socket events",
+       r.socket_events_error.empty()
+           ? r.socket_events + " (watch and record read at once on them)"
+           : "none (" + r.socket_events_error +
+                 "): watch and record see a port a running process opens at their tick");
 }
 
 }  // namespace

@@ -27,6 +27,7 @@
 #include "sources/bpf/bpf_loader.h"
 #include "sources/procfs_source.h"
 #include "sources/kernel_bind_rules.h"
+#include "sources/socket_events.h"
 #include "util/state_file.h"
 #include "util/unique_fd.h"
 
@@ -210,6 +211,11 @@ HostReport examine_host() {
       }
     }
     closedir(proc);
+  }
+  if (auto events = SocketEvents::open()) {
+    r.socket_events = (*events)->hooks();
+  } else {
+    r.socket_events_error = events.error().message;
   }
   return r;
 }

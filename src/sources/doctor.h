@@ -58,6 +58,10 @@ struct HostReport {
 
   KernelBindRules bind_rules;  ///< where this kernel's bind checks differ
   std::string bind_rules_how;  ///< probed, remembered, or why unknown
+  /// The socket-event hooks of watch and record that load here ("listen
+  /// (tracepoint), …; not hooked: …"), or "" and why not in socket_events_error.
+  std::string socket_events;
+  std::string socket_events_error;
 
   uint64_t pidns = 0;       ///< this process's pid namespace (inode)
   bool initial_pidns = false;  ///< pids are the host's (the bpf iterators' pids)
