@@ -44,33 +44,28 @@ if(PORTREL_HAVE_BPF)
   add_custom_command(OUTPUT ${_dir}/vmlinux.h
     COMMAND ${PORTREL_BPFTOOL} btf dump file ${PORTREL_BTF} format c > ${_dir}/vmlinux.h
     COMMENT "bpftool: vmlinux.h from ${PORTREL_BTF}" VERBATIM)
-  # bpftool gen object links the object and drops its DWARF: a small skeleton.
-  add_custom_command(OUTPUT ${_dir}/portrel.bpf.o
-    COMMAND ${PORTREL_CLANG} -target bpf -O2 -g -D__TARGET_ARCH_${_arch}
-            -I${_dir} -I${_src} ${LIBBPF_CFLAGS}
-            -c ${_src}/portrel.bpf.c -o ${_dir}/portrel.tmp.o
-    COMMAND ${PORTREL_BPFTOOL} gen object ${_dir}/portrel.bpf.o ${_dir}/portrel.tmp.o
-    DEPENDS ${_src}/portrel.bpf.c ${_src}/portrel_bpf.h ${_dir}/vmlinux.h
-    COMMENT "clang -target bpf: portrel.bpf.o" VERBATIM)
-  add_custom_command(OUTPUT ${_dir}/portrel.skel.h
-    COMMAND ${PORTREL_BPFTOOL} gen skeleton ${_dir}/portrel.bpf.o name portrel_bpf
-            > ${_dir}/portrel.skel.h
-    DEPENDS ${_dir}/portrel.bpf.o
-    COMMENT "bpftool: portrel.skel.h" VERBATIM)
-  # The socket-event hints of watch and record: an object of their own, so a
-  # kernel that refuses them loses the hints only.
-  add_custom_command(OUTPUT ${_dir}/events.bpf.o
-    COMMAND ${PORTREL_CLANG} -target bpf -O2 -g -D__TARGET_ARCH_${_arch}
-            -I${_dir} -I${_src} ${LIBBPF_CFLAGS}
-            -c ${_src}/events.bpf.c -o ${_dir}/events.tmp.o
-    COMMAND ${PORTREL_BPFTOOL} gen object ${_dir}/events.bpf.o ${_dir}/events.tmp.o
-    DEPENDS ${_src}/events.bpf.c ${_src}/events_bpf.h ${_dir}/vmlinux.h
-    COMMENT "clang -target bpf: events.bpf.o" VERBATIM)
-  add_custom_command(OUTPUT ${_dir}/events.skel.h
-    COMMAND ${PORTREL_BPFTOOL} gen skeleton ${_dir}/events.bpf.o name portrel_events_bpf
-            > ${_dir}/events.skel.h
-    DEPENDS ${_dir}/events.bpf.o
-    COMMENT "bpftool: events.skel.h" VERBATIM)
+  # One bpf object and its skeleton: NAME.bpf.c compiled, linked with bpftool
+  # gen object (which drops its DWARF: a small skeleton), then NAME.skel.h
+  # whose functions are SKEL_*.
+  function(portrel_bpf_object name skel header)
+    add_custom_command(OUTPUT ${_dir}/${name}.bpf.o
+      COMMAND ${PORTREL_CLANG} -target bpf -O2 -g -D__TARGET_ARCH_${_arch}
+              -I${_dir} -I${_src} ${LIBBPF_CFLAGS}
+              -c ${_src}/${name}.bpf.c -o ${_dir}/${name}.tmp.o
+      COMMAND ${PORTREL_BPFTOOL} gen object ${_dir}/${name}.bpf.o ${_dir}/${name}.tmp.o
+      DEPENDS ${_src}/${name}.bpf.c ${_src}/${header} ${_dir}/vmlinux.h
+      COMMENT "clang -target bpf: ${name}.bpf.o" VERBATIM)
+    add_custom_command(OUTPUT ${_dir}/${name}.skel.h
+      COMMAND ${PORTREL_BPFTOOL} gen skeleton ${_dir}/${name}.bpf.o name ${skel}
+              > ${_dir}/${name}.skel.h
+      DEPENDS ${_dir}/${name}.bpf.o
+      COMMENT "bpftool: ${name}.skel.h" VERBATIM)
+  endfunction()
+  # The iterators of the bpf source; and the socket-event hints of watch and
+  # record, an object of their own so that a kernel refusing them loses the
+  # hints only.
+  portrel_bpf_object(portrel portrel_bpf portrel_bpf.h)
+  portrel_bpf_object(events portrel_events_bpf events_bpf.h)
   add_custom_target(portrel_bpf_skeleton DEPENDS ${_dir}/portrel.skel.h ${_dir}/events.skel.h)
   add_dependencies(portrel portrel_bpf_skeleton)
   target_include_directories(portrel PRIVATE ${_dir})

@@ -26,15 +26,6 @@
 namespace portrel::testing {
 namespace {
 
-bool wait_for(const std::string& file, const std::string& text, double seconds) {
-  auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < end) {
-    if (read_text(file).find(text) != std::string::npos) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
-}
-
 // A recorder of PORT only: the host may hold many other sockets.
 std::string recorder(const std::string& db, const std::string& err, uint16_t port) {
   return "sh -c 'echo started; exec " + std::string(PORTREL_BINARY) +

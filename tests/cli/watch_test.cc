@@ -8,6 +8,7 @@
 #include <chrono>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -21,14 +22,16 @@
 namespace portrel::testing {
 namespace {
 
-// Waits up to SECONDS for FILE to contain TEXT.
-bool wait_for(const std::string& file, const std::string& text, double seconds) {
-  auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-  while (std::chrono::steady_clock::now() < end) {
-    if (read_text(file).find(text) != std::string::npos) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return false;
+// `portrel watch --verbose --format json --no-initial ARGS` in the background,
+// its output in OUT and its stderr in ERR; returns once it says it is watching.
+std::unique_ptr<Background> start_watch(const std::string& args, const std::string& out,
+                                        const std::string& err) {
+  auto watch = std::make_unique<Background>(
+      "sh -c 'echo started; exec " + std::string(PORTREL_BINARY) +
+      " watch --verbose --format json --no-initial " + args + " >" + out + " 2>" + err + "'");
+  EXPECT_EQ(watch->line(), "started");
+  EXPECT_TRUE(wait_for(err, "watching", 20)) << read_text(err);
+  return watch;
 }
 
 std::vector<nlohmann::json> json_lines(const std::string& text) {
@@ -59,11 +62,7 @@ TEST(Watch, PrintsAPortOpenedAForkAnExitAndTheClose) {
   ASSERT_FALSE(dir.path().empty());
   uint16_t port = free_loopback_port();
   std::string out = dir.path() + "/out", err = dir.path() + "/err";
-  Background watch("sh -c 'echo started; exec " + std::string(PORTREL_BINARY) +
-                   " watch --verbose --format json --interval 0.3 --no-initial " +
-                   std::to_string(port) + " >" + out + " 2>" + err + "'");
-  ASSERT_EQ(watch.line(), "started");
-  ASSERT_TRUE(wait_for(err, "watching", 20)) << read_text(err);
+  auto watch = start_watch("--interval 0.3 " + std::to_string(port), out, err);
 
   Background server(
       "python3 -c 'import os, socket, sys, time\n"
@@ -127,11 +126,7 @@ TEST(Watch, SeesARunningProcessListenAndStopBeforeItsTick) {
   ASSERT_FALSE(dir.path().empty());
   uint16_t port = free_loopback_port();
   std::string out = dir.path() + "/out", err = dir.path() + "/err";
-  Background watch("sh -c 'echo started; exec " + std::string(PORTREL_BINARY) +
-                   " watch --verbose --format json --interval 60 --no-initial " +
-                   std::to_string(port) + " >" + out + " 2>" + err + "'");
-  ASSERT_EQ(watch.line(), "started");
-  ASSERT_TRUE(wait_for(err, "watching", 20)) << read_text(err);
+  auto watch = start_watch("--interval 60 " + std::to_string(port), out, err);
   if (read_text(err).find("no socket events") != std::string::npos) {
     // The fallback: said on stderr, with why.
     EXPECT_NE(read_text(err).find("seen at the next tick"), std::string::npos) << read_text(err);
@@ -163,11 +158,7 @@ TEST(Watch, SaysWhenAFindingAppearsAndClears) {
   ASSERT_FALSE(dir.path().empty());
   uint16_t port = free_loopback_port();
   std::string out = dir.path() + "/out", err = dir.path() + "/err";
-  Background watch("sh -c 'echo started; exec " + std::string(PORTREL_BINARY) +
-                   " watch --verbose --format json --interval 0.3 --no-initial " +
-                   std::to_string(port) + " >" + out + " 2>" + err + "'");
-  ASSERT_EQ(watch.line(), "started");
-  ASSERT_TRUE(wait_for(err, "watching", 20)) << read_text(err);
+  auto watch = start_watch("--interval 0.3 " + std::to_string(port), out, err);
   Background server("python3 -c 'import os, socket, time\n"
                     "s = socket.socket(); s.bind((\"0.0.0.0\", " + std::to_string(port) +
                     ")); s.listen()\n"
@@ -201,11 +192,7 @@ TEST(Watch, ChurnOfShortLivedListenersIsSeenWholeAndOnce) {
   ScratchDir dir;
   ASSERT_FALSE(dir.path().empty());
   std::string out = dir.path() + "/out", err = dir.path() + "/err";
-  Background watch("sh -c 'echo started; exec " + std::string(PORTREL_BINARY) +
-                   " watch --verbose --format json --interval 60 --no-initial --netns " +
-                   ns.name() + " >" + out + " 2>" + err + "'");
-  ASSERT_EQ(watch.line(), "started");
-  ASSERT_TRUE(wait_for(err, "watching", 20)) << read_text(err);
+  auto watch = start_watch("--interval 60 --netns " + ns.name(), out, err);
   if (read_text(err).find("no socket events") != std::string::npos) {
     EXPECT_NE(read_text(err).find("seen at the next tick"), std::string::npos) << read_text(err);
     GTEST_SKIP() << "socket events could not be loaded here (said so): " << read_text(err);
@@ -249,11 +236,7 @@ TEST(Watch, PrintsAnExecThatKeepsTheSocket) {
   ASSERT_FALSE(dir.path().empty());
   uint16_t port = free_loopback_port();
   std::string out = dir.path() + "/out", err = dir.path() + "/err";
-  Background watch("sh -c 'echo started; exec " + std::string(PORTREL_BINARY) +
-                   " watch --verbose --format json --interval 0.3 --no-initial " +
-                   std::to_string(port) + " >" + out + " 2>" + err + "'");
-  ASSERT_EQ(watch.line(), "started");
-  ASSERT_TRUE(wait_for(err, "watching", 20)) << read_text(err);
+  auto watch = start_watch("--interval 0.3 " + std::to_string(port), out, err);
   Background server("python3 -c 'import os, socket, time\n"
                     "s = socket.socket(); s.bind((\"127.0.0.1\", " + std::to_string(port) +
                     ")); s.listen(); s.set_inheritable(True)\n"

@@ -35,6 +35,9 @@ uint16_t free_loopback_port();
 /// The whole text of a file, "" when it cannot be read.
 std::string read_text(const std::string& path);
 
+/// Waits up to SECONDS for FILE to contain TEXT; false when it never did.
+bool wait_for(const std::string& file, const std::string& text, double seconds);
+
 /// A directory of the test's own under /tmp, removed with all it holds.
 class ScratchDir {
  public:
