@@ -33,7 +33,7 @@ trap 'rm -rf "$out"' EXIT
 # refused in turn, bpf = /proc on every lab scenario, options exact, pins,
 # the verdict), the bind rules and the UDP SO_REUSEPORT probe, the relation
 # from /proc and sock_diag, doctor.
-live=${live_filter:-'Bpf*:*/Bpf*:BindRulesLive.*:KernelBindRules.*:Relation.*:Doctor.*:Threads.*:Protocols.*'}
+live=${live_filter:-'Bpf*:*/Bpf*:BindRulesLive.*:KernelBindRules.*:Relation.*:Doctor.*:Threads.*:Protocols.*:Watch.SeesARunning*:Watch.Churn*'}
 unit='DumpCurrentNetns.*:SockDiagSource.*'
 
 # NAME BINARY FILTER: runs the tests, keeps gtest's JSON report in $out; a
