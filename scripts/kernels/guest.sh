@@ -33,7 +33,9 @@ trap 'rm -rf "$out"' EXIT
 # refused in turn, bpf = /proc on every lab scenario, options exact, pins,
 # the verdict), the bind rules and the UDP SO_REUSEPORT probe, the relation
 # from /proc and sock_diag, doctor.
-live=${live_filter:-'Bpf*:*/Bpf*:BindRulesLive.*:KernelBindRules.*:Relation.*:Doctor.*:Threads.*:Protocols.*:Watch.SeesARunning*:Watch.Churn*'}
+# Watch's churn test stays on the host: under TCG with the sanitizer build a
+# read takes longer than its listeners live (25 of 300 missed on 6.1).
+live=${live_filter:-'Bpf*:*/Bpf*:BindRulesLive.*:KernelBindRules.*:Relation.*:Doctor.*:Threads.*:Protocols.*:Watch.SeesARunning*'}
 unit='DumpCurrentNetns.*:SockDiagSource.*'
 
 # NAME BINARY FILTER: runs the tests, keeps gtest's JSON report in $out; a
