@@ -107,8 +107,8 @@ std::unordered_map<pid_t, std::string> container_labels(const Snapshot& snap,
           !may_be_in_container(*p, host_pidns, host_netns)) {
         continue;
       }
-      const Workload& w = p->cgroup.empty() && p->cmdline.empty() ? workload_of_pid(p->pid)
-                                                                  : workload_of(*p);
+      // workload_of reads the cgroup from /proc when the capture did not.
+      const Workload& w = workload_of(*p);
       if (w.kind == WorkloadKind::container || w.kind == WorkloadKind::container_monitor ||
           w.kind == WorkloadKind::machine) {
         labels.emplace(h.pid, workload_label(w));
