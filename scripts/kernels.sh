@@ -199,13 +199,20 @@ fresh_initrd() {
 
 # The initramfs of the kernel in DIR: busybox, init, and the modules (with
 # their dependencies, uncompressed, in load order) that init needs to mount
-# the host's / under an overlay.
+# the host's / under an overlay, and those of the protocols under test.
 make_initrd() {
   local dir=$1 release=$2 stage bb loads
   bb=$(busybox_binary) || exit 1
   loads=$(for m in virtio_pci 9pnet_virtio 9p overlay; do
             modprobe -d "$dir/root" -S "$release" --show-depends "$m" || exit 1
           done) || die "$release: modprobe cannot resolve the virtio, 9p and overlay modules"
+  # The protocols portrel reads through a diag module its users' kernels
+  # load on demand (the guest has no modprobe): vsock (and its loopback
+  # transport, for a connection) and SCTP. A kernel without one tests the
+  # fallback.
+  loads+=$'\n'$(for m in vsock_diag vsock_loopback sctp_diag; do
+                  modprobe -d "$dir/root" -S "$release" --show-depends "$m" 2>/dev/null
+                done)
   stage=$(mktemp -d "$cache/initrd-XXXXXX")
   mkdir -p "$stage/bin" "$stage/modules"
   cp "$bb" "$stage/bin/busybox"

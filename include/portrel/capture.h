@@ -30,8 +30,9 @@ struct CaptureOptions {
   /// only bpf (an error when it cannot load), or only the /proc walk.
   enum class Source : uint8_t { automatic, bpf, procfs };
   Source source = Source::automatic;
-  /// Only sockets on this local port (filtered in the kernel with bpf).
-  std::optional<uint16_t> port;
+  /// Only sockets on this local port (filtered in the kernel with bpf); a
+  /// port past 65535 can only be vsock's.
+  std::optional<uint32_t> port;
   /// Read exact socket options with pidfd_getfd + getsockopt on a duplicate of a
   /// holder's fd (closed at once). Intrusive, hence off by default.
   bool probe_sockopts = false;

@@ -15,7 +15,8 @@
 namespace portrel {
 
 /// Transport protocol of an inet socket. The order is the order of the views.
-enum class Proto : uint8_t { tcp, udp, udplite, raw, icmp, mptcp };
+enum class Proto : uint8_t { tcp, udp, udplite, raw, icmp, mptcp, vsock, sctp };
+inline constexpr size_t kProtoCount = 8;
 
 /// What every layer knows of a protocol, in one row each (protocols()): adding
 /// one is a row here, its reader in sources/, and its tests.
@@ -28,7 +29,10 @@ struct ProtoInfo {
   bool connections;
   /// Its sockets are in the default view (and `who`, `of`) without a selector.
   bool by_default;
-  std::string_view selector;  ///< the option that selects it: "-t", "--mptcp"
+  /// The option that selects it, as the command line spells it ("-t,--tcp",
+  /// "--mptcp"); protocols with the same one are selected together.
+  std::string_view selector;
+  std::string_view selector_help;  ///< what --help says of that option
   /// What its "port" is: "port", "IP protocol", "ping identifier".
   std::string_view port_meaning;
 };
@@ -36,23 +40,33 @@ struct ProtoInfo {
 /// Every protocol, in the order of Proto.
 std::span<const ProtoInfo> protocols();
 const ProtoInfo& proto_info(Proto proto);
-/// "tcp", "udp", "udplite", "raw", "icmp", "mptcp".
+/// "tcp", "udp", "udplite", "raw", "icmp", "mptcp", "vsock", "sctp".
 std::string_view proto_name(Proto proto);
 std::optional<Proto> parse_proto(std::string_view name);
 
-/// An IPv4 or IPv6 address. IPv4 uses the first four bytes.
+/// Address::family (and Socket::family) of a vsock address: AF_VSOCK.
+inline constexpr uint8_t kFamilyVsock = 40;
+/// The vsock CID of "any" (VMADDR_CID_ANY) and of the local host (VMADDR_CID_LOCAL).
+inline constexpr uint32_t kVsockCidAny = 0xFFFFFFFF;
+inline constexpr uint32_t kVsockCidLocal = 1;
+
+/// An IPv4, IPv6 or vsock address. IPv4 uses the first four bytes, vsock its
+/// CID in host order in the first four.
 struct Address {
-  uint8_t family = 0;  ///< 4 or 6; 0 for "none".
+  uint8_t family = 0;  ///< 4, 6 or kFamilyVsock; 0 for "none".
   std::array<uint8_t, 16> bytes{};
 
   static Address v4(uint32_t network_order);
   static Address v6(const std::array<uint8_t, 16>& bytes);
+  static Address vsock(uint32_t cid);
+  uint32_t vsock_cid() const;  ///< the CID of a vsock address
   /// Parses "127.0.0.1", "::1", "[::1]"; nullopt for anything else.
   static std::optional<Address> parse(std::string_view text);
 
-  bool is_wildcard() const;  ///< 0.0.0.0 or ::
-  bool is_loopback() const;  ///< 127/8, ::1, ::ffff:127/104
-  /// Canonical text: dotted quad or RFC 5952 form (no brackets).
+  bool is_wildcard() const;  ///< 0.0.0.0, :: or vsock's CID any
+  bool is_loopback() const;  ///< 127/8, ::1, ::ffff:127/104, vsock's local CID
+  /// Canonical text: dotted quad or RFC 5952 form (no brackets); a vsock
+  /// CID in decimal, "*" for any.
   std::string to_string() const;
   /// Room for the longest text with its NUL (INET6_ADDRSTRLEN).
   using TextBuffer = std::array<char, 46>;
@@ -111,12 +125,13 @@ struct Socket {
   uint64_t cookie = 0;  ///< the kernel's socket cookie, unique while it lives
   uint64_t netns = 0;   ///< inode of the network namespace it lives in
   Proto proto = Proto::tcp;
-  uint8_t family = 4;  ///< 4 or 6
+  uint8_t family = 4;  ///< 4, 6 or kFamilyVsock
   uint8_t state = 0;   ///< kernel TCP_* state number
   Address local_addr;
-  uint16_t local_port = 0;  ///< host order
+  /// Host order. 16 bits wide for inet; vsock's ports are 32 bits.
+  uint32_t local_port = 0;
   Address remote_addr;
-  uint16_t remote_port = 0;  ///< host order
+  uint32_t remote_port = 0;  ///< host order
   /// The uid that created the socket; kUnknownUid for TIME_WAIT and request
   /// (SYN_RECV) sockets, of which the kernel keeps none.
   uid_t uid = 0;

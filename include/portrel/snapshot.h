@@ -21,6 +21,9 @@ struct Netns {
   std::string name;      ///< the /run/netns name, "" when it has none
   bool is_host = false;  ///< the namespace portrel itself runs in
   bool dumped = false;   ///< its sockets were read
+  /// Protocols asked for by name whose sockets could not be listed here
+  /// (vsock, with neither vsock_diag nor the bpf fd walk): a partial answer.
+  std::vector<Proto> unlisted;
 };
 
 /// Why the owner of a socket is not known.
@@ -48,7 +51,7 @@ struct EpollWatch {
 struct PortKey {
   uint64_t netns = 0;
   Proto proto = Proto::tcp;
-  uint16_t port = 0;
+  uint32_t port = 0;
   bool operator==(const PortKey&) const = default;
 };
 struct PortKeyHash {

@@ -275,7 +275,7 @@ void herd(const Snapshot& snap, const Socket& s, const AuditEvidence& ev,
 
 void exposed(const Snapshot& snap, std::span<const Socket* const> listeners,
              std::vector<Finding>& out) {
-  std::map<std::tuple<Proto, uint8_t, uint16_t>, std::vector<const Socket*>> groups;
+  std::map<std::tuple<Proto, uint8_t, uint32_t>, std::vector<const Socket*>> groups;
   for (const Socket* s : listeners) {
     const Netns* ns = snap.netns(s->netns);
     if (ns == nullptr || !ns->is_host || !s->local_addr.is_wildcard()) continue;
@@ -384,7 +384,7 @@ std::vector<Finding> audit(const Snapshot& snap, std::span<const Socket* const> 
   unowned(snap, sockets, out);
   std::ranges::stable_sort(out, [](const Finding& a, const Finding& b) {
     auto port = [](const Finding& f) {
-      return f.sockets.empty() ? uint16_t(0) : f.sockets.front()->local_port;
+      return f.sockets.empty() ? uint32_t{0} : f.sockets.front()->local_port;
     };
     return std::make_tuple(-int(a.severity), a.kind, port(a)) <
            std::make_tuple(-int(b.severity), b.kind, port(b));

@@ -50,7 +50,7 @@ Result<AuditIgnore> parse_audit_ignore(std::string_view text) {
     if (port == 0 || port > 65535) {
       return std::unexpected(Error{"ignore rule '" + out.text + "': port out of range"});
     }
-    out.port = static_cast<uint16_t>(port);
+    out.port = static_cast<uint32_t>(port);
   } else {
     out.comm = std::string(what);
   }

@@ -17,7 +17,7 @@ namespace portrel {
 
 struct AuditIgnore {
   std::optional<FindingKind> kind;  ///< none: any kind (*)
-  std::optional<uint16_t> port;     ///< a socket of the finding is on this port
+  std::optional<uint32_t> port;     ///< a socket of the finding is on this port
   std::string comm;                 ///< a process of the finding has this comm
   std::string text;                 ///< the rule as written, for messages
 };

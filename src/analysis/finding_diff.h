@@ -24,7 +24,7 @@ struct SeenFinding {
   std::vector<uint64_t> inodes;  ///< sorted
   std::vector<pid_t> pids;       ///< sorted
   std::string summary;
-  uint16_t port = 0;  ///< of its first socket, 0 when it names none
+  uint32_t port = 0;  ///< of its first socket, 0 when it names none
   auto key() const { return std::tie(kind, inodes, pids); }
 };
 

@@ -108,9 +108,9 @@ HolderHow how_left(const Side& before, const Side& after, const Holding& h) {
 
 using Kinds = std::vector<SharingKind>;
 
-std::map<std::pair<uint64_t, uint16_t>, std::pair<const Socket*, Kinds>> sharing_of(
+std::map<std::pair<uint64_t, uint32_t>, std::pair<const Socket*, Kinds>> sharing_of(
     const Side& side) {
-  std::map<std::pair<uint64_t, uint16_t>, std::pair<const Socket*, Kinds>> out;
+  std::map<std::pair<uint64_t, uint32_t>, std::pair<const Socket*, Kinds>> out;
   for (const PortGroup& g : port_groups(side.snap, side.order)) {
     out[{g.netns, g.port}] = {g.sockets.front(), g.kinds()};
   }

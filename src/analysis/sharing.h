@@ -40,7 +40,7 @@ struct Sharing {
 /// The sockets of one (netns, port) with their holders and sharing kinds.
 struct PortGroup {
   uint64_t netns = 0;
-  uint16_t port = 0;
+  uint32_t port = 0;
   std::vector<const Socket*> sockets;  ///< in the order given
   std::vector<pid_t> pids;             ///< distinct visible holders, sorted
   std::vector<Sharing> sharing;        ///< at most one entry per kind, in kind order

@@ -39,7 +39,7 @@ inline Socket sock(uint64_t inode, Proto proto, const char* addr, uint16_t port,
 inline Snapshot snapshot(std::vector<Process> procs, std::vector<Socket> socks,
                          std::vector<Holding> holds, std::vector<EpollWatch> epoll = {}) {
   return Snapshot(std::move(procs), std::move(socks), std::move(holds),
-                  {Netns{kHostNs, "", true, true}}, {}, Unowned::hidden, std::move(epoll));
+                  {Netns{kHostNs, "", true, true, {}}}, {}, Unowned::hidden, std::move(epoll));
 }
 
 inline std::vector<const Socket*> all(const Snapshot& snap) {

@@ -100,14 +100,7 @@ bool in_workload(const Process& p, std::string_view what) {
 
 Result<Filter> make_filter(const Options& o) {
   Filter f;
-  if (o.tcp || o.udp || o.raw || o.icmp || o.mptcp) {
-    f.protocols = {};
-    if (o.tcp) f.want(Proto::tcp);
-    if (o.udp) f.want(Proto::udp), f.want(Proto::udplite);
-    if (o.raw) f.want(Proto::raw);
-    if (o.icmp) f.want(Proto::icmp);
-    if (o.mptcp) f.want(Proto::mptcp);
-  }
+  if (o.any_protocol()) f.protocols = o.protocols;
   if (o.ipv4 || o.ipv6) {
     f.ipv4 = o.ipv4;
     f.ipv6 = o.ipv6;
@@ -139,6 +132,7 @@ Result<Filter> make_filter(const Options& o) {
 bool Filter::keeps(const Snapshot& snapshot, const Socket& s) const {
   if (!wants(s.proto)) return false;
   if ((s.family == 4 && !ipv4) || (s.family == 6 && !ipv6)) return false;
+  if (s.family == kFamilyVsock && !(ipv4 && ipv6)) return false;  // -4 or -6: IP only
   if (listening_only && !s.is_listening()) return false;
   if (!netns.empty() && std::ranges::find(netns, s.netns) == netns.end()) return false;
   if (!container.empty()) {

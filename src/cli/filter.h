@@ -1,4 +1,4 @@
-// Turning the filter options (-t -u -w --icmp --mptcp -4 -6 --all --netns --user) into a
+// Turning the filter options (-t -u -w --icmp --mptcp --vsock -4 -6 --all --netns --user) into a
 // predicate over the snapshot's sockets.
 #pragma once
 
@@ -18,8 +18,8 @@ namespace portrel {
 
 struct Filter {
   /// The protocols kept, by Proto: those ProtoInfo::by_default when no
-  /// selector (-t -u -w --icmp --mptcp) was given.
-  std::array<bool, 6> protocols = default_protocols();
+  /// selector (-t, -u, --vsock, ...) was given.
+  std::array<bool, kProtoCount> protocols = default_protocols();
   bool ipv4 = true, ipv6 = true;
   bool listening_only = true;
   std::vector<uint64_t> netns;  ///< empty: every namespace
@@ -30,8 +30,8 @@ struct Filter {
   bool keeps(const Snapshot& snapshot, const Socket& socket) const;
   bool wants(Proto proto) const { return protocols[static_cast<size_t>(proto)]; }
   void want(Proto proto) { protocols[static_cast<size_t>(proto)] = true; }
-  static std::array<bool, 6> default_protocols() {
-    std::array<bool, 6> out{};
+  static std::array<bool, kProtoCount> default_protocols() {
+    std::array<bool, kProtoCount> out{};
     for (const ProtoInfo& p : portrel::protocols()) out[static_cast<size_t>(p.proto)] = p.by_default;
     return out;
   }

@@ -82,7 +82,7 @@ std::string render(const ResultSet& r, bool color) {
 }
 
 bool any_filter(const Options& o) {
-  return o.tcp || o.udp || o.raw || o.ipv4 || o.ipv6 || o.all || o.listening ||
+  return o.any_protocol() || o.ipv4 || o.ipv6 || o.all || o.listening ||
          !o.netns.empty() || !o.user.empty() || !o.container.empty();
 }
 

@@ -26,11 +26,21 @@ const CLI::Validator kNotEmpty(
     "", "not empty");
 
 void add_filters(CLI::App& app, portrel::Options& o) {
-  app.add_flag("-t,--tcp", o.tcp, "TCP sockets");
-  app.add_flag("-u,--udp", o.udp, "UDP and UDPLite sockets");
-  app.add_flag("-w,--raw", o.raw, "RAW sockets (the IP protocol number as their port)");
-  app.add_flag("--icmp", o.icmp, "ICMP ping sockets (the ping identifier as their port)");
-  app.add_flag("--mptcp", o.mptcp, "MPTCP sockets (their TCP subflows folded in)");
+  // One flag per selector of the protocol table; protocols that share one
+  // (-u: UDP and UDPLite) are selected together.
+  std::vector<std::string_view> added;
+  for (const portrel::ProtoInfo& p : portrel::protocols()) {
+    if (std::ranges::find(added, p.selector) != added.end()) continue;
+    added.push_back(p.selector);
+    app.add_flag_callback(
+        std::string(p.selector),
+        [&o, selector = p.selector] {
+          for (const portrel::ProtoInfo& q : portrel::protocols()) {
+            if (q.selector == selector) o.protocols[static_cast<size_t>(q.proto)] = true;
+          }
+        },
+        std::string(p.selector_help));
+  }
   CLI::Option* v4 = app.add_flag("-4,--ipv4", o.ipv4, "IPv4 only");
   app.add_flag("-6,--ipv6", o.ipv6, "IPv6 only")->excludes(v4);
   // ss's habits: holders are always shown and numbers are always numeric.

@@ -2,9 +2,13 @@
 // commands; there are no global option flags.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "portrel/model.h"
 
 namespace portrel {
 
@@ -14,7 +18,12 @@ struct Options {
   Format format = Format::table;
   std::string format_name = "table";  ///< as given to --format, checked by the parser
   std::string color = "auto";  ///< auto | always | never
-  bool tcp = false, udp = false, raw = false, icmp = false, mptcp = false;
+  /// The protocols a selector (-t, -u, --vsock, ...) named, by Proto; none:
+  /// the default ones.
+  std::array<bool, kProtoCount> protocols{};
+  bool any_protocol() const {
+    return std::ranges::any_of(protocols, [](bool b) { return b; });
+  }
   bool ipv4 = false, ipv6 = false;
   bool all = false;        ///< every state, not just listening/bound
   bool listening = false;  ///< the default, stated explicitly

@@ -13,6 +13,17 @@
 namespace portrel {
 namespace {
 
+// "tcp, udp, ..., or vsock", from the protocol table.
+std::string proto_names() {
+  std::string out;
+  auto all = protocols();
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (i > 0) out += i + 1 == all.size() ? " or " : ", ";
+    out += all[i].name;
+  }
+  return out;
+}
+
 std::optional<uint16_t> lookup_service(std::string_view name,
                                        std::optional<Proto> proto) {
   std::string n(name);
@@ -28,18 +39,28 @@ std::optional<uint16_t> lookup_service(std::string_view name,
   return std::nullopt;
 }
 
-Result<uint16_t> parse_port(std::string_view text, std::optional<Proto> proto,
+// vsock's ports are 32 bits wide (all ones is VMADDR_PORT_ANY, never bound).
+constexpr uint32_t kVsockPortMax = 0xFFFFFFFE;
+
+Result<uint32_t> parse_port(std::string_view text, std::optional<Proto> proto,
                             std::string_view whole) {
   if (text.empty())
     return std::unexpected(Error{"missing port in '" + std::string(whole) + "'"});
   if (text.front() >= '0' && text.front() <= '9') {
-    unsigned value = 0;
+    bool vsock = proto == Proto::vsock;
+    uint64_t max = vsock ? kVsockPortMax : 65535;
+    uint64_t value = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size() || value > 65535) {
-      return std::unexpected(Error{"invalid port '" + std::string(text) +
-                                   "': expected 0-65535 or a service name"});
+    if (ec != std::errc() || end != text.data() + text.size() || value > max) {
+      return std::unexpected(Error{"invalid port '" + std::string(text) + "': expected 0-" +
+                                   std::to_string(max) +
+                                   (vsock ? "" : " or a service name")});
     }
-    return static_cast<uint16_t>(value);
+    return static_cast<uint32_t>(value);
+  }
+  if (proto == Proto::vsock) {
+    return std::unexpected(Error{"invalid vsock port '" + std::string(text) +
+                                 "': expected a number (vsock has no service names)"});
   }
   if (auto port = lookup_service(text, proto)) return *port;
   return std::unexpected(
@@ -83,9 +104,30 @@ Result<PortSpec> parse_port_spec(std::string_view text, std::string_view hosts) 
     if (!spec.proto) {
       return std::unexpected(
           Error{"unknown protocol '" + std::string(rest.substr(0, slash)) + "' in '" +
-                std::string(text) + "': expected tcp, udp, udplite or raw"});
+                std::string(text) + "': expected " + proto_names()});
     }
     rest = rest.substr(slash + 1);
+  }
+  if (spec.proto == Proto::vsock) {
+    // [CID:]PORT, the CID in decimal or "*".
+    std::string_view port_text = rest;
+    if (auto colon = rest.find(':'); colon != std::string_view::npos) {
+      std::string_view cid = rest.substr(0, colon);
+      uint32_t value = 0;
+      auto [end, ec] = std::from_chars(cid.data(), cid.data() + cid.size(), value);
+      if (cid == "*") {
+        value = kVsockCidAny;
+      } else if (cid.empty() || ec != std::errc() || end != cid.data() + cid.size()) {
+        return std::unexpected(Error{"invalid vsock CID '" + std::string(cid) + "' in '" +
+                                     std::string(text) + "': expected a number or *"});
+      }
+      if (value != kVsockCidAny) spec.addresses.push_back(Address::vsock(value));
+      port_text = rest.substr(colon + 1);
+    }
+    auto port = parse_port(port_text, spec.proto, text);
+    if (!port) return std::unexpected(port.error());
+    spec.port = *port;
+    return spec;
   }
   std::string_view port_text = rest;
   if (!rest.empty() && rest.front() == '[') {
@@ -172,6 +214,10 @@ Result<PortSpec> parse_proto_and_port(const std::vector<std::string>& words,
   if (spec->proto && proto_info(*spec->proto).port_meaning != "port") {
     return std::unexpected(Error{name + ": " + std::string(proto_name(*spec->proto)) +
                                  " sockets have no ports to bind"});
+  }
+  if (spec->proto && proto_info(*spec->proto).ip_protocol == 0) {
+    return std::unexpected(Error{name + ": knows the bind rules of IP protocols only, not " +
+                                 std::string(proto_name(*spec->proto))});
   }
   if (proto) spec->proto = proto;
   return spec;

@@ -1,6 +1,7 @@
 // Parsing what users type for a port: "8080", "tcp/8080", "udp/53",
 // "127.0.0.1:8080", "[::1]:8080", "[::ffff:127.0.0.1]:8080", "localhost:8080"
-// (names from /etc/hosts only: portrel never asks DNS), "http", "udp/domain".
+// (names from /etc/hosts only: portrel never asks DNS), "http", "udp/domain",
+// "vsock/2024", "vsock/3:1024" (a CID and a 32-bit port).
 #pragma once
 
 #include <cstdint>
@@ -18,7 +19,7 @@ struct PortSpec {
   /// Only sockets that would receive for one of these (a host name may have
   /// several); empty: any address.
   std::vector<Address> addresses;
-  uint16_t port = 0;
+  uint32_t port = 0;  ///< 16 bits for IP protocols, 32 for vsock
 
   /// True when a socket on that port would serve this spec: same protocol (if
   /// given) and, if addresses were given, bound to one of them or to a

@@ -51,7 +51,7 @@ TEST(PortSpec, ServiceNames) {
 TEST(PortSpec, ErrorsNameTheProblem) {
   EXPECT_NE(parse_port_spec("70000").error().message.find("invalid port"),
             std::string::npos);
-  EXPECT_NE(parse_port_spec("sctp/80").error().message.find("unknown protocol"),
+  EXPECT_NE(parse_port_spec("dccp/80").error().message.find("unknown protocol"),
             std::string::npos);
   EXPECT_NE(
       parse_port_spec("no-such-service-xyz").error().message.find("unknown service"),
@@ -65,6 +65,50 @@ TEST(PortSpec, ErrorsNameTheProblem) {
   EXPECT_FALSE(parse_port_spec("tcp/"));
   EXPECT_FALSE(parse_port_spec("80x"));
   EXPECT_FALSE(parse_port_spec(""));
+}
+
+TEST(PortSpec, VsockHasCidsAnd32BitPorts) {
+  auto plain = parse_port_spec("vsock/2024");
+  ASSERT_TRUE(plain) << plain.error().message;
+  EXPECT_EQ(plain->proto, Proto::vsock);
+  EXPECT_EQ(plain->port, 2024u);
+  EXPECT_TRUE(plain->addresses.empty());
+  auto wide = parse_port_spec("vsock/3:4000000000");
+  ASSERT_TRUE(wide) << wide.error().message;
+  EXPECT_EQ(wide->port, 4000000000u);
+  ASSERT_EQ(wide->addresses.size(), 1u);
+  EXPECT_EQ(wide->addresses[0].family, kFamilyVsock);
+  EXPECT_EQ(wide->addresses[0].vsock_cid(), 3u);
+  EXPECT_EQ(wide->addresses[0].to_string(), "3");
+  auto any = parse_port_spec("vsock/*:5");
+  ASSERT_TRUE(any);
+  EXPECT_TRUE(any->addresses.empty());
+
+  // VMADDR_PORT_ANY is never bound; IP ports stay 16 bits; no service names.
+  EXPECT_NE(parse_port_spec("vsock/4294967295").error().message.find("expected 0-4294967294"),
+            std::string::npos);
+  EXPECT_NE(parse_port_spec("tcp/70000").error().message.find("expected 0-65535"),
+            std::string::npos);
+  EXPECT_NE(parse_port_spec("vsock/http").error().message.find("no service names"),
+            std::string::npos);
+  EXPECT_NE(parse_port_spec("vsock/x:80").error().message.find("invalid vsock CID"),
+            std::string::npos);
+  EXPECT_FALSE(parse_port_spec("vsock/:80"));
+  // and why-busy's bind rules are those of IP.
+  EXPECT_NE(parse_proto_and_port({"vsock/80"}, "why-busy").error().message.find("IP protocols"),
+            std::string::npos);
+
+  // Matching: the port, and a CID the socket is bound to or any.
+  Socket s;
+  s.proto = Proto::vsock;
+  s.family = kFamilyVsock;
+  s.local_addr = Address::vsock(kVsockCidAny);
+  s.local_port = 4000000000u;
+  EXPECT_TRUE(wide->matches(s));
+  s.local_addr = Address::vsock(2);
+  EXPECT_FALSE(wide->matches(s));
+  s.local_addr = Address::vsock(3);
+  EXPECT_TRUE(wide->matches(s));
 }
 
 Socket sock(std::string addr, uint16_t port, Tristate v6only = Tristate::unknown) {

@@ -93,7 +93,7 @@ int run_record(const Options& o) {
   Retention retention{o.keep_days, uint64_t{o.max_size_mb} << 20};
 
   std::optional<PortSpec> spec;
-  std::optional<uint16_t> port;  // read from the kernel for this port only
+  std::optional<uint32_t> port;  // read from the kernel for this port only
   if (!o.target.empty()) {
     auto parsed = parse_port_spec(o.target);
     if (!parsed) return usage_error(parsed.error().message);

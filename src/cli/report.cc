@@ -75,6 +75,13 @@ std::string partial_reason(const Snapshot& snap, bool blind_without_fd_tables) {
     return "the sockets of " + plural(missing.size(), "network namespace", "network namespaces") +
            " could not be read (" + names + ")" + why;
   }
+  for (const Netns& n : snap.namespaces()) {
+    if (n.unlisted.empty()) continue;
+    std::string names;
+    for (Proto p : n.unlisted) names += (names.empty() ? "" : ", ") + std::string(proto_name(p));
+    return names + " sockets could not be listed: this kernel has no " + names +
+           "_diag, and /proc does not give their ports (the bpf source does: see portrel doctor)";
+  }
   if (blind_without_fd_tables) {
     for (const Socket& s : snap.sockets()) {
       Unowned why = snap.why_unowned(s);
@@ -104,7 +111,7 @@ void print_warnings(const Options& o, std::span<const std::string> warnings) {
 }
 
 Result<Snapshot> capture_for(const Options& o, const Filter& filter,
-                             std::optional<uint16_t> port,
+                             std::optional<uint32_t> port,
                              CaptureOptions::Details details) {
   CaptureOptions capture_options;
   capture_options.only_netns = filter.netns;

@@ -47,7 +47,7 @@ void print_warnings(const Options& options, std::span<const std::string> warning
 /// kernel when the bpf source is used). DETAILS: how much of each holder to
 /// read (views that show no cgroup, or no command line, ask for less).
 Result<Snapshot> capture_for(
-    const Options& options, const Filter& filter, std::optional<uint16_t> port = std::nullopt,
+    const Options& options, const Filter& filter, std::optional<uint32_t> port = std::nullopt,
     CaptureOptions::Details details = CaptureOptions::Details::command);
 
 /// The snapshot's warnings plus one about sockets among these with no owner.

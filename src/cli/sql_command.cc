@@ -64,7 +64,7 @@ int print_schema(const Options& o) {
 }
 
 bool any_filter(const Options& o) {
-  return o.tcp || o.udp || o.raw || o.icmp || o.mptcp || o.ipv4 || o.ipv6 || o.all || o.listening ||
+  return o.any_protocol() || o.ipv4 || o.ipv6 || o.all || o.listening ||
          !o.netns.empty() || !o.user.empty();
 }
 

@@ -109,7 +109,7 @@ int run_watch(const Options& o) {
   DiffOptions diff;
   diff.listening_only = filter->listening_only;
   diff.select = scope_predicate(*filter, scope);
-  std::optional<uint16_t> port;
+  std::optional<uint32_t> port;
   if (scope.port && filter->listening_only) port = scope.port->port;
 
   Options quiet = o;

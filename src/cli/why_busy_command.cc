@@ -56,13 +56,14 @@ Result<uid_t> resolve_uid(const std::string& user) {
 Result<Target> parse_target(const Options& o) {
   Target t;
   BindRequest& r = t.request;
-  r.proto = o.udp && !o.tcp ? Proto::udp : Proto::tcp;
+  auto selected = [&](Proto p) { return o.protocols[static_cast<size_t>(p)]; };
+  r.proto = selected(Proto::udp) && !selected(Proto::tcp) ? Proto::udp : Proto::tcp;
   auto spec = parse_proto_and_port(o.bind_args, "why-busy");
   if (!spec) return std::unexpected(spec.error());
   if (spec->proto) r.proto = *spec->proto;
   r.address = spec->addresses.empty() ? *Address::parse("0.0.0.0") : spec->addresses.front();
   r.family = r.address.family;
-  r.port = spec->port;
+  r.port = static_cast<uint16_t>(spec->port);  // an IP protocol's: 16 bits
   r.reuseaddr = o.reuseaddr;
   r.reuseport = o.reuseport;
   r.v6only = o.v6only;

@@ -13,14 +13,22 @@ namespace portrel {
 namespace {
 
 constexpr ProtoInfo kProtocols[] = {
-    {Proto::tcp, "tcp", IPPROTO_TCP, true, true, "-t", "port"},
-    {Proto::udp, "udp", IPPROTO_UDP, false, true, "-u", "port"},
-    {Proto::udplite, "udplite", IPPROTO_UDPLITE, false, true, "-u", "port"},
-    {Proto::raw, "raw", IPPROTO_RAW, false, false, "-w", "IP protocol"},
-    {Proto::icmp, "icmp", IPPROTO_ICMP, false, false, "--icmp", "ping identifier"},
-    {Proto::mptcp, "mptcp", 262 /* IPPROTO_MPTCP */, true, true, "--mptcp", "port"},
+    {Proto::tcp, "tcp", IPPROTO_TCP, true, true, "-t,--tcp", "TCP sockets", "port"},
+    {Proto::udp, "udp", IPPROTO_UDP, false, true, "-u,--udp", "UDP and UDPLite sockets", "port"},
+    {Proto::udplite, "udplite", IPPROTO_UDPLITE, false, true, "-u,--udp",
+     "UDP and UDPLite sockets", "port"},
+    {Proto::raw, "raw", IPPROTO_RAW, false, false, "-w,--raw",
+     "RAW sockets (the IP protocol number as their port)", "IP protocol"},
+    {Proto::icmp, "icmp", IPPROTO_ICMP, false, false, "--icmp",
+     "ICMP ping sockets (the ping identifier as their port)", "ping identifier"},
+    {Proto::mptcp, "mptcp", 262 /* IPPROTO_MPTCP */, true, true, "--mptcp",
+     "MPTCP sockets (their TCP subflows folded in)", "port"},
+    {Proto::vsock, "vsock", 0, true, true, "--vsock",
+     "vsock sockets (a CID as their address, 32-bit ports)", "port"},
+    {Proto::sctp, "sctp", IPPROTO_SCTP, true, true, "--sctp",
+     "SCTP sockets (one row per socket, not per association)", "port"},
 };
-static_assert(std::size(kProtocols) == static_cast<size_t>(Proto::mptcp) + 1);
+static_assert(std::size(kProtocols) == kProtoCount);
 
 }  // namespace
 
@@ -51,6 +59,19 @@ Address Address::v4(uint32_t network_order) {
   return a;
 }
 
+Address Address::vsock(uint32_t cid) {
+  Address a;
+  a.family = kFamilyVsock;
+  std::memcpy(a.bytes.data(), &cid, 4);
+  return a;
+}
+
+uint32_t Address::vsock_cid() const {
+  uint32_t cid;
+  std::memcpy(&cid, bytes.data(), 4);
+  return cid;
+}
+
 Address Address::v6(const std::array<uint8_t, 16>& bytes) {
   Address a;
   a.family = 6;
@@ -79,6 +100,7 @@ std::optional<Address> Address::parse(std::string_view text) {
 }
 
 bool Address::is_wildcard() const {
+  if (family == kFamilyVsock) return vsock_cid() == kVsockCidAny;
   size_t n = family == 4 ? 4 : 16;
   for (size_t i = 0; i < n; ++i) {
     if (bytes[i] != 0) return false;
@@ -88,6 +110,7 @@ bool Address::is_wildcard() const {
 
 bool Address::is_loopback() const {
   if (family == 4) return bytes[0] == 127;
+  if (family == kFamilyVsock) return vsock_cid() == kVsockCidLocal;
   if (family != 6) return false;
   static constexpr uint8_t kLoop6[16] = {0, 0, 0, 0, 0, 0, 0, 0,
                                          0, 0, 0, 0, 0, 0, 0, 1};
@@ -104,6 +127,10 @@ std::string Address::to_string() const {
 std::string_view Address::format(TextBuffer& buf) const {
   static_assert(std::tuple_size_v<TextBuffer> == INET6_ADDRSTRLEN);
   if (family == 0) return "";
+  if (family == kFamilyVsock) {
+    if (is_wildcard()) return "*";
+    return {buf.data(), std::to_chars(buf.data(), buf.data() + buf.size(), vsock_cid()).ptr};
+  }
   if (family == 4) {  // as inet_ntop writes it, without its sprintf
     char* out = buf.data();
     for (int i = 0; i < 4; ++i) {

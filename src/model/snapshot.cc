@@ -31,7 +31,7 @@ void order_sockets(std::vector<Socket>& sockets) {
   struct Key {
     uint64_t netns;
     Proto proto;
-    uint16_t port;
+    uint32_t port;
     uint64_t inode, cookie;
     uint32_t index;
     auto tuple() const { return std::tie(netns, proto, port, inode, cookie); }

@@ -221,7 +221,7 @@ TEST(GraphDot, ContainersAndNamespacesAreNamed) {
       procs,
       {sock(5, Proto::tcp, "0.0.0.0", 6379, 0, 77), sock(6, Proto::tcp, "::1", 22)},
       {hold(11, 5, 5), hold(10, 3, 6)},
-      {Netns{kHostNs, "", true, true}, Netns{77, "ctr\"1", false, true}}, {});
+      {Netns{kHostNs, "", true, true, {}}, Netns{77, "ctr\"1", false, true, {}}}, {});
   std::string text = graph_dot(snap, all(snap));
   Dot dot = read_dot(text);
   EXPECT_NE(text.find("label=\"podman 0123456789ab\""), std::string::npos) << text;

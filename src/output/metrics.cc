@@ -117,7 +117,7 @@ std::string render_metrics(const Snapshot& snap, std::span<const Socket* const> 
     std::vector<const Socket*> sockets;
     std::set<pid_t> pids;
   };
-  std::map<std::tuple<uint64_t, Proto, Address, uint16_t>, Row> rows;
+  std::map<std::tuple<uint64_t, Proto, Address, uint32_t>, Row> rows;
   for (const Socket* s : listening) {
     Row& r = rows[{s->netns, s->proto, s->local_addr, s->local_port}];
     r.sockets.push_back(s);
@@ -129,7 +129,7 @@ std::string render_metrics(const Snapshot& snap, std::span<const Socket* const> 
                         {}};
   Family holders{"portrel_listener_holders", "gauge",
                  "Processes holding the listening sockets of an address and port", {}};
-  std::map<std::string, std::set<std::tuple<uint64_t, Proto, uint16_t>>> ports_of;
+  std::map<std::string, std::set<std::tuple<uint64_t, Proto, uint32_t>>> ports_of;
   for (const auto& [key, r] : rows) {
     const Socket& first = *r.sockets.front();
     std::set<std::string> names, containers;

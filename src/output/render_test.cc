@@ -70,8 +70,8 @@ Snapshot make_snapshot() {
                    {101, 3, 10, true},
                    {100, 4, 11, false},
                    {100, 5, 14, true}},
-                  {Netns{kHostNs, "", true, true}, Netns{kUnnamedNs, "", false, true},
-                   Netns{kBlueNs, "blue", false, true}},
+                  {Netns{kHostNs, "", true, true, {}}, Netns{kUnnamedNs, "", false, true, {}},
+                   Netns{kBlueNs, "blue", false, true, {}}},
                   {"37 processes unreadable: run as root", "bad \xff bytes"});
 }
 
@@ -231,7 +231,7 @@ TEST(LargeDocument, LinesKeepTheOrderGiven) {
     holdings.push_back({100, static_cast<int>(i), i, false});
   }
   Snapshot snap({testing::proc(100, 1, "srv")}, std::move(rows), std::move(holdings),
-                {Netns{kHostNs, "", true, true}}, {});
+                {Netns{kHostNs, "", true, true, {}}}, {});
   std::vector<const Socket*> sockets = testing::all(snap);
   std::reverse(sockets.begin(), sockets.end());  // not the snapshot's own order
   std::string text = sockets_document(snap, sockets, {});

@@ -80,7 +80,7 @@ std::map<uid_t, std::string> user_names(const Snapshot& snap) {
 
 }  // namespace
 
-std::string endpoint(const Address& address, uint16_t port, uint32_t bound_dev) {
+std::string endpoint(const Address& address, uint32_t port, uint32_t bound_dev) {
   std::string text =
       address.family == 6 ? "[" + address.to_string() + "]" : address.to_string();
   if (bound_dev != 0) {

@@ -13,7 +13,7 @@
 namespace portrel {
 
 /// "0.0.0.0:80", "[::1]:53", "[::]:80%lo" (with a bound device).
-std::string endpoint(const Address& address, uint16_t port, uint32_t bound_dev = 0);
+std::string endpoint(const Address& address, uint32_t port, uint32_t bound_dev = 0);
 
 /// Sockets grouped by (netns, proto, local address, port, state, peer); each
 /// group on one line with its holders summarised. `show_state` adds the peer and

@@ -18,7 +18,7 @@
 namespace portrel {
 
 struct HistoryQuery {
-  std::optional<uint16_t> port;  ///< rows on this local port
+  std::optional<uint32_t> port;  ///< rows on this local port
   std::optional<Proto> proto;
   std::optional<pid_t> pid;  ///< rows held by this pid
   std::string name;          ///< rows held by processes of this comm or executable name

@@ -55,7 +55,7 @@ void record(HistoryStore& store, const std::vector<std::pair<double, Snapshot>>&
         Snapshot(std::vector<Process>(snap.processes().begin(), snap.processes().end()),
                  std::vector<Socket>(snap.sockets().begin(), snap.sockets().end()),
                  std::vector<Holding>(snap.holdings().begin(), snap.holdings().end()),
-                 {Netns{testing::kHostNs, "", true, true}}, {});
+                 {Netns{testing::kHostNs, "", true, true, {}}}, {});
   }
 }
 

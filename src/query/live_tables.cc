@@ -270,8 +270,8 @@ Relations* LiveTables::relations_for(TableId table, std::optional<size_t> column
   for (TableId t : kTables) scope.with_sockets |= used(t) && needs_sockets(t);
   if (narrow_allowed_ && scope.with_sockets && table == TableId::socket && column &&
       key && column_name(table, *column) == "local_port" && *key >= 0 &&
-      *key <= UINT16_MAX) {
-    scope.port = static_cast<uint16_t>(*key);
+      *key <= UINT32_MAX) {
+    scope.port = static_cast<uint32_t>(*key);
   }
   relations_.reset();
   auto snap = capture_(scope);

@@ -28,7 +28,7 @@ class LiveTables {
   /// only when WITH_SOCKETS, and then only those on PORT when it is set.
   struct Scope {
     bool with_sockets = true;
-    std::optional<uint16_t> port;
+    std::optional<uint32_t> port;
   };
   using Capture = std::function<Result<Snapshot>(const Scope& scope)>;
 

@@ -53,7 +53,7 @@ Snapshot fixture() {
        sock(3000, Proto::tcp, "0.0.0.0", 22, kStateListen)},
       {{100, 6, 1000, false}, {101, 6, 1000, false}, {102, 6, 1000, false},
        {100, 7, 1001, true}, {200, 5, 2000, true}, {200, 6, 2001, true}},
-      {{1, "", true, true}}, {});
+      {{1, "", true, true, {}}}, {});
 }
 
 // A live database over the fixture, counting captures.

@@ -153,14 +153,14 @@ std::vector<uint32_t> Relations::lookup(TableId table, size_t column, int64_t ke
     }
     from(*socket_by_inode_, static_cast<uint64_t>(key));
   } else if (table == TableId::socket) {
-    if (key < 0 || key > UINT16_MAX) return rows;
+    if (key < 0 || key > UINT32_MAX) return rows;
     if (!socket_by_port_) {
       socket_by_port_.emplace();
       for (uint32_t i = 0; i < sockets_.size(); ++i) {
         (*socket_by_port_)[sockets_[i]->local_port].push_back(i);
       }
     }
-    from(*socket_by_port_, static_cast<uint16_t>(key));
+    from(*socket_by_port_, static_cast<uint32_t>(key));
   } else if (table == TableId::holding && name == "inode") {
     auto [lo, hi] = std::ranges::equal_range(
         holdings_, static_cast<uint64_t>(key), {}, [](const Holding* h) { return h->inode; });

@@ -66,7 +66,7 @@ class Relations {
   mutable std::optional<Rows> sharing_, finding_;
   // Built on first use.
   std::optional<std::unordered_map<uint64_t, std::vector<uint32_t>>> socket_by_inode_;
-  std::optional<std::unordered_map<uint16_t, std::vector<uint32_t>>> socket_by_port_;
+  std::optional<std::unordered_map<uint32_t, std::vector<uint32_t>>> socket_by_port_;
   std::optional<std::unordered_map<pid_t, std::vector<uint32_t>>> holding_by_pid_;
 };
 

@@ -70,7 +70,7 @@ void add_unheld_options(ProcessSource& source, const std::vector<NetnsHandle>& w
   for (const Socket& s : sockets) {
     bool in_tables = s.proto == Proto::tcp || s.proto == Proto::udp;
     if (s.inode == 0 || !in_tables || s.reuseport_from == OptSource::bpf) continue;
-    query.ports.push_back(s.local_port);
+    query.ports.push_back(static_cast<uint16_t>(s.local_port));  // TCP's or UDP's
     namespaces.insert(s.netns);
     if (s.proto == Proto::udp) query.udp = true;
     if (s.proto == Proto::tcp) {
@@ -105,8 +105,49 @@ Result<SocketScan> merge_scans(Result<SocketScan> own, Result<SocketScan> others
   for (Socket& s : others->sockets) own->sockets.push_back(std::move(s));
   own->dumped_netns.insert(own->dumped_netns.end(), others->dumped_netns.begin(),
                            others->dumped_netns.end());
+  for (Proto p : others->not_dumped) {
+    if (std::ranges::find(own->not_dumped, p) == own->not_dumped.end()) {
+      own->not_dumped.push_back(p);
+    }
+  }
   for (std::string& w : others->warnings) own->warnings.push_back(std::move(w));
   return own;
+}
+
+// The sockets the fd walk describes itself (vsock) that the dumps did not
+// list, as QUERY narrows them; then what is missing, said once.
+// Returns whether vsock sockets, asked for by name, could not be listed.
+bool add_held_sockets(const ProcessScan& ps, const SocketQuery& query,
+                      const std::function<bool(uint64_t)>& asked, SocketScan& scan) {
+  auto wanted = [&](Proto p) {
+    return query.protocols.empty() || std::ranges::find(query.protocols, p) != query.protocols.end();
+  };
+  if (!wanted(Proto::vsock)) return false;
+  std::unordered_set<uint64_t> listed;
+  for (const Socket& s : scan.sockets) {
+    if (s.proto == Proto::vsock) listed.insert(s.inode);
+  }
+  for (const Socket& s : ps.held_sockets) {
+    if (!wanted(s.proto) || !asked(s.netns) || listed.contains(s.inode)) continue;
+    if (query.listening_only && !s.is_listening()) continue;
+    if (query.port && s.local_port != *query.port) continue;
+    listed.insert(s.inode);
+    scan.sockets.push_back(s);
+  }
+  // In the default view this is no news on every run (doctor says it); asked
+  // for by --vsock or a vsock port, it is.
+  bool only_vsock = query.protocols.size() == 1 && query.protocols[0] == Proto::vsock;
+  if (!only_vsock ||
+      std::ranges::find(scan.not_dumped, Proto::vsock) == scan.not_dumped.end()) {
+    return false;
+  }
+  if (ps.describes_vsock) {
+    scan.warnings.push_back(
+        "this kernel has no vsock_diag: vsock sockets are listed only where a process "
+        "portrel can see holds them (from the bpf fd walk)");
+    return false;
+  }
+  return true;  // said by the partial answer
 }
 
 }  // namespace
@@ -150,7 +191,7 @@ Result<Snapshot> capture_from(ProcessSource& process_source,
       if (process_source.reads_unheld_options() && read.dump &&
           std::ranges::any_of(read.dump->sockets, unknown)) {
         TableQuery listeners{.ports = {}, .tcp = true, .udp = false, .tcp_listeners_only = true};
-        if (options.port) listeners.ports.push_back(*options.port);
+        if (options.port) listeners.ports.push_back(static_cast<uint16_t>(*options.port));
         std::vector<ExactOptions> found;
         std::vector<std::string> problems;
         process_source.unheld_options({own}, listeners, found, problems);
@@ -179,6 +220,7 @@ Result<Snapshot> capture_from(ProcessSource& process_source,
   HostRead own = host_read.valid() ? host_read.get() : HostRead{Result<SocketScan>(), {}};
   auto socks = merge_scans(std::move(own.dump), std::move(others_dump));
   if (!socks) return std::unexpected(socks.error());
+  bool vsock_unlisted = add_held_sockets(ps, query, asked, *socks);
   if (options.port) {
     std::erase_if(socks->sockets,
                   [&](const Socket& s) { return s.local_port != *options.port; });
@@ -193,9 +235,10 @@ Result<Snapshot> capture_from(ProcessSource& process_source,
 
   std::vector<Netns> namespaces;
   for (const NetnsHandle& h : wanted) {
-    Netns n{h.inode, h.name, h.inode == host, false};
+    Netns n{h.inode, h.name, h.inode == host, false, {}};
     n.dumped =
         std::ranges::find(socks->dumped_netns, h.inode) != socks->dumped_netns.end();
+    if (n.dumped && vsock_unlisted) n.unlisted.push_back(Proto::vsock);
     namespaces.push_back(std::move(n));
   }
 
@@ -211,12 +254,17 @@ Result<Snapshot> capture_from(ProcessSource& process_source,
                   std::move(ps.epoll));
 }
 
-Result<Snapshot> capture(const CaptureOptions& options, CaptureInfo* info) {
+Result<Snapshot> capture(const CaptureOptions& asked, CaptureInfo* info) {
   using Source = CaptureOptions::Source;
+  // Only vsock has ports past 16 bits: the IP protocols are not read for one.
+  CaptureOptions options = asked;
+  if (options.port && *options.port > UINT16_MAX) options.protocols = {Proto::vsock};
   SockDiagSource sockets;
   if (options.source != Source::procfs) {
     BpfSourceOptions bpf_options;
-    if (options.port) bpf_options.filter.ports.push_back(*options.port);
+    if (options.port && *options.port <= UINT16_MAX) {
+      bpf_options.filter.ports.push_back(static_cast<uint16_t>(*options.port));
+    }
     bpf_options.filter.listening_only = options.listening_only;
     // TCP comes from the table rows, with its options, unless a port is asked
     // for; a listeners-only walk reads each socket's state anyway.

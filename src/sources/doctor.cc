@@ -144,8 +144,14 @@ std::vector<DiagFamily> probe_diag_families() {
       if (name == "icmp") why = "no kernel has one (ping sockets)";
     } else if (name == "unix" || name == "netlink" || name == "packet") {
       reads = "not shown: " + std::string(name) + " sockets have no ports";
-    } else if (name == "sctp" || name == "vsock") {
-      reads = "not shown yet";
+    } else if (name == "vsock") {
+      reads = why.empty() ? "sock_diag (vsock_diag)"
+                          : "the bpf fd walk: only sockets a visible process holds "
+                            "(without bpf: none)";
+    } else if (name == "sctp") {
+      reads = why.empty()                            ? "sock_diag (sctp_diag)"
+              : access("/proc/net/sctp", F_OK) != 0 ? "none needed: this kernel has no SCTP"
+                                                     : "none: its sockets cannot be listed";
     } else {
       reads = why.empty() ? "sock_diag" : "none: its sockets cannot be listed";
     }

@@ -30,7 +30,7 @@ bool decimal(std::string_view text, uint64_t& out) {
 }
 
 // "0100007F:0001": address words, then the port.
-bool endpoint(std::string_view text, uint8_t family, Address& addr, uint16_t& port) {
+bool endpoint(std::string_view text, uint8_t family, Address& addr, uint32_t& port) {
   size_t colon = text.find(':');
   size_t words = family == 4 ? 1 : 4;
   if (colon != words * 8) return false;
@@ -40,7 +40,9 @@ bool endpoint(std::string_view text, uint8_t family, Address& addr, uint16_t& po
     if (!hex(text.substr(i * 8, 8), word)) return false;
     std::memcpy(bytes.data() + i * 4, &word, 4);  // native order, as printed from
   }
-  if (!hex(text.substr(colon + 1), port)) return false;
+  uint16_t inet_port = 0;
+  if (!hex(text.substr(colon + 1), inet_port)) return false;
+  port = inet_port;
   if (family == 4) {
     uint32_t v4;
     std::memcpy(&v4, bytes.data(), 4);

@@ -11,6 +11,7 @@
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
+#include <linux/vm_sockets_diag.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -42,6 +43,7 @@ constexpr size_t kRecvBuffer = 1 << 20;
 constexpr int kListed = -1;
 
 std::string_view family_name(int family) {
+  if (family == AF_VSOCK) return "";
   return family == AF_INET ? "v4" : family == AF_INET6 ? "v6" : "v4 and v6";
 }
 
@@ -80,6 +82,7 @@ struct AttrState {
   Proto proto;
   const char* parsed_end;  // just past the last attribute seen
   const char* bad = nullptr;
+  bool association = false;  // an SCTP association's row (INET_DIAG_PEERS)
 };
 
 int on_attr(const nlattr* attr, void* data) {
@@ -96,6 +99,11 @@ int on_attr(const nlattr* attr, void* data) {
         st.socket->v6only_from = OptSource::diag;
       }
       break;
+    case INET_DIAG_PEERS:
+      // sctp_diag: an association of the socket, after the socket's own row
+      // (same inode); portrel lists sockets.
+      st.association = true;
+      break;
     case INET_DIAG_PROTOCOL:
       if (mnl_attr_validate(attr, MNL_TYPE_U8) < 0) {
         st.bad = "INET_DIAG_PROTOCOL";
@@ -111,8 +119,50 @@ int on_attr(const nlattr* attr, void* data) {
 
 Error malformed(std::string what) { return Error{"malformed sock_diag message: " + what}; }
 
+// Checks what every reply message must be: long enough for PAYLOAD bytes,
+// within SIZE, aligned, of a sock_diag type.
+std::optional<Error> check_header(const nlmsghdr* nlh, size_t size, size_t payload,
+                                  const char* what) {
+  if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + payload) {
+    return malformed("nlmsg_len " + std::to_string(nlh->nlmsg_len) + " is shorter than " +
+                     what);
+  }
+  if (nlh->nlmsg_len > size) {
+    return malformed("nlmsg_len " + std::to_string(nlh->nlmsg_len) + " exceeds the " +
+                     std::to_string(size) + " bytes at hand");
+  }
+  if (nlh->nlmsg_len % MNL_ALIGNTO != 0) {
+    return malformed("unaligned nlmsg_len " + std::to_string(nlh->nlmsg_len));
+  }
+  if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY && nlh->nlmsg_type != TCPDIAG_GETSOCK) {
+    return malformed("type " + std::to_string(nlh->nlmsg_type) +
+                     " is neither SOCK_DIAG_BY_FAMILY nor TCPDIAG_GETSOCK");
+  }
+  return std::nullopt;
+}
+
+// A vsock_diag_msg: CIDs and 32-bit ports in host order, no attributes, no
+// uid (the kernel keeps one, vsock_diag does not say it).
+Result<Socket> parse_vsock_aligned(const nlmsghdr* nlh, size_t size, uint64_t netns) {
+  if (auto bad = check_header(nlh, size, sizeof(vsock_diag_msg), "a vsock_diag_msg")) {
+    return std::unexpected(std::move(*bad));
+  }
+  vsock_diag_msg msg;
+  std::memcpy(&msg, mnl_nlmsg_get_payload(nlh), sizeof msg);
+  if (msg.vdiag_family != AF_VSOCK) {
+    return std::unexpected(
+        malformed("family " + std::to_string(msg.vdiag_family) + " is not AF_VSOCK"));
+  }
+  return vsock_socket(netns, msg.vdiag_ino,
+                      uint64_t{msg.vdiag_cookie[0]} | uint64_t{msg.vdiag_cookie[1]} << 32,
+                      msg.vdiag_state, msg.vdiag_src_cid, msg.vdiag_src_port,
+                      msg.vdiag_dst_cid, msg.vdiag_dst_port, kUnknownUid);
+}
+
+// ASSOCIATION, when given, says whether the row is an SCTP association's.
 Result<Socket> parse_aligned(const nlmsghdr* nlh, size_t size, Proto proto,
-                             uint64_t netns) {
+                             uint64_t netns, bool* association = nullptr) {
+  if (proto == Proto::vsock) return parse_vsock_aligned(nlh, size, netns);
   if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + sizeof(inet_diag_msg)) {
     return std::unexpected(malformed("nlmsg_len " + std::to_string(nlh->nlmsg_len) +
                                      " is shorter than an inet_diag_msg"));
@@ -175,6 +225,7 @@ Result<Socket> parse_aligned(const nlmsghdr* nlh, size_t size, Proto proto,
   if (st.parsed_end != tail) {
     return std::unexpected(malformed("attribute overruns its message"));
   }
+  if (association) *association = st.association;
   return s;
 }
 
@@ -187,12 +238,13 @@ struct DumpState {
 
 int on_data(const nlmsghdr* nlh, void* data) {
   auto& st = *static_cast<DumpState*>(data);
-  auto socket = parse_aligned(nlh, nlh->nlmsg_len, st.proto, st.netns);
+  bool association = false;
+  auto socket = parse_aligned(nlh, nlh->nlmsg_len, st.proto, st.netns, &association);
   if (!socket) {
     st.error = std::move(socket.error());
     return MNL_CB_ERROR;
   }
-  st.out->push_back(*socket);
+  if (!association) st.out->push_back(*socket);
   return MNL_CB_OK;
 }
 
@@ -355,7 +407,7 @@ std::array<inet_diag_bc_op, 4> port_bytecode(uint16_t port) {
 
 // Sends one dump request and reads replies until the dump ends.
 Result<void> dump_one(mnl_socket* nl, uint32_t seq, Proto proto, int family,
-                      uint32_t states, std::optional<uint16_t> port, uint64_t netns,
+                      uint32_t states, std::optional<uint32_t> port, uint64_t netns,
                       std::byte* buf, std::vector<Socket>& out, bool& interrupted) {
   constexpr size_t kReq = std::max(sizeof(inet_diag_req_v2), sizeof(inet_diag_req));
   alignas(nlmsghdr) char req[MNL_NLMSG_HDRLEN + MNL_ALIGN(kReq) + MNL_ATTR_HDRLEN +
@@ -364,7 +416,16 @@ Result<void> dump_one(mnl_socket* nl, uint32_t seq, Proto proto, int family,
   nlmsghdr* nlh = mnl_nlmsg_put_header(req);
   nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
   nlh->nlmsg_seq = seq;
-  if (family == AF_UNSPEC) {
+  if (family == AF_VSOCK) {
+    // vsock_diag: every vsock socket of the namespace in STATES; no filter
+    // by port (the caller drops the others).
+    nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    auto* r = static_cast<vsock_diag_req*>(
+        mnl_nlmsg_put_extra_header(nlh, sizeof(vsock_diag_req)));
+    r->sdiag_family = AF_VSOCK;
+    r->vdiag_states = states;
+    port.reset();
+  } else if (family == AF_UNSPEC) {
     // TCP of both families in one walk of the kernel's tables: only the
     // older request type asks for that (SOCK_DIAG_BY_FAMILY walks every
     // socket once per family, skipping the other's).
@@ -384,8 +445,8 @@ Result<void> dump_one(mnl_socket* nl, uint32_t seq, Proto proto, int family,
                        static_cast<uint32_t>(proto_info(proto).ip_protocol));
     }
   }
-  if (port) {
-    auto bytecode = port_bytecode(*port);
+  if (port && *port <= UINT16_MAX) {
+    auto bytecode = port_bytecode(static_cast<uint16_t>(*port));
     mnl_attr_put(nlh, INET_DIAG_REQ_BYTECODE, sizeof bytecode, bytecode.data());
   }
   if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
@@ -409,6 +470,25 @@ Result<void> dump_one(mnl_socket* nl, uint32_t seq, Proto proto, int family,
 }
 
 }  // namespace
+
+Socket vsock_socket(uint64_t netns, uint64_t inode, uint64_t cookie, uint8_t state,
+                    uint32_t local_cid, uint32_t local_port, uint32_t remote_cid,
+                    uint32_t remote_port, uid_t uid) {
+  constexpr uint32_t kPortAny = 0xFFFFFFFF;  // VMADDR_PORT_ANY
+  Socket s;
+  s.inode = inode;
+  s.cookie = cookie;
+  s.netns = netns;
+  s.proto = Proto::vsock;
+  s.family = kFamilyVsock;
+  s.state = state;
+  s.local_addr = Address::vsock(local_cid);
+  s.local_port = local_port == kPortAny ? 0 : local_port;
+  s.remote_addr = Address::vsock(remote_cid);
+  s.remote_port = remote_port == kPortAny ? 0 : remote_port;
+  s.uid = uid;
+  return s;
+}
 
 Result<Socket> parse_diag_msg(std::span<const std::byte> nlmsg, Proto proto,
                               uint64_t netns) {
@@ -435,7 +515,8 @@ Result<bool> parse_diag_dump(std::span<const std::byte> buffer, Proto proto,
 Result<std::vector<Socket>> dump_current_netns(uint64_t netns_inode,
                                                const SocketQuery& query,
                                                std::vector<std::string>* warnings,
-                                               unsigned parallel, const TableLister& lister) {
+                                               unsigned parallel, const TableLister& lister,
+                                               std::vector<Proto>* not_dumped) {
   struct Job {
     Proto proto;
     int family;
@@ -472,9 +553,16 @@ Result<std::vector<Socket>> dump_current_netns(uint64_t netns_inode,
       read_tables(proto);
       continue;
     }
-    // A kernel built without MPTCP has none of its sockets: nothing to dump.
+    // A kernel built without MPTCP has none of its sockets: nothing to dump;
+    // nor has one without vsock (built in, or its module loaded).
     if (proto == Proto::mptcp && access("/proc/sys/net/mptcp", F_OK) != 0) continue;
+    if (proto == Proto::vsock && access("/sys/module/vsock", F_OK) != 0) continue;
+    if (proto == Proto::sctp && access("/proc/net/sctp", F_OK) != 0) continue;
     uint32_t states = requested_states(proto, query);
+    if (proto == Proto::vsock) {
+      jobs.push_back({proto, AF_VSOCK, states, {}, {}});
+      continue;
+    }
     if (lister && !query.port && (proto == Proto::tcp || proto == Proto::udp)) {
       jobs.push_back({proto, kListed, states, {}, {}});
       continue;
@@ -570,12 +658,23 @@ Result<std::vector<Socket>> dump_current_netns(uint64_t netns_inode,
         read_tables(Proto::raw);
         continue;
       }
+      if (first && job.proto == Proto::vsock) {
+        // No vsock_diag (a module Debian's kernels have, this one may lack):
+        // the caller says what it lists instead.
+        if (not_dumped) not_dumped->push_back(Proto::vsock);
+        continue;
+      }
       if (warnings && first) {
         warnings->push_back(where + std::string(proto_name(job.proto)) +
                             " sockets not listed: the kernel cannot dump them (" +
                             e.message + ")");
       }
       continue;
+    }
+    if (job.proto == Proto::sctp && query.listening_only) {
+      // sctp_diag gives every endpoint (socket) when listeners are asked for,
+      // whatever its state.
+      std::erase_if(job.rows, [](const Socket& s) { return !s.is_listening(); });
     }
     if (job.interrupted && warnings) {
       warnings->push_back(where + what + " dump was inconsistent (NLM_F_DUMP_INTR): "
@@ -600,7 +699,8 @@ Result<SocketScan> SockDiagSource::scan(const std::vector<NetnsHandle>& namespac
   if (namespaces.empty()) {
     auto inode = current_netns_inode();
     if (!inode) return std::unexpected(std::move(inode.error()));
-    auto rows = dump_current_netns(*inode, query, &scan.warnings, per_netns_, lister_);
+    auto rows = dump_current_netns(*inode, query, &scan.warnings, per_netns_, lister_,
+                                   &scan.not_dumped);
     if (!rows) return std::unexpected(std::move(rows.error()));
     scan.sockets = std::move(*rows);
     scan.dumped_netns.push_back(*inode);
@@ -625,6 +725,7 @@ Result<SocketScan> SockDiagSource::scan(const std::vector<NetnsHandle>& namespac
     std::optional<uint64_t> entered;
     std::vector<Socket> sockets;
     std::vector<std::string> warnings;
+    std::vector<Proto> not_dumped;
     std::string failure;
   };
   std::vector<Outcome> outcomes(groups.size());
@@ -644,7 +745,8 @@ Result<SocketScan> SockDiagSource::scan(const std::vector<NetnsHandle>& namespac
         return;
       }
       o.failure.clear();
-      auto rows = dump_current_netns(*entered, query, &o.warnings, per_netns_, lister_);
+      auto rows = dump_current_netns(*entered, query, &o.warnings, per_netns_, lister_,
+                                     &o.not_dumped);
       if (!rows) {
         o.failure = rows.error().message;
         return;
@@ -675,6 +777,11 @@ Result<SocketScan> SockDiagSource::scan(const std::vector<NetnsHandle>& namespac
     scan.dumped_netns.push_back(*o.entered);
     std::ranges::move(o.sockets, std::back_inserter(scan.sockets));
     std::ranges::move(o.warnings, std::back_inserter(scan.warnings));
+    for (Proto p : o.not_dumped) {
+      if (std::ranges::find(scan.not_dumped, p) == scan.not_dumped.end()) {
+        scan.not_dumped.push_back(p);
+      }
+    }
   }
   if (scan.dumped_netns.empty()) {
     return std::unexpected(Error{"no network namespace could be dumped: " + first_failure});

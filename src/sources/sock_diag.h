@@ -1,6 +1,7 @@
 // Inet sockets from NETLINK_SOCK_DIAG: the parsers of the kernel's replies (bytes
 // in, Socket rows out, so they are tested on recorded dumps) and the live source
-// that dumps TCP, UDP, UDPLite and RAW, v4 and v6, in every network namespace.
+// that dumps TCP, UDP, UDPLite, RAW and MPTCP, v4 and v6, and vsock, in every
+// network namespace.
 #pragma once
 
 #include <cstddef>
@@ -36,6 +37,13 @@ Result<bool> parse_diag_dump(std::span<const std::byte> buffer, Proto proto,
                              uint64_t netns, std::vector<Socket>& out,
                              bool* interrupted = nullptr);
 
+/// A vsock socket as vsock_diag or the bpf fd walk gives it: CIDs, 32-bit
+/// ports and the TCP_* state the kernel keeps for it. An unconnected peer (CID
+/// any, port VMADDR_PORT_ANY) reads as no peer: port 0.
+Socket vsock_socket(uint64_t netns, uint64_t inode, uint64_t cookie, uint8_t state,
+                    uint32_t local_cid, uint32_t local_port, uint32_t remote_cid,
+                    uint32_t remote_port, uid_t uid);
+
 /// Lists the TCP or UDP sockets of the namespace the calling thread is in,
 /// tagged with NETNS, another way than sock_diag (the bpf source's walks of the
 /// kernel's tables): the same rows, with exact options. An error sends that
@@ -49,7 +57,9 @@ using TableLister =
 /// ESTABLISHED (a connected UDP socket holds its port too); raw_diag ignores
 /// states, so every RAW socket comes. A protocol the kernel cannot dump (its
 /// diag module is missing: ENOENT, EINVAL, EOPNOTSUPP, EPROTONOSUPPORT) and an
-/// inconsistent dump are warnings appended to `warnings`, not errors.
+/// inconsistent dump are warnings appended to `warnings`, not errors; but a
+/// missing vsock_diag goes to NOT_DUMPED, for the caller to say what lists
+/// vsock sockets instead (the bpf fd walk lists the held ones).
 /// `parallel` dumps run at once on their own netlink sockets (made on the calling
 /// thread, so helper threads need not enter the namespace); 0 picks the number
 /// of CPUs, at most 4. Rows come in the same order whatever `parallel` is.
@@ -58,7 +68,7 @@ using TableLister =
 Result<std::vector<Socket>> dump_current_netns(
     uint64_t netns_inode, const SocketQuery& query,
     std::vector<std::string>* warnings = nullptr, unsigned parallel = 0,
-    const TableLister& lister = {});
+    const TableLister& lister = {}, std::vector<Proto>* not_dumped = nullptr);
 
 /// The live SocketSource. For each namespace a worker thread opens its path and
 /// setns()s into it, then dumps; the calling thread never changes namespace.

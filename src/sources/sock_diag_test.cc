@@ -9,6 +9,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/inet_diag.h>
 #include <linux/sock_diag.h>
+#include <linux/vm_sockets_diag.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
@@ -355,6 +356,63 @@ TEST(ParseDiagMsg, AttributeWithBadLengthIsAnError) {
     mnl_attr_put(n, INET_DIAG_SKV6ONLY, 0, nullptr);  // a u8 with no byte
   });
   EXPECT_FALSE(parse_diag_msg(empty, Proto::tcp, kNetns).has_value());
+}
+
+// One vsock_diag reply message as the kernel builds it.
+std::vector<std::byte> vsock_message(const vsock_diag_msg& msg) {
+  std::vector<std::byte> bytes(NLMSG_LENGTH(sizeof msg));
+  nlmsghdr nlh{};
+  nlh.nlmsg_len = static_cast<uint32_t>(bytes.size());
+  nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  std::memcpy(bytes.data(), &nlh, sizeof nlh);
+  std::memcpy(bytes.data() + NLMSG_HDRLEN, &msg, sizeof msg);
+  return bytes;
+}
+
+TEST(ParseDiagMsg, VsockListenerAndConnection) {
+  vsock_diag_msg msg{};
+  msg.vdiag_family = AF_VSOCK;
+  msg.vdiag_type = SOCK_STREAM;
+  msg.vdiag_state = kStateListen;
+  msg.vdiag_src_cid = kVsockCidAny;
+  msg.vdiag_src_port = 4000000000u;
+  msg.vdiag_dst_cid = kVsockCidAny;
+  msg.vdiag_dst_port = 0xFFFFFFFF;  // VMADDR_PORT_ANY: no peer
+  msg.vdiag_ino = 4242;
+  msg.vdiag_cookie[0] = 7;
+  auto listener = parse_diag_msg(vsock_message(msg), Proto::vsock, 99);
+  ASSERT_TRUE(listener) << listener.error().message;
+  EXPECT_EQ(listener->proto, Proto::vsock);
+  EXPECT_EQ(listener->family, kFamilyVsock);
+  EXPECT_EQ(listener->local_addr.to_string(), "*");
+  EXPECT_EQ(listener->local_port, 4000000000u);
+  EXPECT_EQ(listener->remote_port, 0u);
+  EXPECT_EQ(listener->inode, 4242u);
+  EXPECT_EQ(listener->cookie, 7u);
+  EXPECT_EQ(listener->netns, 99u);
+  EXPECT_EQ(listener->uid, kUnknownUid) << "vsock_diag gives no uid";
+  EXPECT_TRUE(listener->is_listening());
+
+  msg.vdiag_state = kStateEstablished;
+  msg.vdiag_src_cid = 1;
+  msg.vdiag_dst_cid = 2;
+  msg.vdiag_dst_port = 1024;
+  auto connected = parse_diag_msg(vsock_message(msg), Proto::vsock, 99);
+  ASSERT_TRUE(connected);
+  EXPECT_TRUE(connected->local_addr.is_loopback()) << "CID 1 is the local host";
+  EXPECT_EQ(connected->remote_addr.to_string(), "2");
+  EXPECT_EQ(connected->remote_port, 1024u);
+  EXPECT_FALSE(connected->is_listening());
+
+  // Another family, and every truncation, are errors.
+  msg.vdiag_family = AF_INET;
+  EXPECT_FALSE(parse_diag_msg(vsock_message(msg), Proto::vsock, 99));
+  msg.vdiag_family = AF_VSOCK;
+  auto whole = vsock_message(msg);
+  for (size_t n = 0; n < whole.size(); ++n) {
+    std::vector<std::byte> cut(whole.begin(), whole.begin() + static_cast<std::ptrdiff_t>(n));
+    EXPECT_FALSE(parse_diag_msg(cut, Proto::vsock, 99)) << n << " bytes";
+  }
 }
 
 TEST(ParseDiagMsg, WrongTypeOrFamilyIsAnError) {

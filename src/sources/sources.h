@@ -58,6 +58,12 @@ struct ProcessScan {
   std::vector<std::string> warnings;
   /// Exact options by socket inode; empty when the source cannot read them.
   std::vector<ExactOptions> options;
+  /// Sockets the fd walk describes itself, for protocols no table dump may
+  /// list (vsock, whose vsock_diag many kernels lack): a dump's row of the
+  /// same inode wins.
+  std::vector<Socket> held_sockets;
+  /// Whether the walk reads those (the bpf fd walk does, /proc cannot).
+  bool describes_vsock = false;
 };
 
 class ProcessSource {
@@ -87,14 +93,17 @@ struct SocketScan {
   std::vector<Socket> sockets;
   std::vector<uint64_t> dumped_netns;  ///< namespaces whose dump succeeded
   std::vector<std::string> warnings;   ///< e.g. a netns that could not be entered
+  /// Protocols the kernel could not dump, where what lists them instead is
+  /// the caller's to say (vsock without vsock_diag: the fd walk's sockets).
+  std::vector<Proto> not_dumped;
 };
 
 struct SocketQuery {
-  /// Only TCP LISTEN, and UDP/UDPLite CLOSE or ESTABLISHED (a connected UDP
-  /// socket holds its port too); RAW is never filtered by state.
+  /// Only TCP, MPTCP and vsock LISTEN, and UDP/UDPLite CLOSE or ESTABLISHED
+  /// (a connected UDP socket holds its port too); RAW is never filtered by state.
   bool listening_only = false;
   std::vector<Proto> protocols;  ///< dump only these; empty: all four
-  std::optional<uint16_t> port;  ///< only sockets on this local port
+  std::optional<uint32_t> port;  ///< only sockets on this local port
 };
 
 class SocketSource {

@@ -377,7 +377,9 @@ void add_existing(World& w, Proto proto, uint16_t port) {
   accepted.row.inode = inode_of(child);
   accepted.row.local_addr = local_of(child, nullptr);
   accepted.row.family = accepted.row.local_addr.family;
-  local_of(client, &accepted.row.remote_port);
+  uint16_t remote_port = 0;
+  local_of(client, &remote_port);
+  accepted.row.remote_port = remote_port;
   accepted.row.state = kStateEstablished;
   accepted.row.uid = 0;  // sock_graft() gives it the uid of the accepting file
   if (w.chance(0.5)) {  // the listener goes away, leaving only the connection

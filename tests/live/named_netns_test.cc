@@ -28,7 +28,7 @@ TEST(NamedNetns, SocketIsFoundAndLabelled) {
   Snapshot snap = capture_all();
   const Socket* found = nullptr;
   for (const Socket& s : snap.sockets()) {
-    if (s.local_port == port && s.proto == Proto::tcp &&
+    if (s.local_port == static_cast<uint32_t>(port) && s.proto == Proto::tcp &&
         netns_label(snap, s.netns) == ns.name()) {
       found = &s;
     }

@@ -30,6 +30,7 @@
 #include "sources/bpf/portrel_bpf.h"
 #include "sources/netns.h"
 #include "sources/procfs.h"
+#include "sources/sock_diag.h"
 #include "util/unique_fd.h"
 #include "util/user_names.h"
 
@@ -178,13 +179,26 @@ BpfSocket socket_of(const portrel_sock_rec& r) {
   return s;
 }
 
-// Calls ON_SOCK(const portrel_sock_rec&) and ON_HOLDER(const portrel_holder_rec&,
-// exe bytes, cmdline bytes) for each record of BYTES, in order; the first
-// malformed record is an error and ends the walk. BYTES begin at byte BASE of
-// the whole stream (for the message).
-template <typename OnSock, typename OnHolder>
+// A held vsock socket: its holding, and the socket as vsock_diag would list it.
+std::pair<BpfSocket, Socket> vsock_of(const portrel_vsock_rec& r) {
+  BpfSocket held;
+  held.inode = r.inode;
+  held.netns = r.netns;
+  held.pid = static_cast<pid_t>(r.tgid);
+  held.fd = r.fd;
+  held.family = AF_VSOCK;
+  held.cloexec = (r.flags & kCloexecFlag) != 0;
+  return {held, vsock_socket(r.netns, r.inode, 0, r.state, r.local_cid, r.local_port,
+                             r.remote_cid, r.remote_port, static_cast<uid_t>(r.uid))};
+}
+
+// Calls ON_SOCK(const portrel_sock_rec&), ON_VSOCK(const portrel_vsock_rec&)
+// and ON_HOLDER(const portrel_holder_rec&, exe bytes, cmdline bytes) for each
+// record of BYTES, in order; the first malformed record is an error and ends
+// the walk. BYTES begin at byte BASE of the whole stream (for the message).
+template <typename OnSock, typename OnVsock, typename OnHolder>
 std::optional<Error> walk_records(std::string_view bytes, size_t base, OnSock&& on_sock,
-                                  OnHolder&& on_holder) {
+                                  OnVsock&& on_vsock, OnHolder&& on_holder) {
   auto bad = [&](size_t at, const std::string& why) {
     return Error{"bpf socket iterator: record at byte " + std::to_string(base + at) + ": " +
                  why};
@@ -200,6 +214,11 @@ std::optional<Error> walk_records(std::string_view bytes, size_t base, OnSock&& 
       portrel_sock_rec rec;
       memcpy(&rec, bytes.data() + at, sizeof rec);
       on_sock(rec);
+    } else if (head.kind == PORTREL_REC_VSOCK) {
+      if (head.size != sizeof(portrel_vsock_rec)) return bad(at, "wrong size for a vsock socket");
+      portrel_vsock_rec rec;
+      memcpy(&rec, bytes.data() + at, sizeof rec);
+      on_vsock(rec);
     } else if (head.kind == PORTREL_REC_HOLDER) {
       portrel_holder_rec rec;
       if (head.size < sizeof rec || head.size % 8 != 0) {
@@ -223,15 +242,22 @@ std::optional<Error> walk_records(std::string_view bytes, size_t base, OnSock&& 
 // each), so that the walk's bytes are never kept whole.
 class WalkDecoder {
  public:
-  /// Decodes CHUNK; ON_SOCK and ON_HOLDER see each record as it is added.
+  /// Decodes CHUNK; ON_SOCK (with the holder's pid) and ON_HOLDER see each
+  /// record as it is added.
   template <typename OnSock, typename OnHolder>
   void add(std::string_view chunk, OnSock&& on_sock, OnHolder&& on_holder) {
     if (error_) return;
     error_ = walk_records(
         chunk, offset_,
         [&](const portrel_sock_rec& r) {
-          on_sock(r);
+          on_sock(static_cast<pid_t>(r.tgid));
           walk_.sockets.push_back(socket_of(r));
+        },
+        [&](const portrel_vsock_rec& r) {
+          on_sock(static_cast<pid_t>(r.tgid));
+          auto [held, socket] = vsock_of(r);
+          walk_.sockets.push_back(held);
+          walk_.described.push_back(socket);
         },
         [&](const portrel_holder_rec& r, std::string_view exe, std::string_view cmdline) {
           on_holder(r);
@@ -249,7 +275,7 @@ class WalkDecoder {
     offset_ += chunk.size();
   }
   void add(std::string_view chunk) {
-    add(chunk, [](const portrel_sock_rec&) {}, [](const portrel_holder_rec&) {});
+    add(chunk, [](pid_t) {}, [](const portrel_holder_rec&) {});
   }
   Result<BpfWalk> finish() {
     if (error_) return std::unexpected(*error_);
@@ -507,7 +533,7 @@ Result<ProcessScan> BpfSource::scan() {
       [&](std::string_view bytes) {
         if (!table) return decoder.add(bytes);
         decoder.add(
-            bytes, [&](const portrel_sock_rec& r) { queue_holder(static_cast<pid_t>(r.tgid)); },
+            bytes, [&](pid_t pid) { queue_holder(pid); },
             [&](const portrel_holder_rec& r) {
               queue_unread(static_cast<pid_t>(r.task.tgid), r.task.start_ns,
                            (r.flags & PORTREL_EXE_UNREAD) != 0,
@@ -622,6 +648,13 @@ Result<ProcessScan> BpfSource::scan() {
   // Threads sharing a table of their own each gave its fds.
   scan.holdings.erase(std::ranges::unique(scan.holdings).begin(), scan.holdings.end());
   scan.netns = netns_handles(options_.proc_root, scan.processes);
+  // Held vsock sockets, of holders still there, once each.
+  scan.describes_vsock = true;
+  std::unordered_set<uint64_t> described;
+  for (size_t i = 0; i < walk->described.size(); ++i) {
+    const Socket& s = walk->described[i];
+    if (described.insert(s.inode).second) scan.held_sockets.push_back(s);
+  }
 
   return scan;
 }

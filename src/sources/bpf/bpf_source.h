@@ -38,8 +38,8 @@ struct BpfSocket {
   uint64_t netns = 0;
   pid_t pid = 0;  ///< 0 for a row of iter/tcp or iter/udp
   int fd = -1;
-  uint16_t port = 0;
-  uint8_t family = 0;  ///< AF_INET or AF_INET6
+  uint16_t port = 0;    ///< an inet socket's; 0 for vsock (its row has the port)
+  uint8_t family = 0;  ///< AF_INET, AF_INET6 or AF_VSOCK
   bool cloexec = false;
   /// None for a lean record (PORTREL_LEAN): the table rows have them.
   std::optional<ExactOptions> options;
@@ -55,7 +55,9 @@ struct BpfHolder {
 /// The fd walk: its sockets and, before the first socket of each process, its
 /// holder record when asked for.
 struct BpfWalk {
-  std::vector<BpfSocket> sockets;
+  std::vector<BpfSocket> sockets;  ///< every held socket, vsock ones too
+  /// The sockets the walk describes itself (vsock), once per record.
+  std::vector<Socket> described;
   std::vector<BpfHolder> holders;
 };
 Result<std::vector<BpfTask>> decode_tasks(std::string_view bytes);

@@ -450,6 +450,48 @@ TEST(BpfDecode, LeanWalkRecordsHaveNoOptions) {
   EXPECT_EQ(walk->sockets[1].options->inode, 100u);
 }
 
+TEST(BpfDecode, VsockRecordsAreHeldSocketsTheWalkDescribes) {
+  std::string bytes;
+  put(bytes, sock(7, 3, 99, 0, 0));
+  portrel_vsock_rec v{};
+  v.head = {PORTREL_REC_VSOCK, sizeof v};
+  v.tgid = 7;
+  v.fd = 4;
+  v.inode = 100;
+  v.netns = 55;
+  v.uid = 1000;
+  v.local_cid = 0xFFFFFFFF;  // VMADDR_CID_ANY
+  v.local_port = 4000000000u;
+  v.remote_cid = 0xFFFFFFFF;
+  v.remote_port = 0xFFFFFFFF;
+  v.state = kStateListen;
+  v.type = SOCK_STREAM;
+  v.flags = PORTREL_CLOEXEC;
+  put(bytes, v);
+  auto walk = decode_walk(bytes);
+  ASSERT_TRUE(walk) << walk.error().message;
+  // Both are holdings; only the vsock one is described by the walk.
+  ASSERT_EQ(walk->sockets.size(), 2u);
+  EXPECT_EQ(walk->sockets[1].inode, 100u);
+  EXPECT_EQ(walk->sockets[1].fd, 4);
+  EXPECT_TRUE(walk->sockets[1].cloexec);
+  EXPECT_FALSE(walk->sockets[1].options);
+  ASSERT_EQ(walk->described.size(), 1u);
+  const Socket& s = walk->described[0];
+  EXPECT_EQ(s.proto, Proto::vsock);
+  EXPECT_EQ(s.local_port, 4000000000u);
+  EXPECT_EQ(s.local_addr.to_string(), "*");
+  EXPECT_EQ(s.remote_port, 0u);
+  EXPECT_EQ(s.uid, 1000u);
+  EXPECT_EQ(s.netns, 55u);
+  EXPECT_TRUE(s.is_listening());
+  // A vsock record of the wrong size is malformed.
+  std::string bad;
+  v.head.size = sizeof v - 8;
+  put(bad, v);
+  EXPECT_FALSE(decode_walk(bad));
+}
+
 TEST(BpfDecode, PartialRecordIsAnError) {
   std::string bytes;
   put(bytes, sock(1, 2, 3, 0, 0));

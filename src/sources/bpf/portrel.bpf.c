@@ -33,6 +33,20 @@ const volatile bool portrel_exe_d_path = true;
 #define TCP_NEW_SYN_RECV 12
 #define TCP_SYN_RECV 3
 #define IPPROTO_UDP 17
+#define AF_VSOCK 40
+
+/* The fields of a vsock socket portrel reads, relocated by name to the
+ * running kernel's struct vsock_sock (vmlinux's, or the vsock module's BTF).
+ * A kernel without vsock has no such type: bpf_core_type_exists() is then
+ * false, and the verifier drops the code that reads them. */
+struct sockaddr_vm___portrel {
+  unsigned int svm_port;
+  unsigned int svm_cid;
+} __attribute__((preserve_access_index));
+struct vsock_sock___portrel {
+  struct sockaddr_vm___portrel local_addr;
+  struct sockaddr_vm___portrel remote_addr;
+} __attribute__((preserve_access_index));
 
 /* What the reading thread wants, keyed by its bpf_get_current_pid_tgid(): the
  * programs stay loaded (pinned) across runs of portrel, so a filter cannot live
@@ -113,12 +127,45 @@ int portrel_tasks(struct bpf_iter__task *ctx) {
   return 0;
 }
 
-/* Fills REC for the socket fd FD of TASK; 0 when it is not an inet socket of
- * a thread-group leader, or is filtered out. The reader's entry, looked up
- * only for sockets, goes to *F. */
+static __always_inline int fd_cloexec(struct task_struct *task, __u32 fd) {
+  unsigned long *coe = task->files->fdt->close_on_exec;
+  unsigned long word = 0;
+  if (coe) bpf_probe_read_kernel(&word, sizeof word, coe + fd / 64);
+  return (word >> (fd % 64)) & 1;
+}
+
+/* Writes the record of the vsock socket SK, held as fd FD of TASK through
+ * FILE; what bpf_seq_write returned (0 when the kernel has no vsock). The
+ * reader's port filter is for inet ports: vsock sockets, few, all come. */
+static __always_inline int emit_vsock(struct seq_file *seq, struct task_struct *task,
+                                      struct file *file, __u32 fd, struct sock *sk) {
+  if (!bpf_core_type_exists(struct vsock_sock___portrel)) return 0;
+  struct vsock_sock___portrel *vsk = (void *)sk;
+  struct portrel_vsock_rec rec = {};
+  rec.head.kind = PORTREL_REC_VSOCK;
+  rec.head.size = sizeof rec;
+  rec.tgid = task->tgid;
+  rec.fd = fd;
+  rec.inode = file->f_inode->i_ino;
+  rec.netns = sk->__sk_common.skc_net.net->ns.inum;
+  rec.uid = sk->sk_uid.val;
+  rec.state = sk->__sk_common.skc_state;
+  rec.type = sk->sk_type;
+  rec.local_cid = BPF_CORE_READ(vsk, local_addr.svm_cid);
+  rec.local_port = BPF_CORE_READ(vsk, local_addr.svm_port);
+  rec.remote_cid = BPF_CORE_READ(vsk, remote_addr.svm_cid);
+  rec.remote_port = BPF_CORE_READ(vsk, remote_addr.svm_port);
+  if (fd_cloexec(task, fd)) rec.flags |= PORTREL_CLOEXEC;
+  return bpf_seq_write(seq, &rec, sizeof rec);
+}
+
+/* Fills REC for the socket fd FD of TASK: PORTREL_REC_SOCK for an inet socket
+ * kept by the filter, PORTREL_REC_VSOCK (REC untouched, the socket in *VSOCK)
+ * for a vsock socket, 0 for anything else. The reader's entry, looked up only
+ * for sockets, goes to *F. */
 static __always_inline int fill_held_sock(struct portrel_sock_rec *rec, struct task_struct *task,
                                           struct file *file, __u32 fd,
-                                          struct portrel_filter **f) {
+                                          struct portrel_filter **f, struct sock **vsock) {
   /* The iterator skips threads that share their leader's fd table; one that
    * visits has a table of its own (unshare(CLONE_FILES)): its fds are held by
    * the process too. Threads sharing one such table give each fd once each
@@ -131,6 +178,10 @@ static __always_inline int fill_held_sock(struct portrel_sock_rec *rec, struct t
      * share: the struct sock, a cache miss per socket, is not touched. The
      * reader has the rest from the TCP table. */
     __u16 family = sock->ops->family;
+    if (family == AF_VSOCK && sock->sk) {
+      *vsock = sock->sk;
+      return PORTREL_REC_VSOCK;
+    }
     if (family != AF_INET && family != AF_INET6) return 0;
     rec->head.kind = PORTREL_REC_SOCK;
     rec->head.size = sizeof *rec;
@@ -138,16 +189,18 @@ static __always_inline int fill_held_sock(struct portrel_sock_rec *rec, struct t
     rec->flags |= PORTREL_LEAN;
   } else {
     struct sock *sk = sock->sk;
-    if (!sk || !fill_sock(rec, sk, *f)) return 0;
+    if (!sk) return 0;
+    if (!fill_sock(rec, sk, *f)) {
+      if (sk->__sk_common.skc_family != AF_VSOCK) return 0;
+      *vsock = sk;
+      return PORTREL_REC_VSOCK;
+    }
   }
   rec->tgid = task->tgid;
   rec->fd = fd;
   rec->inode = file->f_inode->i_ino;
-  unsigned long *coe = task->files->fdt->close_on_exec;
-  unsigned long word = 0;
-  if (coe) bpf_probe_read_kernel(&word, sizeof word, coe + fd / 64);
-  if ((word >> (fd % 64)) & 1) rec->flags |= PORTREL_CLOEXEC;
-  return 1;
+  if (fd_cloexec(task, fd)) rec->flags |= PORTREL_CLOEXEC;
+  return PORTREL_REC_SOCK;
 }
 
 SEC("iter/task_file")
@@ -157,8 +210,10 @@ int portrel_task_files(struct bpf_iter__task_file *ctx) {
   if (!task || !file) return 0;
   struct portrel_sock_rec rec = {};
   struct portrel_filter *f;
-  if (!fill_held_sock(&rec, task, file, ctx->fd, &f)) return 0;
-  bpf_seq_write(ctx->meta->seq, &rec, sizeof rec);
+  struct sock *vsock = 0;
+  int kind = fill_held_sock(&rec, task, file, ctx->fd, &f, &vsock);
+  if (kind == PORTREL_REC_SOCK) bpf_seq_write(ctx->meta->seq, &rec, sizeof rec);
+  if (kind == PORTREL_REC_VSOCK && vsock) emit_vsock(ctx->meta->seq, task, file, ctx->fd, vsock);
   return 0;
 }
 
@@ -231,15 +286,21 @@ int portrel_task_files_holders(struct bpf_iter__task_file *ctx) {
   if (!task || !file) return 0;
   struct portrel_sock_rec rec = {};
   struct portrel_filter *f = 0;
-  if (!fill_held_sock(&rec, task, file, ctx->fd, &f)) return 0;
+  struct sock *vsock = 0;
+  int kind = fill_held_sock(&rec, task, file, ctx->fd, &f, &vsock);
+  if (!kind) return 0;
   struct seq_file *seq = ctx->meta->seq;
   int err = 0;
   __u64 last_exe = f ? f->last_exe : 0;
-  if (f && f->holder_details && f->last_tgid != rec.tgid) err = emit_holder(seq, task, f);
-  if (!err) err = bpf_seq_write(seq, &rec, sizeof rec);
+  __u32 tgid = task->tgid;
+  if (f && f->holder_details && f->last_tgid != tgid) err = emit_holder(seq, task, f);
+  if (!err && kind == PORTREL_REC_SOCK) err = bpf_seq_write(seq, &rec, sizeof rec);
+  if (!err && kind == PORTREL_REC_VSOCK && vsock) {
+    err = emit_vsock(seq, task, file, ctx->fd, vsock);
+  }
   if (f) {
     if (!err) {
-      f->last_tgid = rec.tgid;
+      f->last_tgid = tgid;
     } else {
       f->last_exe = last_exe;
     }

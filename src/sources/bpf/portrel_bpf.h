@@ -36,6 +36,7 @@ enum {
   PORTREL_REC_SOCK = 1,
   PORTREL_REC_HOLDER = 2,
   PORTREL_REC_ROW = 3,
+  PORTREL_REC_VSOCK = 4,
 };
 struct portrel_rec_head {
   __u16 kind;
@@ -57,6 +58,25 @@ struct portrel_sock_rec {
   __u8 reuse;    /* skc_reuse: SO_REUSEADDR (SK_CAN_REUSE = 1) */
   __u8 flags;    /* PORTREL_* */
   __u32 pad;
+};
+
+/* One held vsock socket (iter/task_file): what vsock_diag would say of it,
+ * for kernels without vsock_diag. CIDs and ports in host order. */
+struct portrel_vsock_rec {
+  struct portrel_rec_head head;
+  __u32 tgid;
+  __u64 inode;
+  __u64 netns;
+  __s32 fd;
+  __u32 uid;        /* sk_uid: who made the socket */
+  __u32 local_cid;
+  __u32 local_port;
+  __u32 remote_cid;
+  __u32 remote_port;
+  __u8 state;       /* TCP_* as vsock keeps it: LISTEN, ESTABLISHED, CLOSE, ... */
+  __u8 type;        /* SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET */
+  __u8 flags;       /* PORTREL_CLOEXEC */
+  __u8 pad[5];
 };
 
 /* One socket of a protocol table as sock_diag lists it (iter/tcp and iter/udp
