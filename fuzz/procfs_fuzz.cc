@@ -1,5 +1,6 @@
 // Every /proc/PID text parser on the same bytes: stat, status, fdinfo (also as
-// an epoll fdinfo with its tfd: lines), the fd and ns links, cmdline, cgroup.
+// an epoll fdinfo with its tfd: lines), the fd and ns links, cmdline, cgroup,
+// and a mountinfo's network namespace mounts.
 // None may crash, hang or read past the input; what they return must hold
 // together where the format says so.
 #include <cstddef>
@@ -8,6 +9,7 @@
 #include <string_view>
 
 #include "sources/epoll.h"
+#include "sources/netns.h"
 #include "sources/procfs.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -27,5 +29,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (joined.size() > text.size()) std::abort();
   (void)procfs::parse_cgroup(text);
   (void)procfs::parse_decimal(text);
+  // A mount table: every path found is a part of one line.
+  for (const auto& [inode, path] : netns_mounts(text)) {
+    if (inode == 0 || path.size() > text.size()) std::abort();
+  }
   return 0;
 }

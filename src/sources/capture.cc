@@ -16,6 +16,7 @@
 
 #include "analysis/sockopts.h"
 #include "sources/bpf/bpf_source.h"
+#include "sources/netns.h"
 #include "sources/procfs_source.h"
 #include "sources/sock_diag.h"
 #include "sources/sockopt_probe.h"
@@ -203,6 +204,23 @@ Result<Snapshot> capture_from(ProcessSource& process_source,
   auto procs = process_source.scan();
   if (!procs) return std::unexpected(procs.error());
   ProcessScan& ps = *procs;
+  // A namespace only a held socket leads to is entered through that socket,
+  // its fd kept open until the dumps are done.
+  std::vector<UniqueFd> reached_by_socket;
+  for (const auto& [inode, holding] : ps.unreached_netns) {
+    if (!asked(inode)) continue;
+    auto fd = netns_of_socket(holding);
+    if (!fd) {
+      ps.warnings.push_back("netns " + std::to_string(inode) + ", where pid " +
+                            std::to_string(holding.pid) + " holds a socket and no process "
+                            "lives, could not be entered (" + fd.error().message +
+                            "): its sockets are not listed");
+      continue;
+    }
+    ps.netns.push_back(
+        NetnsHandle{inode, "/proc/self/fd/" + std::to_string(fd->get()), ""});
+    reached_by_socket.push_back(std::move(*fd));
+  }
 
   std::vector<NetnsHandle> wanted, others;
   bool host_listed = false;

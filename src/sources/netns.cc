@@ -4,7 +4,10 @@
 #include "sources/netns.h"
 
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <dirent.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -13,6 +16,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <charconv>
+#include <fstream>
+#include <sstream>
+#include <string_view>
 #include <system_error>
 #include <thread>
 #include <unordered_map>
@@ -24,7 +31,74 @@ namespace {
 constexpr long kNsfsMagic = 0x6e736673;  // statfs f_type of a namespace file
 constexpr const char* kNamedNetnsDir = "/run/netns";
 
+// A mountinfo field with its octal escapes (\040 for a space) undone.
+std::string unescape(std::string_view field) {
+  std::string out;
+  for (size_t i = 0; i < field.size(); ++i) {
+    std::string_view digits = i + 3 < field.size() ? field.substr(i + 1, 3) : "";
+    if (field[i] == '\\' && !digits.empty() &&
+        digits.find_first_not_of("01234567") == std::string_view::npos) {
+      out += static_cast<char>((digits[0] - '0') * 64 + (digits[1] - '0') * 8 + (digits[2] - '0'));
+      i += 3;
+    } else {
+      out += field[i];
+    }
+  }
+  return out;
+}
+
+int pidfd_open(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
+int pidfd_getfd(int pidfd, int fd) {
+  return static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, fd, 0));
+}
+
 }  // namespace
+
+int duplicate_socket(pid_t pid, int fd, uint64_t inode) {
+  int pidfd = pidfd_open(pid);
+  if (pidfd < 0) return -1;
+  int dup = pidfd_getfd(pidfd, fd);
+  close(pidfd);
+  if (dup < 0) return -1;
+  struct stat st {};
+  if (fstat(dup, &st) != 0 || !S_ISSOCK(st.st_mode) || st.st_ino != inode) {
+    close(dup);
+    errno = ESTALE;  // the fd now names something else
+    return -1;
+  }
+  return dup;
+}
+
+std::vector<std::pair<uint64_t, std::string>> netns_mounts(std::string_view mountinfo) {
+  std::vector<std::pair<uint64_t, std::string>> out;
+  while (!mountinfo.empty()) {
+    size_t nl = mountinfo.find('\n');
+    std::string_view line = mountinfo.substr(0, nl);
+    mountinfo = nl == std::string_view::npos ? std::string_view() : mountinfo.substr(nl + 1);
+    // "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [TAGS...] - FSTYPE SOURCE ...":
+    // an nsfs mount of a network namespace has ROOT "net:[INODE]".
+    std::vector<std::string_view> fields;
+    for (size_t at = 0; at < line.size();) {
+      size_t end = line.find(' ', at);
+      if (end == std::string_view::npos) end = line.size();
+      if (end > at) fields.push_back(line.substr(at, end - at));
+      at = end + 1;
+    }
+    auto dash = std::ranges::find(fields, std::string_view("-"));
+    if (fields.size() < 5 || dash == fields.end() || dash + 1 == fields.end() ||
+        *(dash + 1) != "nsfs") {
+      continue;
+    }
+    std::string_view root = fields[3];
+    if (!root.starts_with("net:[") || !root.ends_with("]")) continue;
+    root = root.substr(5, root.size() - 6);
+    uint64_t inode = 0;
+    auto [end, ec] = std::from_chars(root.data(), root.data() + root.size(), inode);
+    if (ec != std::errc() || end != root.data() + root.size() || inode == 0) continue;
+    out.emplace_back(inode, unescape(fields[4]));
+  }
+  return out;
+}
 
 Result<uint64_t> current_netns_inode() {
   struct stat st {};
@@ -106,8 +180,9 @@ std::vector<NetnsHandle> netns_handles(const std::string& root,
         NetnsHandle{p.netns, root + "/" + std::to_string(p.pid) + "/ns/net", ""});
   }
   DIR* dir = opendir(kNamedNetnsDir);
-  if (dir == nullptr) return handles;
-  while (dirent* entry = readdir(dir)) {
+  while (dir != nullptr) {
+    dirent* entry = readdir(dir);
+    if (entry == nullptr) break;
     std::string name = entry->d_name;
     if (name == "." || name == "..") continue;
     std::string path = std::string(kNamedNetnsDir) + "/" + name;
@@ -125,8 +200,32 @@ std::vector<NetnsHandle> netns_handles(const std::string& root,
     index.emplace(st.st_ino, handles.size());
     handles.push_back(NetnsHandle{st.st_ino, std::move(path), name});
   }
-  closedir(dir);
+  if (dir != nullptr) closedir(dir);
+  add_netns_mounts(handles);
   return handles;
+}
+
+Result<UniqueFd> netns_of_socket(const Holding& holding) {
+  UniqueFd socket(duplicate_socket(holding.pid, holding.fd, holding.inode));
+  if (socket.get() < 0) {
+    return std::unexpected(system_error(
+        "pidfd_getfd of pid " + std::to_string(holding.pid) + "'s fd " +
+            std::to_string(holding.fd),
+        errno));
+  }
+  UniqueFd netns(ioctl(socket.get(), SIOCGSKNS));
+  if (netns.get() < 0) return std::unexpected(system_error("SIOCGSKNS", errno));
+  return netns;
+}
+
+void add_netns_mounts(std::vector<NetnsHandle>& handles) {
+  std::ifstream file("/proc/self/mountinfo");
+  std::stringstream text;
+  text << file.rdbuf();
+  for (auto& [inode, path] : netns_mounts(text.str())) {
+    bool known = std::ranges::any_of(handles, [&](const NetnsHandle& h) { return h.inode == inode; });
+    if (!known) handles.push_back(NetnsHandle{inode, std::move(path), ""});
+  }
 }
 
 }  // namespace portrel

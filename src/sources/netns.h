@@ -8,10 +8,13 @@
 #include <functional>
 #include <span>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "portrel/error.h"
 #include "sources/sources.h"
+#include "util/unique_fd.h"
 
 namespace portrel {
 
@@ -21,9 +24,30 @@ Result<uint64_t> current_netns_inode();
 /// One handle per network namespace of PROCESSES (sorted by pid: each namespace
 /// gets its lowest pid's PROC_ROOT/PID/ns/net), then every /run/netns name,
 /// which replaces the pid path of the namespace it names (a name outlives any
-/// one process). A /run/netns entry that is no longer an nsfs mount is skipped.
+/// one process), then every other namespace bound to a path (add_netns_mounts).
+/// A /run/netns entry that is no longer an nsfs mount is skipped.
 std::vector<NetnsHandle> netns_handles(const std::string& proc_root,
                                        std::span<const Process> processes);
+
+/// The network namespaces bound to a path (nsfs mounts: `ip netns add`'s
+/// /run/netns, and any other bind mount, a runtime's own directory included),
+/// from the text of a /proc/PID/mountinfo: (inode, mount point).
+std::vector<std::pair<uint64_t, std::string>> netns_mounts(std::string_view mountinfo);
+
+/// Adds to HANDLES each namespace bound to a path of portrel's mount namespace
+/// (netns_mounts of /proc/self/mountinfo) that no handle reaches yet: one that
+/// no process lives in may still hold sockets.
+void add_netns_mounts(std::vector<NetnsHandle>& handles);
+
+/// A duplicate of PID's FD (pidfd_open + pidfd_getfd) if it still is socket
+/// INODE, else -1 (errno says why). The caller closes it.
+int duplicate_socket(pid_t pid, int fd, uint64_t inode);
+
+/// The network namespace of a held socket, as an fd that setns() takes (and
+/// that /proc/self/fd/N names): the holder's fd duplicated with pidfd_getfd,
+/// asked with SIOCGSKNS, closed. Errors when the holder is gone, its fd names
+/// another file now, or either call is refused.
+Result<UniqueFd> netns_of_socket(const Holding& holding);
 
 /// Opens `path` (an nsfs file) and setns()s the calling thread into it; returns
 /// the inode of the namespace entered. Errors when the path is gone, is not a

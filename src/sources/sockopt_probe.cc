@@ -14,14 +14,11 @@
 #include <cerrno>
 
 #include "analysis/sockopts.h"
+#include "sources/netns.h"
 
 namespace portrel {
 namespace {
 
-int pidfd_open(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
-int pidfd_getfd(int pidfd, int fd) {
-  return static_cast<int>(syscall(SYS_pidfd_getfd, pidfd, fd, 0));
-}
 
 Tristate bool_option(int fd, int level, int name) {
   int value = 0;
@@ -30,22 +27,8 @@ Tristate bool_option(int fd, int level, int name) {
   return value != 0 ? Tristate::yes : Tristate::no;
 }
 
-// A duplicate of PID's FD if it still is socket INODE, else -1.
-int duplicate(pid_t pid, int fd, uint64_t inode) {
-  int pidfd = pidfd_open(pid);
-  if (pidfd < 0) return -1;
-  int dup = pidfd_getfd(pidfd, fd);
-  close(pidfd);
-  if (dup < 0) return -1;
-  struct stat st {};
-  if (fstat(dup, &st) != 0 || !S_ISSOCK(st.st_mode) || st.st_ino != inode) {
-    close(dup);
-    return -1;
-  }
-  return dup;
-}
-
 }  // namespace
+
 
 void probe_socket_options(std::vector<Socket>& sockets,
                           std::vector<Holding> holdings,
@@ -61,7 +44,7 @@ void probe_socket_options(std::vector<Socket>& sockets,
     auto lo = std::ranges::lower_bound(holdings, s.inode, {}, &Holding::inode);
     bool probed = false;
     for (auto it = lo; it != holdings.end() && it->inode == s.inode && !probed; ++it) {
-      int fd = duplicate(it->pid, it->fd, s.inode);
+      int fd = duplicate_socket(it->pid, it->fd, s.inode);
       if (fd < 0) continue;
       offer_option(s.reuseaddr, s.reuseaddr_from, bool_option(fd, SOL_SOCKET, SO_REUSEADDR),
                    OptSource::probe);

@@ -64,6 +64,12 @@ struct ProcessScan {
   std::vector<Socket> held_sockets;
   /// Whether the walk reads those (the bpf fd walk does, /proc cannot).
   bool describes_vsock = false;
+  /// Namespaces of held sockets that no handle in `netns` reaches (no process
+  /// lives there, no path binds them: the socket was passed over SCM_RIGHTS,
+  /// or its holder moved), each with one holding of a socket in it; the
+  /// capture enters them through that socket (SIOCGSKNS). Only a walk that
+  /// reads each socket's namespace (bpf) finds them.
+  std::vector<std::pair<uint64_t, Holding>> unreached_netns;
 };
 
 class ProcessSource {

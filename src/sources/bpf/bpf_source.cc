@@ -648,6 +648,13 @@ Result<ProcessScan> BpfSource::scan() {
   // Threads sharing a table of their own each gave its fds.
   scan.holdings.erase(std::ranges::unique(scan.holdings).begin(), scan.holdings.end());
   scan.netns = netns_handles(options_.proc_root, scan.processes);
+  // Namespaces only a held socket leads to.
+  std::unordered_set<uint64_t> reached;
+  for (const NetnsHandle& h : scan.netns) reached.insert(h.inode);
+  for (const BpfSocket& s : files) {
+    if (s.netns == 0 || dropped.contains(s.pid) || !reached.insert(s.netns).second) continue;
+    scan.unreached_netns.emplace_back(s.netns, Holding{s.pid, s.fd, s.inode, s.cloexec});
+  }
   // Held vsock sockets, of holders still there, once each.
   scan.describes_vsock = true;
   std::unordered_set<uint64_t> described;

@@ -1,0 +1,29 @@
+// The namespaces bound to a path, read from a mount table.
+#include "sources/netns.h"
+
+#include <gtest/gtest.h>
+
+namespace portrel {
+namespace {
+
+TEST(NetnsMounts, OnlyNetworkNamespacesOfNsfsWithTheirPathsUnescaped) {
+  std::string_view mountinfo =
+      "26 1 0:24 / / rw,relatime shared:1 - ext4 /dev/vda rw\n"
+      "48 26 0:4 net:[4026532368] /run/netns/blue rw shared:5 - nsfs nsfs rw\n"
+      "49 26 0:4 net:[4026532999] /var/run/my\\040runtime/ns rw - nsfs nsfs rw\n"
+      "50 26 0:4 mnt:[4026532400] /run/mnt-ns rw - nsfs nsfs rw\n"
+      "51 26 0:4 net:[4026532401] /fake rw - tmpfs tmpfs rw\n"
+      "52 26 0:4 net:[x] /bad rw - nsfs nsfs rw\n"
+      "truncated line\n"
+      "53 26 0:4 net:[4026532402] /last rw - nsfs nsfs rw";
+  auto mounts = netns_mounts(mountinfo);
+  ASSERT_EQ(mounts.size(), 3u);
+  EXPECT_EQ(mounts[0], std::make_pair(uint64_t{4026532368}, std::string("/run/netns/blue")));
+  EXPECT_EQ(mounts[1],
+            std::make_pair(uint64_t{4026532999}, std::string("/var/run/my runtime/ns")));
+  EXPECT_EQ(mounts[2], std::make_pair(uint64_t{4026532402}, std::string("/last")));
+  EXPECT_TRUE(netns_mounts("").empty());
+}
+
+}  // namespace
+}  // namespace portrel
