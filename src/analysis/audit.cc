@@ -280,6 +280,8 @@ void exposed(const Snapshot& snap, std::span<const Socket* const> listeners,
     const Netns* ns = snap.netns(s->netns);
     if (ns == nullptr || !ns->is_host || !s->local_addr.is_wildcard()) continue;
     if (s->bound_dev != 0) continue;  // bound to one interface: not every address
+    // vsock's CID any is reached from the hypervisor only, not from a network.
+    if (s->family == kFamilyVsock) continue;
     groups[{s->proto, s->family, s->local_port}].push_back(s);
   }
   for (auto& [key, sockets] : groups) {

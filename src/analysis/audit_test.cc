@@ -100,11 +100,16 @@ TEST(Audit, HerdOnlyForPlainEpollOnAnInheritedListener) {
 }
 
 TEST(Audit, ExposedOnlyForWildcardsInTheHostNamespace) {
+  // vsock's CID any is not a network address: never exposed.
+  Socket vsock = sock(4, Proto::vsock, "0.0.0.0", 2024);
+  vsock.family = kFamilyVsock;
+  vsock.local_addr = Address::vsock(kVsockCidAny);
   Snapshot snap = snapshot({proc(60, 1, "db")},
                            {sock(1, Proto::tcp, "0.0.0.0", 5432),
                             sock(2, Proto::tcp, "127.0.0.1", 5433),
-                            sock(3, Proto::tcp, "0.0.0.0", 5434, 0, 77)},
-                           {{60, 3, 1, true}, {60, 4, 2, true}, {60, 5, 3, true}});
+                            sock(3, Proto::tcp, "0.0.0.0", 5434, 0, 77), vsock},
+                           {{60, 3, 1, true}, {60, 4, 2, true}, {60, 5, 3, true},
+                            {60, 6, 4, true}});
   auto f = of_kind(audit(snap, all(snap), {}), FindingKind::exposed);
   ASSERT_EQ(f.size(), 1u);
   EXPECT_EQ(f[0].severity, Severity::info);
