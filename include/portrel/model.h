@@ -142,6 +142,9 @@ struct Socket {
   OptSource reuseport_from = OptSource::none;
   OptSource v6only_from = OptSource::none;
   uint32_t bound_dev = 0;  ///< ifindex of SO_BINDTODEVICE, 0 when unbound
+  /// That interface's name in the socket's own namespace (an index means
+  /// nothing in another), read where the socket was dumped; "" when unknown.
+  std::array<char, 16> bound_dev_name{};
   uint32_t rx_queue = 0;
   uint32_t tx_queue = 0;
   uint8_t raw_protocol = 0;  ///< for RAW sockets: the IP protocol number

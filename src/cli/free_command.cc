@@ -57,7 +57,7 @@ std::string sockets_text(std::span<const Socket* const> sockets) {
   std::vector<std::string> seen;
   for (const Socket* s : sockets) {
     std::string e = std::string(proto_name(s->proto)) + " " +
-                    endpoint(s->local_addr, s->local_port, s->bound_dev);
+                    local_endpoint(*s);
     if (std::ranges::find(seen, e) == seen.end()) seen.push_back(e);
   }
   std::string out;

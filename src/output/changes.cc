@@ -112,7 +112,7 @@ std::string change_line(const Change& c, const Snapshot& snapshot,
   const Socket& s = c.socket;
   std::string where = c.kind == ChangeKind::sharing_changed
                           ? "port " + std::to_string(s.local_port)
-                          : fmt::format("{} {}", endpoint(s.local_addr, s.local_port, s.bound_dev),
+                          : fmt::format("{} {}", local_endpoint(s),
                                         state_name(s.proto, s.state));
   std::string ns = netns_label(snapshot, s.netns);
   std::string line = fmt::format(

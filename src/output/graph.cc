@@ -308,7 +308,7 @@ class Builder {
     const Socket& s = *sockets_[i];
     std::string label =
         fmt::format("{} {}", proto_name(s.proto),
-                    dot_text(endpoint(s.local_addr, s.local_port, s.bound_dev)));
+                    dot_text(local_endpoint(s)));
     if (!s.is_listening()) {
       label += fmt::format("\\n{}", state_name(s.proto, s.state));
       if (s.remote_port != 0) {

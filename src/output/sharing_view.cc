@@ -20,7 +20,7 @@ namespace {
 
 std::string where(const Socket& s) {
   return std::string(proto_name(s.proto)) + " " +
-         endpoint(s.local_addr, s.local_port, s.bound_dev);
+         local_endpoint(s);
 }
 
 std::string who(const Snapshot& snap, pid_t pid) {
@@ -113,7 +113,7 @@ std::vector<std::string> sharing_sentences(const Snapshot& snap, const PortGroup
       case SharingKind::addresses:
         out.push_back("sockets on different local addresses (" +
                       names(socks, [](const Socket& s) {
-                        return endpoint(s.local_addr, s.local_port, s.bound_dev);
+                        return local_endpoint(s);
                       }) +
                       "): each receives only what is addressed to it");
         break;

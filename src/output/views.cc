@@ -3,10 +3,10 @@
 // out every (process, fd) because that is what they are asked for.
 #include "output/views.h"
 
-#include <net/if.h>
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -80,15 +80,29 @@ std::map<uid_t, std::string> user_names(const Snapshot& snap) {
 
 }  // namespace
 
-std::string endpoint(const Address& address, uint32_t port, uint32_t bound_dev) {
+namespace {
+
+std::string endpoint_text(const Address& address, uint32_t port, uint32_t bound_dev,
+                          std::string_view bound_dev_name) {
   std::string text =
       address.family == 6 ? "[" + address.to_string() + "]" : address.to_string();
   if (bound_dev != 0) {
-    char name[IF_NAMESIZE];
     text += "%";
-    text += if_indextoname(bound_dev, name) ? name : std::to_string(bound_dev);
+    text += bound_dev_name.empty() ? std::to_string(bound_dev) : sanitize(bound_dev_name);
   }
   return text + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+std::string endpoint(const Address& address, uint32_t port, uint32_t bound_dev) {
+  return endpoint_text(address, port, bound_dev, "");
+}
+
+std::string local_endpoint(const Socket& s) {
+  return endpoint_text(s.local_addr, s.local_port, s.bound_dev,
+                       std::string_view(s.bound_dev_name.data(),
+                                        strnlen(s.bound_dev_name.data(), s.bound_dev_name.size())));
 }
 
 std::unordered_map<pid_t, std::string> container_labels(const Snapshot& snap,
@@ -162,7 +176,7 @@ std::string listing_table(const Snapshot& snap, std::span<const Socket* const> s
     }
     std::vector<Cell> row{
         {std::string(proto_name(first.proto))},
-        {endpoint(first.local_addr, first.local_port, first.bound_dev), Style::accent}};
+        {local_endpoint(first), Style::accent}};
     if (show_state) {
       row.push_back({peer(first)});
       row.push_back({std::string(state_name(first.proto, first.state))});
@@ -299,7 +313,7 @@ std::string who_table(const Snapshot& snap, std::span<const Socket* const> socke
   for (const Socket* s : sockets) {
     std::vector<Cell> socket_cells{
         {std::string(proto_name(s->proto))},
-        {endpoint(s->local_addr, s->local_port, s->bound_dev), Style::accent},
+        {local_endpoint(*s), Style::accent},
         {peer(*s)},
         {std::string(state_name(s->proto, s->state))}};
     if (netns_col) socket_cells.push_back({sanitize(netns_label(snap, s->netns))});
@@ -417,7 +431,7 @@ std::string of_table(const Snapshot& snap, std::span<const pid_t> pids,
       std::vector<Cell> rest{
           {std::to_string(h.fd)},
           {std::string(proto_name(s->proto))},
-          {endpoint(s->local_addr, s->local_port, s->bound_dev), Style::accent},
+          {local_endpoint(*s), Style::accent},
           {peer(*s)},
           {std::string(state_name(s->proto, s->state))}};
       row.insert(row.end(), rest.begin(), rest.end());

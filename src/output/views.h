@@ -14,6 +14,9 @@ namespace portrel {
 
 /// "0.0.0.0:80", "[::1]:53", "[::]:80%lo" (with a bound device).
 std::string endpoint(const Address& address, uint32_t port, uint32_t bound_dev = 0);
+/// A socket's local "ADDRESS%INTERFACE:PORT", the interface named as in the
+/// socket's own namespace (its index when the name is unknown).
+std::string local_endpoint(const Socket& socket);
 
 /// Sockets grouped by (netns, proto, local address, port, state, peer); each
 /// group on one line with its holders summarised. `show_state` adds the peer and

@@ -8,6 +8,7 @@
 
 #include <arpa/inet.h>
 #include <libmnl/libmnl.h>
+#include <net/if.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
@@ -690,6 +691,15 @@ Result<std::vector<Socket>> dump_current_netns(uint64_t netns_inode,
   for (Job& job : jobs) std::ranges::move(job.rows, std::back_inserter(out));
   std::ranges::move(from_proc, std::back_inserter(out));
   fold_mptcp_subflows(out);
+  // SO_BINDTODEVICE's interface by its name here, in the socket's namespace.
+  std::unordered_map<uint32_t, std::array<char, 16>> names;
+  for (Socket& s : out) {
+    if (s.bound_dev == 0) continue;
+    auto [it, fresh] = names.try_emplace(s.bound_dev);
+    static_assert(sizeof it->second >= IF_NAMESIZE);
+    if (fresh && if_indextoname(s.bound_dev, it->second.data()) == nullptr) it->second[0] = 0;
+    s.bound_dev_name = it->second;
+  }
   return out;
 }
 

@@ -81,5 +81,34 @@ TEST(NetnsReach, NamespacesNoProcessLivesInAreFoundByTheirMountOrTheirSocket) {
   EXPECT_EQ(holders_elsewhere(port, "bpf", &code), std::vector<int>{pid}) << "exit " << code;
 }
 
+// SO_BINDTODEVICE names an interface by its index, which means something only
+// in the socket's own namespace: the name shown is the one it has there.
+TEST(NetnsReach, ABoundDeviceIsNamedAsInTheSocketsNamespace) {
+  NamedNetns ns("portrel-dev-" + std::to_string(getpid()));
+  ASSERT_TRUE(ns.ok()) << "ip netns add failed: this test needs root and iproute2";
+  // Several veth pairs first, so that the interface's index there is one the
+  // host's namespace gives to another interface or to none.
+  for (int i = 0; i < 3; ++i) {
+    std::string pad = "prlpad" + std::to_string(i);
+    ASSERT_EQ(sh("ip -n " + ns.name() + " link add " + pad + " type veth peer name " + pad + "p"),
+              0)
+        << "no veth interfaces in this kernel";
+  }
+  ASSERT_EQ(sh("ip -n " + ns.name() + " link add prlbound type veth peer name prlboundp"), 0);
+  int port = 18000 + getpid() % 1000;
+  Background holder("ip netns exec " + ns.name() +
+                    " python3 -c 'import os,socket,time\n"
+                    "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_BINDTODEVICE,b\"prlbound\")\n"
+                    "s.bind((\"0.0.0.0\"," + std::to_string(port) + ")); s.listen()\n"
+                    "print(os.getpid(), flush=True); time.sleep(120)'");
+  ASSERT_FALSE(holder.line().empty()) << "python holder did not start";
+  for (const std::string source : {"auto", "procfs"}) {
+    CliRun who = run_portrel({"who", std::to_string(port), "--source", source});
+    EXPECT_EQ(who.exit_code, 0) << who.err;
+    EXPECT_NE(who.out.find("0.0.0.0%prlbound:" + std::to_string(port)), std::string::npos)
+        << source << ":\n" << who.out;
+  }
+}
+
 }  // namespace
 }  // namespace portrel::testing
