@@ -117,6 +117,31 @@ Result<SocketScan> merge_scans(Result<SocketScan> own, Result<SocketScan> others
 
 // The sockets the fd walk describes itself (vsock) that the dumps did not
 // list, as QUERY narrows them; then what is missing, said once.
+// Held IP sockets no dump listed may live in a namespace nothing else leads
+// to; when the walk did not say each socket's namespace, each such fd is
+// asked what it is and, if an IP socket, where it lives (SIOCGSKNS). Returns
+// the handles of the namespaces not in KNOWN, their fds kept in FDS.
+std::vector<NetnsHandle> namespaces_of_unlisted(const ProcessScan& ps,
+                                                const std::vector<Socket>& sockets,
+                                                const std::vector<NetnsHandle>& known,
+                                                std::vector<UniqueFd>& fds) {
+  std::vector<NetnsHandle> out;
+  if (ps.reads_socket_netns) return out;
+  std::unordered_set<uint64_t> seen;  // listed sockets, then those asked
+  for (const Socket& s : sockets) seen.insert(s.inode);
+  std::unordered_set<uint64_t> reached;
+  for (const NetnsHandle& h : known) reached.insert(h.inode);
+  for (const Holding& h : ps.holdings) {
+    if (!seen.insert(h.inode).second || !is_ip_socket(h.pid, h.fd)) continue;
+    auto fd = netns_of_socket(h);
+    struct stat st {};
+    if (!fd || fstat(fd->get(), &st) != 0 || !reached.insert(st.st_ino).second) continue;
+    out.push_back(NetnsHandle{st.st_ino, "/proc/self/fd/" + std::to_string(fd->get()), ""});
+    fds.push_back(std::move(*fd));
+  }
+  return out;
+}
+
 // Returns whether vsock sockets, asked for by name, could not be listed.
 bool add_held_sockets(const ProcessScan& ps, const SocketQuery& query,
                       const std::function<bool(uint64_t)>& asked, SocketScan& scan) {
@@ -238,6 +263,16 @@ Result<Snapshot> capture_from(ProcessSource& process_source,
   HostRead own = host_read.valid() ? host_read.get() : HostRead{Result<SocketScan>(), {}};
   auto socks = merge_scans(std::move(own.dump), std::move(others_dump));
   if (!socks) return std::unexpected(socks.error());
+  {
+    std::vector<NetnsHandle> found;
+    for (NetnsHandle& h : namespaces_of_unlisted(ps, socks->sockets, ps.netns, reached_by_socket)) {
+      if (asked(h.inode)) found.push_back(std::move(h));
+    }
+    if (!found.empty()) {
+      wanted.insert(wanted.end(), found.begin(), found.end());
+      socks = merge_scans(std::move(socks), socket_source.scan(found, query));
+    }
+  }
   bool vsock_unlisted = add_held_sockets(ps, query, asked, *socks);
   if (options.port) {
     std::erase_if(socks->sockets,

@@ -7,6 +7,7 @@
 #include <linux/sockios.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/xattr.h>
 #include <sys/syscall.h>
 #include <dirent.h>
 #include <sys/stat.h>
@@ -17,6 +18,7 @@
 #include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string_view>
@@ -216,6 +218,18 @@ Result<UniqueFd> netns_of_socket(const Holding& holding) {
   UniqueFd netns(ioctl(socket.get(), SIOCGSKNS));
   if (netns.get() < 0) return std::unexpected(system_error("SIOCGSKNS", errno));
   return netns;
+}
+
+bool is_ip_socket(pid_t pid, int fd) {
+  std::string path = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
+  char name[32];
+  ssize_t n = getxattr(path.c_str(), "system.sockprotoname", name, sizeof name - 1);
+  if (n <= 0) return false;
+  std::string_view protocol(name, strnlen(name, static_cast<size_t>(n)));
+  if (protocol.ends_with("v6")) protocol.remove_suffix(2);
+  static constexpr std::string_view kIp[] = {"TCP", "UDP",   "UDP-Lite", "UDPLITE",
+                                             "RAW", "PING", "MPTCP",    "SCTP"};
+  return std::ranges::find(kIp, protocol) != std::end(kIp);
 }
 
 void add_netns_mounts(std::vector<NetnsHandle>& handles) {

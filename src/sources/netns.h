@@ -49,6 +49,11 @@ int duplicate_socket(pid_t pid, int fd, uint64_t inode);
 /// another file now, or either call is refused.
 Result<UniqueFd> netns_of_socket(const Holding& holding);
 
+/// Whether PID's FD is a socket of an IP protocol, from the name its socket
+/// file gives ("TCP", "UDPv6", "PING", ...: the system.sockprotoname xattr),
+/// without touching the socket. False when it is not, or cannot be read.
+bool is_ip_socket(pid_t pid, int fd);
+
 /// Opens `path` (an nsfs file) and setns()s the calling thread into it; returns
 /// the inode of the namespace entered. Errors when the path is gone, is not a
 /// network namespace, setns is refused (EPERM), or, when `expected_inode` is not

@@ -70,6 +70,9 @@ struct ProcessScan {
   /// capture enters them through that socket (SIOCGSKNS). Only a walk that
   /// reads each socket's namespace (bpf) finds them.
   std::vector<std::pair<uint64_t, Holding>> unreached_netns;
+  /// Whether the walk read each socket's namespace, so that unreached_netns
+  /// is complete; otherwise the capture asks the held sockets no dump listed.
+  bool reads_socket_netns = false;
 };
 
 class ProcessSource {

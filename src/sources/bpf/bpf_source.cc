@@ -648,7 +648,9 @@ Result<ProcessScan> BpfSource::scan() {
   // Threads sharing a table of their own each gave its fds.
   scan.holdings.erase(std::ranges::unique(scan.holdings).begin(), scan.holdings.end());
   scan.netns = netns_handles(options_.proc_root, scan.processes);
-  // Namespaces only a held socket leads to.
+  // Namespaces only a held socket leads to. A lean record has no namespace,
+  // but only TCP sockets the table rows list are read lean.
+  scan.reads_socket_netns = true;
   std::unordered_set<uint64_t> reached;
   for (const NetnsHandle& h : scan.netns) reached.insert(h.inode);
   for (const BpfSocket& s : files) {
