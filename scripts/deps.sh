@@ -7,7 +7,7 @@ packages=(g++ cmake ninja-build pkg-config libmnl-dev libfmt-dev nlohmann-json3-
           lsof net-tools python3 clang llvm libbpf-dev bpftool libgraphviz-dev
           dpkg-dev man-db zsh fish nginx-light socat
           libcpp-httplib-dev prometheus
-          podman runc conmon netavark aardvark-dns iptables catatonit busybox-static
+          podman runc conmon netavark aardvark-dns iptables nftables catatonit busybox-static
           clang-16 libclang-rt-16-dev)
 missing=()
 for p in "${packages[@]}"; do

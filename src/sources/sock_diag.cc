@@ -472,24 +472,6 @@ Result<void> dump_one(mnl_socket* nl, uint32_t seq, Proto proto, int family,
 
 }  // namespace
 
-Socket vsock_socket(uint64_t netns, uint64_t inode, uint64_t cookie, uint8_t state,
-                    uint32_t local_cid, uint32_t local_port, uint32_t remote_cid,
-                    uint32_t remote_port, uid_t uid) {
-  constexpr uint32_t kPortAny = 0xFFFFFFFF;  // VMADDR_PORT_ANY
-  Socket s;
-  s.inode = inode;
-  s.cookie = cookie;
-  s.netns = netns;
-  s.proto = Proto::vsock;
-  s.family = kFamilyVsock;
-  s.state = state;
-  s.local_addr = Address::vsock(local_cid);
-  s.local_port = local_port == kPortAny ? 0 : local_port;
-  s.remote_addr = Address::vsock(remote_cid);
-  s.remote_port = remote_port == kPortAny ? 0 : remote_port;
-  s.uid = uid;
-  return s;
-}
 
 Result<Socket> parse_diag_msg(std::span<const std::byte> nlmsg, Proto proto,
                               uint64_t netns) {

@@ -14,6 +14,7 @@
 #include "portrel/error.h"
 #include "portrel/model.h"
 #include "sources/sources.h"
+#include "sources/vsock.h"
 
 namespace portrel {
 
@@ -36,13 +37,6 @@ Result<Socket> parse_diag_msg(std::span<const std::byte> nlmsg, Proto proto,
 Result<bool> parse_diag_dump(std::span<const std::byte> buffer, Proto proto,
                              uint64_t netns, std::vector<Socket>& out,
                              bool* interrupted = nullptr);
-
-/// A vsock socket as vsock_diag or the bpf fd walk gives it: CIDs, 32-bit
-/// ports and the TCP_* state the kernel keeps for it. An unconnected peer (CID
-/// any, port VMADDR_PORT_ANY) reads as no peer: port 0.
-Socket vsock_socket(uint64_t netns, uint64_t inode, uint64_t cookie, uint8_t state,
-                    uint32_t local_cid, uint32_t local_port, uint32_t remote_cid,
-                    uint32_t remote_port, uid_t uid);
 
 /// Lists the TCP or UDP sockets of the namespace the calling thread is in,
 /// tagged with NETNS, another way than sock_diag (the bpf source's walks of the

@@ -49,9 +49,23 @@ std::vector<int> holders_elsewhere(int port, const std::string& source, int* exi
   return pids;
 }
 
+// A directory for a namespace's bind mount, unmounted and removed however the
+// test ends: a mount left behind is a namespace other tests would find.
+struct MountDir {
+  std::string dir;
+  explicit MountDir(std::string path) : dir(std::move(path)) {
+    std::filesystem::create_directories(dir);
+  }
+  ~MountDir() {
+    umount2((dir + "/ns").c_str(), MNT_DETACH);
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
+};
+
 TEST(NetnsReach, NamespacesNoProcessLivesInAreFoundByTheirMountOrTheirSocket) {
-  std::string dir = "/tmp/portrel-netns-reach-" + std::to_string(getpid());
-  std::filesystem::create_directories(dir);
+  MountDir mount("/tmp/portrel-netns-reach-" + std::to_string(getpid()));
+  const std::string& dir = mount.dir;
   std::string ns_path = dir + "/ns";
   ASSERT_EQ(sh("touch " + ns_path + " && unshare --net=" + ns_path + " true"), 0)
       << "unshare --net=FILE failed: this test needs root and util-linux";

@@ -30,7 +30,7 @@
 #include "sources/bpf/portrel_bpf.h"
 #include "sources/netns.h"
 #include "sources/procfs.h"
-#include "sources/sock_diag.h"
+#include "sources/vsock.h"
 #include "util/unique_fd.h"
 #include "util/user_names.h"
 
