@@ -108,9 +108,10 @@ int run_record(const Options& o) {
     return keep.keeps(snap, s) && (!spec || spec->matches(s));
   };
   // Every holder's details: the history keeps cgroups (containers) too.
-  auto capture = [&](const Options& with) {
-    return capture_for(with, *filter, port, CaptureOptions::Details::all);
-  };
+  // One capturer for every read: the programs load once.
+  auto capturer = open_capturer(o, *filter, port, CaptureOptions::Details::all);
+  if (!capturer) return capture_failed(capturer.error());
+  auto capture = [&](const Options& with) { return capture_with(with, *capturer); };
   auto first = capture(o);
   if (!first) return capture_failed(first.error());
   double read_at = now_unix();

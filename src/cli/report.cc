@@ -79,8 +79,7 @@ std::string partial_reason(const Snapshot& snap, bool blind_without_fd_tables) {
     if (n.unlisted.empty()) continue;
     std::string names;
     for (Proto p : n.unlisted) names += (names.empty() ? "" : ", ") + std::string(proto_name(p));
-    return names + " sockets could not be listed: this kernel has no " + names +
-           "_diag, and /proc does not give their ports (the bpf source does: see portrel doctor)";
+    return names + " sockets could not be listed here (portrel doctor says why)";
   }
   if (blind_without_fd_tables) {
     for (const Socket& s : snap.sockets()) {
@@ -110,9 +109,8 @@ void print_warnings(const Options& o, std::span<const std::string> warnings) {
   }
 }
 
-Result<Snapshot> capture_for(const Options& o, const Filter& filter,
-                             std::optional<uint32_t> port,
-                             CaptureOptions::Details details) {
+Result<Capturer> open_capturer(const Options& o, const Filter& filter,
+                               std::optional<uint32_t> port, CaptureOptions::Details details) {
   CaptureOptions capture_options;
   capture_options.only_netns = filter.netns;
   capture_options.listening_only = filter.listening_only;
@@ -129,20 +127,31 @@ Result<Snapshot> capture_for(const Options& o, const Filter& filter,
   capture_options.source = o.source == "bpf"      ? CaptureOptions::Source::bpf
                            : o.source == "procfs" ? CaptureOptions::Source::procfs
                                                   : CaptureOptions::Source::automatic;
+  return Capturer::open(capture_options);
+}
+
+Result<Snapshot> capture_with(const Options& o, Capturer& capturer) {
   auto start = std::chrono::steady_clock::now();
-  CaptureInfo info;
-  auto snap = capture(capture_options, &info);
-  if (o.verbose && !info.fallback_reason.empty()) {
+  auto snap = capturer.capture();
+  if (!o.verbose) return snap;
+  // The plan as this read left it (a bpf read that failed fell back to /proc).
+  const CapturePlan& plan = capturer.plan();
+  if (!plan.fallback_reason.empty()) {
     fmt::print(stderr, "portrel: bpf source unavailable ({}); reading /proc instead\n",
-               sanitize(info.fallback_reason));
+               sanitize(plan.fallback_reason));
   }
-  if (o.verbose && !info.bpf_programs.empty()) {
-    fmt::print(stderr, "portrel: bpf programs {}\n", sanitize(info.bpf_programs));
-    for (const std::string& part : info.bpf_parts_missing) {
+  if (!plan.bpf_programs.empty()) {
+    fmt::print(stderr, "portrel: bpf programs {}\n", sanitize(plan.bpf_programs));
+    for (const std::string& part : plan.bpf_parts_missing) {
       fmt::print(stderr, "portrel: bpf part {}\n", sanitize(part));
     }
   }
-  if (snap && o.verbose) {
+  for (const SocketPart& part : plan.sockets) {
+    if (part.reason.empty()) continue;
+    fmt::print(stderr, "portrel: {} sockets: {}\n", proto_name(part.proto),
+               sanitize(describe(part)));
+  }
+  if (snap) {
     auto ms = std::chrono::duration<double, std::milli>(
         std::chrono::steady_clock::now() - start);
     size_t dumped = 0;
@@ -152,13 +161,28 @@ Result<Snapshot> capture_for(const Options& o, const Filter& filter,
         "portrel: read {} processes and {} socket fds {}, {} sockets from "
         "{} in {} of {} network namespaces, in {:.1f} ms\n",
         with_commas(snap->processes().size()), with_commas(snap->holdings().size()),
-        info.used == CaptureOptions::Source::bpf ? "with bpf iterators" : "from /proc",
+        plan.used == CaptureOptions::Source::bpf ? "with bpf iterators" : "from /proc",
         with_commas(snap->sockets().size()),
-        info.used == CaptureOptions::Source::bpf && info.table_rows
+        plan.used == CaptureOptions::Source::bpf && plan.table_rows
             ? "the kernel's tables (TCP, UDP) and sock_diag"
             : "sock_diag",
         dumped, snap->namespaces().size(),
         ms.count());
+  }
+  return snap;
+}
+
+Result<Snapshot> capture_for(const Options& o, const Filter& filter,
+                             std::optional<uint32_t> port,
+                             CaptureOptions::Details details) {
+  auto start = std::chrono::steady_clock::now();
+  auto capturer = open_capturer(o, filter, port, details);
+  if (!capturer) return std::unexpected(capturer.error());
+  auto snap = capture_with(o, *capturer);
+  if (snap && o.verbose) {
+    auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start);
+    fmt::print(stderr, "portrel: with loading the programs and planning the read: {:.1f} ms\n",
+               ms.count());
   }
   return snap;
 }

@@ -50,6 +50,14 @@ Result<Snapshot> capture_for(
     const Options& options, const Filter& filter, std::optional<uint32_t> port = std::nullopt,
     CaptureOptions::Details details = CaptureOptions::Details::command);
 
+/// The Capturer behind capture_for, kept open by the commands that read again
+/// and again (watch, record, serve): the programs load once, the plan is
+/// decided once.
+Result<Capturer> open_capturer(const Options& options, const Filter& filter,
+                               std::optional<uint32_t> port, CaptureOptions::Details details);
+/// One read of CAPTURER; under --verbose, says how it was read.
+Result<Snapshot> capture_with(const Options& options, Capturer& capturer);
+
 /// The snapshot's warnings plus one about sockets among these with no owner.
 std::vector<std::string> all_warnings(const Snapshot& snapshot,
                                       std::span<const Socket* const> sockets);

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <httplib.h>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "analysis/audit.h"
@@ -46,8 +47,18 @@ class Exporter {
     auto start = std::chrono::steady_clock::now();
     Options quiet = options_;
     quiet.verbose = false;
-    CaptureOptions::Details details = CaptureOptions::Details::all;  // cgroup: containers
-    auto snap = capture_for(quiet, filter_, std::nullopt, details);
+    // One capturer for every scrape: the programs load once.
+    Result<Snapshot> snap = std::unexpected(Error{"not read"});
+    if (!capturer_) {
+      CaptureOptions::Details details = CaptureOptions::Details::all;  // cgroup: containers
+      auto opened = open_capturer(quiet, filter_, std::nullopt, details);
+      if (opened) {
+        capturer_.emplace(std::move(*opened));
+      } else {
+        snap = std::unexpected(opened.error());
+      }
+    }
+    if (capturer_) snap = capture_with(quiet, *capturer_);
     ++context_.captures;
     last_ = std::chrono::steady_clock::now();
     captured_once_ = true;
@@ -84,6 +95,7 @@ class Exporter {
 
   const Options& options_;
   Filter filter_;
+  std::optional<Capturer> capturer_;
   std::mutex mutex_;
   MetricsContext context_;
   std::chrono::steady_clock::time_point last_;

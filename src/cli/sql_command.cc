@@ -121,7 +121,9 @@ int run_sql(const Options& o) {
         }
         ProcfsSource processes;
         NoSockets none;
-        return capture_from(processes, none, {});
+        CapturePlan plan;
+        plan.socket_netns = CapturePlan::SocketNetns::not_sought;
+        return capture_from({processes, none}, plan, {});
       },
       keep_filtered, &*filter, [](std::span<const pid_t> pids) { return read_waits(pids); });
   auto db = Database::open_memory();

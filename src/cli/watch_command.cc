@@ -114,7 +114,10 @@ int run_watch(const Options& o) {
 
   Options quiet = o;
   quiet.verbose = false;
-  auto first = capture_for(o, *filter, port, CaptureOptions::Details::command);
+  // One capturer for every read: the programs load once.
+  auto capturer = open_capturer(o, *filter, port, CaptureOptions::Details::command);
+  if (!capturer) return capture_failed(capturer.error());
+  auto first = capture_with(o, *capturer);
   if (!first) return capture_failed(first.error());
   Snapshot last = std::move(*first);
 
@@ -132,7 +135,7 @@ int run_watch(const Options& o) {
   CaptureLoop::catch_stop_signals();  // a closed pipe ends the watch through fputs' error
   loop.run(
       std::move(last),
-      [&] { return capture_for(quiet, *filter, port, CaptureOptions::Details::command); },
+      [&] { return capture_with(quiet, *capturer); },
       [&](const Snapshot& before, const Snapshot& after) {
         return print(o, diff_relation(before, after, diff), findings.read(after, diff),
                      after, false);

@@ -1,6 +1,8 @@
-// capture(): processes and fd tables (they also reveal the network namespaces)
-// while our own namespace is dumped beside them, then one sock_diag dump per
-// other namespace, then the join. A socket born or closed while the two reads
+// Capturer: the plan, decided once (which source walks processes, which
+// reader lists each protocol, what runs beside what), and each capture():
+// processes and fd tables (they also reveal the network namespaces) while our
+// own namespace is dumped beside them, then one dump per other namespace,
+// then the join. A socket born or closed while the two reads
 // overlap shows without a holder (as if its holder exited), or leaves a
 // holding with no socket, which the join drops.
 #include "sources/capture.h"
@@ -64,7 +66,7 @@ void apply_exact_options(const std::vector<ExactOptions>& options,
 // tables: only in their namespaces, protocols and ports, and only through the
 // listeners when all are listeners, as walking every table of every namespace
 // costs about as much as the sock_diag dump itself.
-void add_unheld_options(ProcessSource& source, const std::vector<NetnsHandle>& wanted,
+void add_unheld_options(OptionSource& source, const std::vector<NetnsHandle>& wanted,
                         std::vector<Socket>& sockets, std::vector<std::string>& warnings) {
   TableQuery query{.ports = {}, .tcp = false, .udp = false, .tcp_listeners_only = true};
   std::unordered_set<uint64_t> namespaces;
@@ -88,7 +90,7 @@ void add_unheld_options(ProcessSource& source, const std::vector<NetnsHandle>& w
     if (namespaces.erase(h.inode) != 0) handles.push_back(h);  // one path each
   }
   std::vector<ExactOptions> options;
-  source.unheld_options(handles, query, options, warnings);
+  source.read(handles, query, options, warnings);
   apply_exact_options(options, sockets);
 }
 
@@ -106,34 +108,63 @@ Result<SocketScan> merge_scans(Result<SocketScan> own, Result<SocketScan> others
   for (Socket& s : others->sockets) own->sockets.push_back(std::move(s));
   own->dumped_netns.insert(own->dumped_netns.end(), others->dumped_netns.begin(),
                            others->dumped_netns.end());
-  for (Proto p : others->not_dumped) {
-    if (std::ranges::find(own->not_dumped, p) == own->not_dumped.end()) {
-      own->not_dumped.push_back(p);
-    }
-  }
   for (std::string& w : others->warnings) own->warnings.push_back(std::move(w));
   return own;
 }
 
-// The sockets the fd walk describes itself (vsock) that the dumps did not
-// list, as QUERY narrows them; then what is missing, said once.
 // Held IP sockets no dump listed may live in a namespace nothing else leads
-// to; when the walk did not say each socket's namespace, each such fd is
-// asked what it is and, if an IP socket, where it lives (SIOCGSKNS). Returns
-// the handles of the namespaces not in KNOWN, their fds kept in FDS.
-std::vector<NetnsHandle> namespaces_of_unlisted(const ProcessScan& ps,
-                                                const std::vector<Socket>& sockets,
+// to (the walk did not say each socket's namespace). Where the dumps left
+// states or ports out, the holders' namespaces are first dumped in every
+// state (one dump costs less than a question per socket: most of those held
+// sockets are connections there). Each fd still unlisted is asked what it
+// is, without touching the socket, and each IP socket of a protocol QUERY
+// reads, where it lives (SIOCGSKNS). Returns the handles of the namespaces
+// not in KNOWN, their fds kept in FDS.
+std::vector<NetnsHandle> namespaces_of_unlisted(SocketSource& sockets, const SocketQuery& query,
+                                                const ProcessScan& ps,
+                                                const std::vector<Socket>& listed,
                                                 const std::vector<NetnsHandle>& known,
                                                 std::vector<UniqueFd>& fds) {
   std::vector<NetnsHandle> out;
-  if (ps.reads_socket_netns) return out;
   std::unordered_set<uint64_t> seen;  // listed sockets, then those asked
-  for (const Socket& s : sockets) seen.insert(s.inode);
+  for (const Socket& s : listed) seen.insert(s.inode);
+  std::vector<const Holding*> unlisted;
+  std::unordered_set<pid_t> holders;
+  for (const Holding& h : ps.holdings) {
+    if (!seen.insert(h.inode).second) continue;
+    unlisted.push_back(&h);
+    holders.insert(h.pid);
+  }
+  if (unlisted.empty()) return out;
+  if (query.listening_only || query.port) {
+    std::unordered_set<uint64_t> namespaces;
+    for (const Process& p : ps.processes) {
+      if (holders.contains(p.pid)) namespaces.insert(p.netns);
+    }
+    std::vector<NetnsHandle> theirs;
+    for (const NetnsHandle& h : known) {
+      if (namespaces.erase(h.inode) != 0) theirs.push_back(h);
+    }
+    auto every_state = theirs.empty()
+                           ? Result<SocketScan>(SocketScan{})
+                           : sockets.scan(theirs, SocketQuery{.listening_only = false,
+                                                              .protocols = query.protocols,
+                                                              .port = {}});
+    if (every_state) {
+      std::unordered_set<uint64_t> there;
+      for (const Socket& s : every_state->sockets) there.insert(s.inode);
+      std::erase_if(unlisted, [&](const Holding* h) { return there.contains(h->inode); });
+    }
+  }
+  auto reads = [&](Proto p) {
+    return query.protocols.empty() || std::ranges::find(query.protocols, p) != query.protocols.end();
+  };
   std::unordered_set<uint64_t> reached;
   for (const NetnsHandle& h : known) reached.insert(h.inode);
-  for (const Holding& h : ps.holdings) {
-    if (!seen.insert(h.inode).second || !is_ip_socket(h.pid, h.fd)) continue;
-    auto fd = netns_of_socket(h);
+  for (const Holding* h : unlisted) {
+    auto proto = ip_socket_proto(h->pid, h->fd);
+    if (!proto || !reads(*proto)) continue;
+    auto fd = netns_of_socket(*h);
     struct stat st {};
     if (!fd || fstat(fd->get(), &st) != 0 || !reached.insert(st.st_ino).second) continue;
     out.push_back(NetnsHandle{st.st_ino, "/proc/self/fd/" + std::to_string(fd->get()), ""});
@@ -142,45 +173,61 @@ std::vector<NetnsHandle> namespaces_of_unlisted(const ProcessScan& ps,
   return out;
 }
 
-// Returns whether vsock sockets, asked for by name, could not be listed.
-bool add_held_sockets(const ProcessScan& ps, const SocketQuery& query,
-                      const std::function<bool(uint64_t)>& asked, SocketScan& scan) {
-  auto wanted = [&](Proto p) {
-    return query.protocols.empty() || std::ranges::find(query.protocols, p) != query.protocols.end();
-  };
-  if (!wanted(Proto::vsock)) return false;
-  std::unordered_set<uint64_t> listed;
-  for (const Socket& s : scan.sockets) {
-    if (s.proto == Proto::vsock) listed.insert(s.inode);
+// Whether OPTIONS narrow the protocols to some by name (--vsock, a vsock
+// port), not the default view's.
+bool named_protocols(const CaptureOptions& options) {
+  if (options.protocols.empty()) return false;
+  for (const ProtoInfo& info : protocols()) {
+    bool read = std::ranges::find(options.protocols, info.proto) != options.protocols.end();
+    if (read != info.by_default) return true;
   }
-  for (const Socket& s : ps.held_sockets) {
-    if (!wanted(s.proto) || !asked(s.netns) || listed.contains(s.inode)) continue;
-    if (query.listening_only && !s.is_listening()) continue;
-    if (query.port && s.local_port != *query.port) continue;
-    listed.insert(s.inode);
-    scan.sockets.push_back(s);
+  return false;
+}
+
+// The sockets of protocols the plan reads from the fd walk that the dumps
+// did not list, as QUERY narrows them; then what cannot be listed, said when
+// the protocol was asked for by name (in the default view this is no news on
+// every run: doctor says it). Returns the protocols whose sockets, asked for
+// by name, could not be listed.
+std::vector<Proto> add_held_sockets(const CapturePlan& plan, const CaptureOptions& options,
+                                    const ProcessScan& ps, const SocketQuery& query,
+                                    const std::function<bool(uint64_t)>& asked,
+                                    SocketScan& scan) {
+  std::vector<Proto> unlisted;
+  bool named = named_protocols(options);
+  for (const SocketPart& part : plan.sockets) {
+    if (part.reader == SocketReader::none && named) {
+      unlisted.push_back(part.proto);
+      scan.warnings.push_back(std::string(proto_name(part.proto)) +
+                              " sockets not listed: " + part.reason);
+    }
+    if (part.reader != SocketReader::fd_walk) continue;
+    std::unordered_set<uint64_t> listed;
+    for (const Socket& s : scan.sockets) {
+      if (s.proto == part.proto) listed.insert(s.inode);
+    }
+    for (const Socket& s : ps.held_sockets) {
+      if (s.proto != part.proto || !asked(s.netns) || listed.contains(s.inode)) continue;
+      if (query.listening_only && !s.is_listening()) continue;
+      if (query.port && s.local_port != *query.port) continue;
+      listed.insert(s.inode);
+      scan.sockets.push_back(s);
+    }
+    if (named) {
+      std::string name(proto_name(part.proto));
+      scan.warnings.push_back("this kernel has no " + name + "_diag: " + name +
+                              " sockets are listed only where a process portrel can see "
+                              "holds them (from the bpf fd walk)");
+    }
   }
-  // In the default view this is no news on every run (doctor says it); asked
-  // for by --vsock or a vsock port, it is.
-  bool only_vsock = query.protocols.size() == 1 && query.protocols[0] == Proto::vsock;
-  if (!only_vsock ||
-      std::ranges::find(scan.not_dumped, Proto::vsock) == scan.not_dumped.end()) {
-    return false;
-  }
-  if (ps.describes_vsock) {
-    scan.warnings.push_back(
-        "this kernel has no vsock_diag: vsock sockets are listed only where a process "
-        "portrel can see holds them (from the bpf fd walk)");
-    return false;
-  }
-  return true;  // said by the partial answer
+  return unlisted;
 }
 
 }  // namespace
 
-Result<Snapshot> capture_from(ProcessSource& process_source,
-                              SocketSource& socket_source,
+Result<Snapshot> capture_from(const CaptureParts& parts, const CapturePlan& plan,
                               const CaptureOptions& options) {
+  SocketSource& socket_source = parts.sockets;
   auto asked = [&](uint64_t inode) {
     return options.only_netns.empty() ||
            std::ranges::find(options.only_netns, inode) != options.only_netns.end();
@@ -190,10 +237,10 @@ Result<Snapshot> capture_from(ProcessSource& process_source,
                     .port = options.port};
   // Our own namespace needs nothing from the process scan: its dump runs beside
   // it, on the other core. The rest are known only once processes are read.
-  // A source that reads options of unheld sockets reads those of our own
-  // namespace's TCP listeners there too, after the dump: the sockets no process
-  // holds are nearly always listeners there (a hidden daemon's), and the walk
-  // then costs nothing on the way.
+  // Where the plan reads options of unheld sockets, those of our own
+  // namespace's TCP listeners are read there too, after the dump: the sockets
+  // no process holds are nearly always listeners there (a hidden daemon's),
+  // and the walk then costs nothing on the way.
   struct HostRead {
     Result<SocketScan> dump;
     std::optional<std::vector<ExactOptions>> listeners;
@@ -202,9 +249,10 @@ Result<Snapshot> capture_from(ProcessSource& process_source,
   std::future<HostRead> host_read;
   // A part of the process scan that may run on that thread first (scan()
   // does it itself if it has not begun: no thread, or not our namespace).
-  std::function<void()> part = process_source.part_beside();
+  const std::function<void()>& part = parts.beside;
+  OptionSource* listener_options = plan.own_listener_options ? parts.options : nullptr;
   if (host != 0 && asked(host)) {
-    host_read = run_beside([&socket_source, &process_source, &query, &options, host, &part] {
+    host_read = run_beside([&socket_source, listener_options, &query, &options, host, &part] {
       if (part) part();
       NetnsHandle own{host, "/proc/self/ns/net", ""};
       HostRead read{socket_source.scan({own}, query), std::nullopt};
@@ -214,19 +262,19 @@ Result<Snapshot> capture_from(ProcessSource& process_source,
       auto unknown = [](const Socket& s) {
         return s.proto == Proto::tcp && s.is_listening() && s.reuseport_from != OptSource::bpf;
       };
-      if (process_source.reads_unheld_options() && read.dump &&
+      if (listener_options != nullptr && read.dump &&
           std::ranges::any_of(read.dump->sockets, unknown)) {
         TableQuery listeners{.ports = {}, .tcp = true, .udp = false, .tcp_listeners_only = true};
         if (options.port) listeners.ports.push_back(static_cast<uint16_t>(*options.port));
         std::vector<ExactOptions> found;
         std::vector<std::string> problems;
-        process_source.unheld_options({own}, listeners, found, problems);
+        listener_options->read({own}, listeners, found, problems);
         if (problems.empty()) read.listeners = std::move(found);
       }
       return read;
     });
   }
-  auto procs = process_source.scan();
+  auto procs = parts.processes.scan();
   if (!procs) return std::unexpected(procs.error());
   ProcessScan& ps = *procs;
   // A namespace only a held socket leads to is entered through that socket,
@@ -263,9 +311,10 @@ Result<Snapshot> capture_from(ProcessSource& process_source,
   HostRead own = host_read.valid() ? host_read.get() : HostRead{Result<SocketScan>(), {}};
   auto socks = merge_scans(std::move(own.dump), std::move(others_dump));
   if (!socks) return std::unexpected(socks.error());
-  {
+  if (plan.socket_netns == CapturePlan::SocketNetns::ask_unlisted) {
     std::vector<NetnsHandle> found;
-    for (NetnsHandle& h : namespaces_of_unlisted(ps, socks->sockets, ps.netns, reached_by_socket)) {
+    for (NetnsHandle& h : namespaces_of_unlisted(socket_source, query, ps, socks->sockets,
+                                                 ps.netns, reached_by_socket)) {
       if (asked(h.inode)) found.push_back(std::move(h));
     }
     if (!found.empty()) {
@@ -273,7 +322,7 @@ Result<Snapshot> capture_from(ProcessSource& process_source,
       socks = merge_scans(std::move(socks), socket_source.scan(found, query));
     }
   }
-  bool vsock_unlisted = add_held_sockets(ps, query, asked, *socks);
+  std::vector<Proto> unlisted = add_held_sockets(plan, options, ps, query, asked, *socks);
   if (options.port) {
     std::erase_if(socks->sockets,
                   [&](const Socket& s) { return s.local_port != *options.port; });
@@ -284,14 +333,16 @@ Result<Snapshot> capture_from(ProcessSource& process_source,
     ps.options.insert(ps.options.end(), own.listeners->begin(), own.listeners->end());
   }
   apply_exact_options(ps.options, socks->sockets);
-  add_unheld_options(process_source, wanted, socks->sockets, ps.warnings);
+  if (plan.unheld_options && parts.options != nullptr) {
+    add_unheld_options(*parts.options, wanted, socks->sockets, ps.warnings);
+  }
 
   std::vector<Netns> namespaces;
   for (const NetnsHandle& h : wanted) {
     Netns n{h.inode, h.name, h.inode == host, false, {}};
     n.dumped =
         std::ranges::find(socks->dumped_netns, h.inode) != socks->dumped_netns.end();
-    if (n.dumped && vsock_unlisted) n.unlisted.push_back(Proto::vsock);
+    if (n.dumped) n.unlisted = unlisted;
     namespaces.push_back(std::move(n));
   }
 
@@ -307,59 +358,154 @@ Result<Snapshot> capture_from(ProcessSource& process_source,
                   std::move(ps.epoll));
 }
 
-Result<Snapshot> capture(const CaptureOptions& asked, CaptureInfo* info) {
-  using Source = CaptureOptions::Source;
-  // Only vsock has ports past 16 bits: the IP protocols are not read for one.
-  CaptureOptions options = asked;
-  if (options.port && *options.port > UINT16_MAX) options.protocols = {Proto::vsock};
-  SockDiagSource sockets;
-  if (options.source != Source::procfs) {
-    BpfSourceOptions bpf_options;
-    if (options.port && *options.port <= UINT16_MAX) {
-      bpf_options.filter.ports.push_back(static_cast<uint16_t>(*options.port));
-    }
-    bpf_options.filter.listening_only = options.listening_only;
-    // TCP comes from the table rows, with its options, unless a port is asked
-    // for; a listeners-only walk reads each socket's state anyway.
-    bpf_options.filter.lean_walk = !options.port && !options.listening_only;
-    bpf_options.process_details = options.process_details;
-    auto bpf = BpfSource::open(std::move(bpf_options));
-    if (bpf && info != nullptr) {
-      info->bpf_programs = (*bpf)->origin();
-      info->table_rows = (*bpf)->has_table_rows() && !options.port;
-      for (const BpfPartStatus& part : (*bpf)->parts()) {
-        if (part.state == BpfPartState::loaded) continue;
-        info->bpf_parts_missing.push_back(
-            std::string(bpf_part_name(part.part)) + " " +
-            std::string(bpf_part_state_name(part.state)) + " (" + part.reason +
-            "); instead: " + std::string(bpf_part_fallback(part.part)));
-      }
-    }
-    // TCP and UDP rows from the kernel's tables, with their options, where it
-    // loaded the programs: a third of sock_diag's cost per socket, and no
-    // separate walk for the options of sockets no visible process holds.
-    // One thread per namespace: our own is read beside the fd walk, which
-    // keeps the other core busy, and a third thread only slows the walk down.
-    SockDiagSource with_rows(0,
-                             bpf && (*bpf)->has_table_rows()
-                                 ? TableLister([source = bpf->get()](Proto proto,
-                                                                     uint64_t netns) {
-                                     return source->table_rows(proto, netns);
-                                   })
-                                 : TableLister(),
-                             1);
-    Result<Snapshot> snap = bpf ? capture_from(**bpf, with_rows, options)
-                                : Result<Snapshot>(std::unexpected(bpf.error()));
-    if (snap || options.source == Source::bpf) {
-      if (info != nullptr) info->used = Source::bpf;
-      if (!snap) return std::unexpected(Error{"bpf source: " + snap.error().message});
-      return snap;
-    }
-    if (info != nullptr) info->fallback_reason = snap.error().message;
+std::string_view socket_reader_name(SocketReader reader) {
+  switch (reader) {
+    case SocketReader::tables: return "the kernel's tables (bpf iterators)";
+    case SocketReader::sock_diag: return "sock_diag";
+    case SocketReader::proc_net: return "/proc/net in each namespace";
+    case SocketReader::fd_walk: return "the bpf fd walk";
+    case SocketReader::none: return "nothing: its sockets cannot be listed";
+    case SocketReader::absent: return "nothing to list";
   }
-  if (info != nullptr) info->used = Source::procfs;
-  ProcfsSource processes;
-  return capture_from(processes, sockets, options);
+  return "?";
+}
+
+std::string describe(const SocketPart& part) {
+  std::string text(socket_reader_name(part.reader));
+  if (part.reader == SocketReader::proc_net) {
+    text = "/proc/net/" + std::string(proto_name(part.proto)) + "{,6} in each namespace";
+  }
+  if (!part.reason.empty()) text += " (" + part.reason + ")";
+  return text;
+}
+
+const SocketPart* CapturePlan::part(Proto proto) const {
+  auto it = std::ranges::find(sockets, proto, &SocketPart::proto);
+  return it == sockets.end() ? nullptr : &*it;
+}
+
+struct Capturer::Impl {
+  CaptureOptions options;
+  CapturePlan plan;
+  std::unique_ptr<BpfSource> bpf;
+  ProcfsSource procfs;
+  std::optional<SockDiagSource> sockets;
+
+  std::vector<Proto> protocols() const {
+    if (!options.protocols.empty()) return options.protocols;
+    std::vector<Proto> every;
+    for (const ProtoInfo& info : portrel::protocols()) every.push_back(info.proto);
+    return every;
+  }
+
+  // TCP and UDP rows from the kernel's tables, with their options, where it
+  // loaded the programs: a third of sock_diag's cost per socket, and no
+  // separate walk for the options of sockets no visible process holds.
+  // One thread per namespace: our own is read beside the fd walk, which
+  // keeps the other core busy, and a third thread only slows the walk down.
+  void plan_bpf() {
+    using Netns = CapturePlan::SocketNetns;
+    bool rows = bpf->has_table_rows();
+    plan.used = CaptureOptions::Source::bpf;
+    plan.sockets = plan_socket_parts(
+        protocols(), ReadersAvailable{.table_rows = rows, .fd_walk = true,
+                                      .port_asked = options.port.has_value()});
+    plan.table_rows = rows && !options.port;
+    plan.tasks_beside = bpf->tasks_can_run_beside();
+    plan.own_listener_options = plan.unheld_options = true;
+    plan.socket_netns = Netns::from_walk;
+    TableLister tables;
+    if (rows) {
+      tables = [source = bpf.get()](Proto proto, uint64_t netns) {
+        return source->table_rows(proto, netns);
+      };
+    }
+    sockets.emplace(0, SocketReaders::from(plan.sockets, std::move(tables)), 1);
+  }
+
+  void plan_procfs(std::string why) {
+    plan.used = CaptureOptions::Source::procfs;
+    plan.fallback_reason = std::move(why);
+    plan.sockets = plan_socket_parts(
+        protocols(), ReadersAvailable{.table_rows = false, .fd_walk = false,
+                                      .port_asked = options.port.has_value()});
+    plan.table_rows = plan.tasks_beside = false;
+    plan.own_listener_options = plan.unheld_options = false;
+    plan.socket_netns = CapturePlan::SocketNetns::ask_unlisted;
+    sockets.emplace(0, SocketReaders::from(plan.sockets));
+  }
+};
+
+Capturer::Capturer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Capturer::Capturer(Capturer&&) noexcept = default;
+Capturer& Capturer::operator=(Capturer&&) noexcept = default;
+Capturer::~Capturer() = default;
+
+Result<Capturer> Capturer::open(const CaptureOptions& asked) {
+  using Source = CaptureOptions::Source;
+  auto impl = std::make_unique<Impl>();
+  // Only vsock has ports past 16 bits: the IP protocols are not read for one.
+  CaptureOptions& options = impl->options = asked;
+  if (options.port && *options.port > UINT16_MAX) options.protocols = {Proto::vsock};
+  if (options.source == Source::procfs) {
+    impl->plan_procfs("");
+    return Capturer(std::move(impl));
+  }
+  BpfSourceOptions bpf_options;
+  if (options.port && *options.port <= UINT16_MAX) {
+    bpf_options.filter.ports.push_back(static_cast<uint16_t>(*options.port));
+  }
+  bpf_options.filter.listening_only = options.listening_only;
+  // TCP comes from the table rows, with its options, unless a port is asked
+  // for; a listeners-only walk reads each socket's state anyway.
+  bpf_options.filter.lean_walk = !options.port && !options.listening_only;
+  bpf_options.process_details = options.process_details;
+  auto bpf = BpfSource::open(std::move(bpf_options));
+  if (!bpf) {
+    if (options.source == Source::bpf) {
+      return std::unexpected(Error{"bpf source: " + bpf.error().message});
+    }
+    impl->plan_procfs(bpf.error().message);
+    return Capturer(std::move(impl));
+  }
+  impl->bpf = std::move(*bpf);
+  impl->plan.bpf_programs = impl->bpf->origin();
+  for (const BpfPartStatus& part : impl->bpf->parts()) {
+    if (part.state == BpfPartState::loaded) continue;
+    impl->plan.bpf_parts_missing.push_back(
+        std::string(bpf_part_name(part.part)) + " " + std::string(bpf_part_state_name(part.state)) +
+        " (" + part.reason + "); instead: " + std::string(bpf_part_fallback(part.part)));
+  }
+  impl->plan_bpf();
+  return Capturer(std::move(impl));
+}
+
+Result<Snapshot> Capturer::capture() {
+  Impl& c = *impl_;
+  if (c.bpf) {
+    CaptureParts parts{*c.bpf, *c.sockets, c.bpf.get(),
+                       c.plan.tasks_beside ? c.bpf->task_pass_beside() : std::function<void()>()};
+    auto snap = capture_from(parts, c.plan, c.options);
+    if (snap) return snap;
+    if (c.options.source == CaptureOptions::Source::bpf) {
+      return std::unexpected(Error{"bpf source: " + snap.error().message});
+    }
+    // A read the programs loaded for cannot give (another pid namespace's
+    // pids): /proc from now on.
+    c.bpf.reset();
+    c.plan_procfs(snap.error().message);
+  }
+  return capture_from(CaptureParts{c.procfs, *c.sockets}, c.plan, c.options);
+}
+
+const CapturePlan& Capturer::plan() const { return impl_->plan; }
+
+Result<Snapshot> capture(const CaptureOptions& options, CapturePlan* plan) {
+  auto capturer = Capturer::open(options);
+  if (!capturer) return std::unexpected(capturer.error());
+  auto snap = capturer->capture();
+  if (plan != nullptr) *plan = capturer->plan();
+  return snap;
 }
 
 }  // namespace portrel

@@ -27,6 +27,7 @@
 #include "sources/bpf/bpf_loader.h"
 #include "sources/procfs_source.h"
 #include "sources/kernel_bind_rules.h"
+#include "sources/sock_diag.h"
 #include "sources/socket_events.h"
 #include "util/state_file.h"
 #include "util/unique_fd.h"
@@ -36,77 +37,7 @@ namespace {
 
 constexpr unsigned long kBpfFsMagic = 0xcafe4a11;
 constexpr uint64_t kInitialPidns = 0xEFFFFFFCu;  // PROC_PID_INIT_INO
-constexpr int kIpprotoMptcp = 262;
 constexpr int kAfVsock = 40;
-
-// The request of one family: an empty dump (no states), ready to send.
-struct Probe {
-  const char* name;
-  int family;
-  int protocol;  // inet only; above 255 goes in INET_DIAG_REQ_PROTOCOL
-};
-
-// Sends an empty dump of P and reads the answer: "" when the kernel dumps it,
-// else why not.
-std::string ask(const Probe& p, uint32_t seq) {
-  struct MnlClose {
-    void operator()(mnl_socket* s) const { mnl_socket_close(s); }
-  };
-  std::unique_ptr<mnl_socket, MnlClose> nl(mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC));
-  if (!nl) return std::string("cannot open NETLINK_SOCK_DIAG: ") + strerror(errno);
-  if (mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
-    return std::string("cannot bind NETLINK_SOCK_DIAG: ") + strerror(errno);
-  }
-  alignas(nlmsghdr) char buf[MNL_SOCKET_BUFFER_SIZE];
-  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-  nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
-  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-  nlh->nlmsg_seq = seq;
-  if (p.family == AF_INET || p.family == AF_INET6) {
-    auto* req = static_cast<inet_diag_req_v2*>(mnl_nlmsg_put_extra_header(nlh, sizeof(inet_diag_req_v2)));
-    req->sdiag_family = static_cast<uint8_t>(p.family);
-    req->sdiag_protocol = static_cast<uint8_t>(p.protocol > 255 ? int{IPPROTO_TCP} : p.protocol);
-    req->idiag_states = 0;
-    if (p.protocol > 255) mnl_attr_put_u32(nlh, INET_DIAG_REQ_PROTOCOL, p.protocol);
-  } else if (p.family == AF_UNIX) {
-    auto* req = static_cast<unix_diag_req*>(mnl_nlmsg_put_extra_header(nlh, sizeof(unix_diag_req)));
-    req->sdiag_family = AF_UNIX;
-  } else if (p.family == AF_NETLINK) {
-    auto* req =
-        static_cast<netlink_diag_req*>(mnl_nlmsg_put_extra_header(nlh, sizeof(netlink_diag_req)));
-    req->sdiag_family = AF_NETLINK;
-    req->sdiag_protocol = NDIAG_PROTO_ALL;
-  } else if (p.family == AF_PACKET) {
-    auto* req =
-        static_cast<packet_diag_req*>(mnl_nlmsg_put_extra_header(nlh, sizeof(packet_diag_req)));
-    req->sdiag_family = AF_PACKET;
-  } else {
-    auto* req = static_cast<vsock_diag_req*>(mnl_nlmsg_put_extra_header(nlh, sizeof(vsock_diag_req)));
-    req->sdiag_family = static_cast<uint8_t>(p.family);
-  }
-  if (mnl_socket_sendto(nl.get(), nlh, nlh->nlmsg_len) < 0) {
-    return std::string("send: ") + strerror(errno);
-  }
-  // A dump that fails once it started (no handler for the protocol) says so
-  // in NLMSG_DONE's payload; one refused at once, in NLMSG_ERROR.
-  for (;;) {
-    ssize_t n = mnl_socket_recvfrom(nl.get(), buf, sizeof buf);
-    if (n < 0) return std::string("receive: ") + strerror(errno);
-    int len = static_cast<int>(n);
-    for (auto* m = reinterpret_cast<nlmsghdr*>(buf); mnl_nlmsg_ok(m, len);
-         m = mnl_nlmsg_next(m, &len)) {
-      if (m->nlmsg_seq != seq) continue;
-      if (m->nlmsg_type != NLMSG_DONE && m->nlmsg_type != NLMSG_ERROR) continue;
-      int err = 0;
-      if (mnl_nlmsg_get_payload_len(m) >= sizeof(int)) {
-        memcpy(&err, mnl_nlmsg_get_payload(m), sizeof err);
-      }
-      if (err == 0) return "";
-      if (-err == ENOENT) return "no diag module for it in this kernel";
-      return strerror(-err);
-    }
-  }
-}
 
 bool capability(int cap) {
   __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
@@ -122,40 +53,30 @@ uint64_t inode_of(const char* path) {
 
 }  // namespace
 
-std::vector<DiagFamily> probe_diag_families() {
-  static constexpr Probe kProbes[] = {
-      {"tcp", AF_INET, IPPROTO_TCP},         {"udp", AF_INET, IPPROTO_UDP},
-      {"udplite", AF_INET, IPPROTO_UDPLITE}, {"raw", AF_INET, IPPROTO_RAW},
-      {"icmp", AF_INET, IPPROTO_ICMP},
-      {"mptcp", AF_INET, kIpprotoMptcp},     {"sctp", AF_INET, IPPROTO_SCTP},
-      {"unix", AF_UNIX, 0},                  {"netlink", AF_NETLINK, 0},
-      {"packet", AF_PACKET, 0},              {"vsock", kAfVsock, 0},
+std::vector<DiagFamily> probe_diag_families(const ReadersAvailable& have) {
+  struct Probe {
+    std::string_view name;
+    int family;
+    int protocol;
   };
+  static constexpr Probe kOthers[] = {
+      {"unix", AF_UNIX, 0}, {"netlink", AF_NETLINK, 0}, {"packet", AF_PACKET, 0}};
+  std::vector<Proto> every;
+  for (const ProtoInfo& info : protocols()) every.push_back(info.proto);
   std::vector<DiagFamily> out;
-  auto seq = static_cast<uint32_t>(time(nullptr));
-  for (const Probe& p : kProbes) {
-    std::string why = ask(p, seq++);
-    std::string_view name = p.name;
-    std::string reads;
-    if (name == "raw" || name == "icmp") {
-      reads = why.empty() && name == "raw" ? "sock_diag"
-                                           : "/proc/net/" + std::string(name) +
-                                                 "{,6} in each namespace (no socket options)";
-      if (name == "icmp") why = "no kernel has one (ping sockets)";
-    } else if (name == "unix" || name == "netlink" || name == "packet") {
-      reads = "not shown: " + std::string(name) + " sockets have no ports";
-    } else if (name == "vsock") {
-      reads = why.empty() ? "sock_diag (vsock_diag)"
-                          : "the bpf fd walk: only sockets a visible process holds "
-                            "(without bpf: none)";
-    } else if (name == "sctp") {
-      reads = why.empty()                            ? "sock_diag (sctp_diag)"
-              : access("/proc/net/sctp", F_OK) != 0 ? "none needed: this kernel has no SCTP"
-                                                     : "none: its sockets cannot be listed";
-    } else {
-      reads = why.empty() ? "sock_diag" : "none: its sockets cannot be listed";
-    }
-    out.push_back({p.name, why.empty(), why, reads});
+  // What a capture plans for each protocol, with the kernel's own answer.
+  for (const SocketPart& part : plan_socket_parts(every, have)) {
+    std::string_view name = proto_name(part.proto);
+    std::string why = part.proto == Proto::icmp
+                          ? "no kernel has one (ping sockets)"
+                          : sock_diag_refusal(part.proto == Proto::vsock ? kAfVsock : AF_INET,
+                                              proto_info(part.proto).ip_protocol);
+    out.push_back({std::string(name), why.empty(), why, describe(part)});
+  }
+  for (const Probe& p : kOthers) {
+    std::string why = sock_diag_refusal(p.family, p.protocol);
+    out.push_back({std::string(p.name), why.empty(), why,
+                   "not shown: " + std::string(p.name) + " sockets have no ports"});
   }
   return out;
 }
@@ -195,7 +116,8 @@ HostReport examine_host() {
   r.bpffs_mounted = statfs("/sys/fs/bpf", &fs) == 0 &&
                     static_cast<unsigned long>(fs.f_type) == kBpfFsMagic;
 
-  r.diag = probe_diag_families();
+  r.diag = probe_diag_families(ReadersAvailable{
+      .table_rows = it && (*it)->has_rows(), .fd_walk = it.has_value(), .port_asked = false});
   r.bind_rules = kernel_bind_rules_of_this_kernel(&r.bind_rules_how);
 
   r.pidns = inode_of("/proc/self/ns/pid");

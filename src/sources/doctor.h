@@ -13,6 +13,7 @@
 
 #include "analysis/bind_rules.h"
 #include "sources/bpf/bpf_parts.h"
+#include "sources/sock_diag.h"
 
 namespace portrel {
 
@@ -30,7 +31,9 @@ struct DiagFamily {
 /// Asks the kernel for an empty dump of each family (no states: no rows) in
 /// the calling thread's network namespace; a family without its diag module
 /// answers ENOENT. May make the kernel load a module, as ss would.
-std::vector<DiagFamily> probe_diag_families();
+/// The inet protocols come in Proto's order, with what a capture plans for
+/// each given HAVE (plan_socket_parts), then unix, netlink and packet.
+std::vector<DiagFamily> probe_diag_families(const ReadersAvailable& have);
 
 struct Capability {
   std::string name;  ///< "CAP_SYS_ADMIN", …

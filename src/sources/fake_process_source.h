@@ -1,9 +1,13 @@
 // An in-memory ProcessSource for tests of the join and the analysis: it returns
-// a canned ProcessScan (or a canned error) and never touches /proc.
+// a canned ProcessScan (or a canned error) and never touches /proc; and an
+// in-memory OptionSource.
 #pragma once
 
+#include <mutex>
 #include <optional>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "sources/sources.h"
 
@@ -33,35 +37,38 @@ class FakeProcessSource : public ProcessSource {
   }
   int scans() const { return scans_; }  ///< how often scan() was called
 
-  /// Options unheld_options() answers with (all of them, whatever is asked).
-  void set_unheld_options(std::vector<ExactOptions> options) {
-    unheld_ = std::move(options);
-  }
-  /// What each unheld_options() call asked for.
-  struct UnheldAsk {
-    std::vector<uint64_t> namespaces;
-    TableQuery query;
-  };
-  const std::vector<UnheldAsk>& unheld_asks() const { return asks_; }
-  /// Whether reads_unheld_options() says so (capture_from() then also reads
-  /// our own namespace's listeners beside the scan).
-  void set_reads_unheld(bool reads) { reads_unheld_ = reads; }
-  bool reads_unheld_options() const override { return reads_unheld_; }
-  void unheld_options(const std::vector<NetnsHandle>& namespaces, const TableQuery& query,
-                      std::vector<ExactOptions>& options, std::vector<std::string>&) override {
-    UnheldAsk ask{{}, query};
-    for (const NetnsHandle& h : namespaces) ask.namespaces.push_back(h.inode);
-    asks_.push_back(std::move(ask));
-    options.insert(options.end(), unheld_.begin(), unheld_.end());
-  }
-
  private:
   ProcessScan scan_;
   std::optional<Error> error_;
   int scans_ = 0;
-  std::vector<ExactOptions> unheld_;
-  std::vector<UnheldAsk> asks_;
-  bool reads_unheld_ = false;
+};
+
+/// An in-memory OptionSource: answers every read with the same options and
+/// keeps what each read asked for.
+class FakeOptionSource : public OptionSource {
+ public:
+  explicit FakeOptionSource(std::vector<ExactOptions> options = {})
+      : options_(std::move(options)) {}
+
+  struct Ask {
+    std::vector<uint64_t> namespaces;
+    TableQuery query;
+  };
+  const std::vector<Ask>& asks() const { return asks_; }
+
+  void read(const std::vector<NetnsHandle>& namespaces, const TableQuery& query,
+            std::vector<ExactOptions>& options, std::vector<std::string>&) override {
+    std::lock_guard lock(mutex_);  // read beside the scan, and after it
+    Ask ask{{}, query};
+    for (const NetnsHandle& h : namespaces) ask.namespaces.push_back(h.inode);
+    asks_.push_back(std::move(ask));
+    options.insert(options.end(), options_.begin(), options_.end());
+  }
+
+ private:
+  std::vector<ExactOptions> options_;
+  std::vector<Ask> asks_;
+  std::mutex mutex_;
 };
 
 }  // namespace portrel

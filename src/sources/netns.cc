@@ -220,16 +220,21 @@ Result<UniqueFd> netns_of_socket(const Holding& holding) {
   return netns;
 }
 
-bool is_ip_socket(pid_t pid, int fd) {
+std::optional<Proto> ip_socket_proto(pid_t pid, int fd) {
   std::string path = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
   char name[32];
   ssize_t n = getxattr(path.c_str(), "system.sockprotoname", name, sizeof name - 1);
-  if (n <= 0) return false;
+  if (n <= 0) return std::nullopt;
   std::string_view protocol(name, strnlen(name, static_cast<size_t>(n)));
   if (protocol.ends_with("v6")) protocol.remove_suffix(2);
-  static constexpr std::string_view kIp[] = {"TCP", "UDP",   "UDP-Lite", "UDPLITE",
-                                             "RAW", "PING", "MPTCP",    "SCTP"};
-  return std::ranges::find(kIp, protocol) != std::end(kIp);
+  static constexpr std::pair<std::string_view, Proto> kIp[] = {
+      {"TCP", Proto::tcp},     {"UDP", Proto::udp},     {"UDP-Lite", Proto::udplite},
+      {"UDPLITE", Proto::udplite}, {"RAW", Proto::raw}, {"PING", Proto::icmp},
+      {"MPTCP", Proto::mptcp}, {"SCTP", Proto::sctp}};
+  for (const auto& [known, proto] : kIp) {
+    if (protocol == known) return proto;
+  }
+  return std::nullopt;
 }
 
 void add_netns_mounts(std::vector<NetnsHandle>& handles) {

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -49,10 +50,10 @@ int duplicate_socket(pid_t pid, int fd, uint64_t inode);
 /// another file now, or either call is refused.
 Result<UniqueFd> netns_of_socket(const Holding& holding);
 
-/// Whether PID's FD is a socket of an IP protocol, from the name its socket
-/// file gives ("TCP", "UDPv6", "PING", ...: the system.sockprotoname xattr),
-/// without touching the socket. False when it is not, or cannot be read.
-bool is_ip_socket(pid_t pid, int fd);
+/// The IP protocol of PID's FD, from the name its socket file gives ("TCP",
+/// "UDPv6", "PING", ...: the system.sockprotoname xattr), without touching
+/// the socket. None when it is no IP socket, or cannot be read.
+std::optional<Proto> ip_socket_proto(pid_t pid, int fd);
 
 /// Opens `path` (an nsfs file) and setns()s the calling thread into it; returns
 /// the inode of the namespace entered. Errors when the path is gone, is not a

@@ -10,6 +10,9 @@
 #include <libmnl/libmnl.h>
 #include <net/if.h>
 #include <linux/inet_diag.h>
+#include <linux/netlink_diag.h>
+#include <linux/packet_diag.h>
+#include <linux/unix_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
 #include <linux/vm_sockets_diag.h>
@@ -26,6 +29,7 @@
 #include <cstring>
 #include <ctime>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <system_error>
 #include <thread>
@@ -54,9 +58,6 @@ uint8_t ip_protocol(Proto proto) {
   int p = proto_info(proto).ip_protocol;
   return p > 255 ? uint8_t{IPPROTO_TCP} : static_cast<uint8_t>(p);
 }
-
-// Protocols sock_diag has no handler for, read from /proc/net instead.
-bool from_proc_net(Proto proto) { return proto == Proto::icmp; }
 
 // An MPTCP socket and its first TCP subflow share the inode of the file the
 // process holds (ss lists both, the subflow as a TCP connection of that
@@ -495,11 +496,166 @@ Result<bool> parse_diag_dump(std::span<const std::byte> buffer, Proto proto,
   return run_dump(buffer, proto, netns, 0, 0, out, interrupted);
 }
 
+const char* const kNoDiagModule = "no diag module for it in this kernel";
+
+std::string sock_diag_refusal(int family, int protocol) {
+  MnlSocket nl(mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC));
+  if (!nl) return std::string("cannot open NETLINK_SOCK_DIAG: ") + strerror(errno);
+  if (mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
+    return std::string("cannot bind NETLINK_SOCK_DIAG: ") + strerror(errno);
+  }
+  alignas(nlmsghdr) char buf[MNL_SOCKET_BUFFER_SIZE];
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+  nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  uint32_t seq = static_cast<uint32_t>(time(nullptr));
+  nlh->nlmsg_seq = seq;
+  if (family == AF_INET || family == AF_INET6) {
+    auto* req = static_cast<inet_diag_req_v2*>(
+        mnl_nlmsg_put_extra_header(nlh, sizeof(inet_diag_req_v2)));
+    req->sdiag_family = static_cast<uint8_t>(family);
+    req->sdiag_protocol = static_cast<uint8_t>(protocol > 255 ? int{IPPROTO_TCP} : protocol);
+    req->idiag_states = 0;
+    if (protocol > 255) mnl_attr_put_u32(nlh, INET_DIAG_REQ_PROTOCOL, static_cast<uint32_t>(protocol));
+  } else if (family == AF_UNIX) {
+    auto* req = static_cast<unix_diag_req*>(mnl_nlmsg_put_extra_header(nlh, sizeof(unix_diag_req)));
+    req->sdiag_family = AF_UNIX;
+  } else if (family == AF_NETLINK) {
+    auto* req =
+        static_cast<netlink_diag_req*>(mnl_nlmsg_put_extra_header(nlh, sizeof(netlink_diag_req)));
+    req->sdiag_family = AF_NETLINK;
+    req->sdiag_protocol = NDIAG_PROTO_ALL;
+  } else if (family == AF_PACKET) {
+    auto* req =
+        static_cast<packet_diag_req*>(mnl_nlmsg_put_extra_header(nlh, sizeof(packet_diag_req)));
+    req->sdiag_family = AF_PACKET;
+  } else {
+    auto* req =
+        static_cast<vsock_diag_req*>(mnl_nlmsg_put_extra_header(nlh, sizeof(vsock_diag_req)));
+    req->sdiag_family = static_cast<uint8_t>(family);
+  }
+  if (mnl_socket_sendto(nl.get(), nlh, nlh->nlmsg_len) < 0) {
+    return std::string("send: ") + strerror(errno);
+  }
+  // A dump that fails once it started (no handler for the protocol) says so
+  // in NLMSG_DONE's payload; one refused at once, in NLMSG_ERROR.
+  for (;;) {
+    ssize_t n = mnl_socket_recvfrom(nl.get(), buf, sizeof buf);
+    if (n < 0) return std::string("receive: ") + strerror(errno);
+    int len = static_cast<int>(n);
+    for (auto* m = reinterpret_cast<nlmsghdr*>(buf); mnl_nlmsg_ok(m, len);
+         m = mnl_nlmsg_next(m, &len)) {
+      if (m->nlmsg_seq != seq) continue;
+      if (m->nlmsg_type != NLMSG_DONE && m->nlmsg_type != NLMSG_ERROR) continue;
+      int err = 0;
+      if (mnl_nlmsg_get_payload_len(m) >= sizeof(int)) {
+        memcpy(&err, mnl_nlmsg_get_payload(m), sizeof err);
+      }
+      if (err == 0) return "";
+      if (-err == ENOENT) return kNoDiagModule;
+      return strerror(-err);
+    }
+  }
+}
+
+namespace {
+
+// Whether sock_diag dumps PROTO here: asked once per process (a module loaded
+// later is seen by the next run), as a missing module makes the kernel try
+// to load it on every request.
+const std::string& diag_refusal(Proto proto) {
+  static std::array<std::once_flag, kProtoCount> once;
+  static std::array<std::string, kProtoCount> refusal;
+  size_t i = static_cast<size_t>(proto);
+  std::call_once(once[i], [&] {
+    refusal[i] = proto == Proto::vsock ? sock_diag_refusal(AF_VSOCK)
+                                       : sock_diag_refusal(AF_INET, proto_info(proto).ip_protocol);
+  });
+  return refusal[i];
+}
+
+// Why sock_diag cannot list PROTO, in a user's words.
+std::string cannot(Proto proto, const std::string& why) {
+  if (why == kNoDiagModule) return "no " + std::string(proto_name(proto)) + "_diag in this kernel";
+  return "sock_diag refuses it: " + why;
+}
+
+SocketPart plan_part(Proto proto, const ReadersAvailable& have) {
+  using R = SocketReader;
+  switch (proto) {
+    case Proto::tcp:
+    case Proto::udp:
+      if (have.table_rows && !have.port_asked) return {proto, R::tables, ""};
+      return {proto, R::sock_diag, have.table_rows ? "a port is asked: sock_diag's filter" : ""};
+    case Proto::udplite:
+      return {proto, R::sock_diag, ""};
+    case Proto::raw:
+      if (const std::string& why = diag_refusal(proto); !why.empty()) {
+        return {proto, R::proc_net, cannot(proto, why) + "; no socket options"};
+      }
+      return {proto, R::sock_diag, ""};
+    case Proto::icmp:
+      return {proto, R::proc_net, "no kernel dumps ping sockets; no socket options"};
+    case Proto::mptcp:
+      if (access("/proc/sys/net/mptcp", F_OK) != 0) {
+        return {proto, R::absent, "this kernel has no MPTCP"};
+      }
+      break;
+    case Proto::vsock:
+      if (access("/sys/module/vsock", F_OK) != 0) {
+        return {proto, R::absent, "this kernel has no vsock (built in or loaded)"};
+      }
+      if (const std::string& why = diag_refusal(proto); !why.empty()) {
+        if (have.fd_walk) {
+          return {proto, R::fd_walk, cannot(proto, why) + ": only sockets a visible process holds"};
+        }
+        return {proto, R::none, cannot(proto, why) + ", and bpf did not load"};
+      }
+      return {proto, R::sock_diag, ""};
+    case Proto::sctp:
+      if (access("/proc/net/sctp", F_OK) != 0) return {proto, R::absent, "this kernel has no SCTP"};
+      break;
+  }
+  if (const std::string& why = diag_refusal(proto); !why.empty()) {
+    return {proto, R::none, cannot(proto, why)};
+  }
+  return {proto, R::sock_diag, ""};
+}
+
+}  // namespace
+
+std::vector<SocketPart> plan_socket_parts(std::span<const Proto> protocols,
+                                          const ReadersAvailable& have) {
+  std::vector<SocketPart> parts;
+  for (const ProtoInfo& info : portrel::protocols()) {
+    if (std::ranges::find(protocols, info.proto) == protocols.end()) continue;
+    parts.push_back(plan_part(info.proto, have));
+  }
+  return parts;
+}
+
+SocketReaders SocketReaders::from(std::span<const SocketPart> parts, TableLister tables) {
+  SocketReaders readers;
+  readers.of.fill(SocketReader::absent);
+  for (const SocketPart& p : parts) readers.of[static_cast<size_t>(p.proto)] = p.reader;
+  readers.tables = std::move(tables);
+  return readers;
+}
+
+const SocketReaders& kernel_readers() {
+  static const SocketReaders readers = [] {
+    std::vector<Proto> every;
+    for (const ProtoInfo& info : protocols()) every.push_back(info.proto);
+    return SocketReaders::from(plan_socket_parts(every, {}));
+  }();
+  return readers;
+}
+
 Result<std::vector<Socket>> dump_current_netns(uint64_t netns_inode,
                                                const SocketQuery& query,
                                                std::vector<std::string>* warnings,
-                                               unsigned parallel, const TableLister& lister,
-                                               std::vector<Proto>* not_dumped) {
+                                               unsigned parallel,
+                                               const SocketReaders& readers) {
   struct Job {
     Proto proto;
     int family;
@@ -532,21 +688,19 @@ Result<std::vector<Socket>> dump_current_netns(uint64_t netns_inode,
         std::ranges::find(query.protocols, proto) == query.protocols.end()) {
       continue;
     }
-    if (from_proc_net(proto)) {
+    SocketReader reader = readers.of[static_cast<size_t>(proto)];
+    if (reader == SocketReader::proc_net) {
       read_tables(proto);
       continue;
     }
-    // A kernel built without MPTCP has none of its sockets: nothing to dump;
-    // nor has one without vsock (built in, or its module loaded).
-    if (proto == Proto::mptcp && access("/proc/sys/net/mptcp", F_OK) != 0) continue;
-    if (proto == Proto::vsock && access("/sys/module/vsock", F_OK) != 0) continue;
-    if (proto == Proto::sctp && access("/proc/net/sctp", F_OK) != 0) continue;
+    if (reader != SocketReader::sock_diag && reader != SocketReader::tables) continue;
     uint32_t states = requested_states(proto, query);
     if (proto == Proto::vsock) {
       jobs.push_back({proto, AF_VSOCK, states, {}, {}});
       continue;
     }
-    if (lister && !query.port && (proto == Proto::tcp || proto == Proto::udp)) {
+    if (reader == SocketReader::tables && readers.tables && !query.port &&
+        (proto == Proto::tcp || proto == Proto::udp)) {
       jobs.push_back({proto, kListed, states, {}, {}});
       continue;
     }
@@ -591,7 +745,7 @@ Result<std::vector<Socket>> dump_current_netns(uint64_t netns_inode,
         if (job.status) job.status = dump(AF_INET6, seq + static_cast<uint32_t>(2 * i + 1));
       };
       if (job.family == kListed) {
-        auto rows = lister(job.proto, netns_inode);
+        auto rows = readers.tables(job.proto, netns_inode);
         if (rows) {
           job.rows = std::move(*rows);
           continue;
@@ -641,12 +795,6 @@ Result<std::vector<Socket>> dump_current_netns(uint64_t netns_inode,
         read_tables(Proto::raw);
         continue;
       }
-      if (first && job.proto == Proto::vsock) {
-        // No vsock_diag (a module Debian's kernels have, this one may lack):
-        // the caller says what it lists instead.
-        if (not_dumped) not_dumped->push_back(Proto::vsock);
-        continue;
-      }
       if (warnings && first) {
         warnings->push_back(where + std::string(proto_name(job.proto)) +
                             " sockets not listed: the kernel cannot dump them (" +
@@ -691,8 +839,7 @@ Result<SocketScan> SockDiagSource::scan(const std::vector<NetnsHandle>& namespac
   if (namespaces.empty()) {
     auto inode = current_netns_inode();
     if (!inode) return std::unexpected(std::move(inode.error()));
-    auto rows = dump_current_netns(*inode, query, &scan.warnings, per_netns_, lister_,
-                                   &scan.not_dumped);
+    auto rows = dump_current_netns(*inode, query, &scan.warnings, per_netns_, readers_);
     if (!rows) return std::unexpected(std::move(rows.error()));
     scan.sockets = std::move(*rows);
     scan.dumped_netns.push_back(*inode);
@@ -717,7 +864,6 @@ Result<SocketScan> SockDiagSource::scan(const std::vector<NetnsHandle>& namespac
     std::optional<uint64_t> entered;
     std::vector<Socket> sockets;
     std::vector<std::string> warnings;
-    std::vector<Proto> not_dumped;
     std::string failure;
   };
   std::vector<Outcome> outcomes(groups.size());
@@ -737,8 +883,7 @@ Result<SocketScan> SockDiagSource::scan(const std::vector<NetnsHandle>& namespac
         return;
       }
       o.failure.clear();
-      auto rows = dump_current_netns(*entered, query, &o.warnings, per_netns_, lister_,
-                                     &o.not_dumped);
+      auto rows = dump_current_netns(*entered, query, &o.warnings, per_netns_, readers_);
       if (!rows) {
         o.failure = rows.error().message;
         return;
@@ -769,11 +914,6 @@ Result<SocketScan> SockDiagSource::scan(const std::vector<NetnsHandle>& namespac
     scan.dumped_netns.push_back(*o.entered);
     std::ranges::move(o.sockets, std::back_inserter(scan.sockets));
     std::ranges::move(o.warnings, std::back_inserter(scan.warnings));
-    for (Proto p : o.not_dumped) {
-      if (std::ranges::find(scan.not_dumped, p) == scan.not_dumped.end()) {
-        scan.not_dumped.push_back(p);
-      }
-    }
   }
   if (scan.dumped_netns.empty()) {
     return std::unexpected(Error{"no network namespace could be dumped: " + first_failure});

@@ -4,6 +4,7 @@
 // network namespace.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "portrel/capture.h"
 #include "portrel/error.h"
 #include "portrel/model.h"
 #include "sources/sources.h"
@@ -45,24 +47,56 @@ Result<bool> parse_diag_dump(std::span<const std::byte> buffer, Proto proto,
 using TableLister =
     std::function<Result<std::vector<Socket>>(Proto proto, uint64_t netns)>;
 
-/// Dumps every inet socket of the namespace the calling thread is in: TCP, UDP,
-/// UDPLite, RAW × v4, v6, tagged with `netns_inode`. With query.listening_only
-/// the kernel is asked for TCP LISTEN and for UDP/UDPLite in CLOSE or
-/// ESTABLISHED (a connected UDP socket holds its port too); raw_diag ignores
-/// states, so every RAW socket comes. A protocol the kernel cannot dump (its
-/// diag module is missing: ENOENT, EINVAL, EOPNOTSUPP, EPROTONOSUPPORT) and an
-/// inconsistent dump are warnings appended to `warnings`, not errors; but a
-/// missing vsock_diag goes to NOT_DUMPED, for the caller to say what lists
-/// vsock sockets instead (the bpf fd walk lists the held ones).
+/// Whether the kernel dumps sockets of FAMILY (and, for AF_INET, of inet
+/// PROTOCOL; past 255 it goes in INET_DIAG_REQ_PROTOCOL) through sock_diag,
+/// asked with a dump of no states (one round trip, no rows) in the calling
+/// thread's namespace: "" when it does, else why not. May make the kernel
+/// load the diag module, as ss would.
+std::string sock_diag_refusal(int family, int protocol = 0);
+/// sock_diag_refusal's answer when the kernel has no diag module for it.
+extern const char* const kNoDiagModule;
+
+/// What can list sockets besides sock_diag and /proc/net.
+struct ReadersAvailable {
+  bool table_rows = false;  ///< bpf iterators over the TCP and UDP tables
+  bool fd_walk = false;     ///< the bpf fd walk, which describes held vsock sockets
+  /// A port is asked for: sock_diag's port filter skips a socket for less
+  /// than the tables' rows cost.
+  bool port_asked = false;
+};
+
+/// How each of PROTOCOLS (Proto's order) is read here, and why: the
+/// kernel's diag modules are probed (sock_diag_refusal) once per process.
+std::vector<SocketPart> plan_socket_parts(std::span<const Proto> protocols,
+                                          const ReadersAvailable& have);
+
+/// The reader of each protocol that dump_current_netns follows, by Proto
+/// (fd_walk, none and absent dump nothing), and what lists the tables.
+struct SocketReaders {
+  std::array<SocketReader, kProtoCount> of{};
+  TableLister tables;  ///< for SocketReader::tables; when it fails, sock_diag
+  static SocketReaders from(std::span<const SocketPart> parts, TableLister tables = {});
+};
+/// Every protocol as plan_socket_parts reads it without bpf.
+const SocketReaders& kernel_readers();
+
+/// Dumps every socket of the namespace the calling thread is in, each
+/// protocol by its reader, tagged with `netns_inode`. With
+/// query.listening_only the kernel is asked for TCP LISTEN and for
+/// UDP/UDPLite in CLOSE or ESTABLISHED (a connected UDP socket holds its port
+/// too); raw_diag ignores states, so every RAW socket comes. A protocol the
+/// kernel cannot dump after all (its diag module is missing: ENOENT, EINVAL,
+/// EOPNOTSUPP, EPROTONOSUPPORT) and an inconsistent dump are warnings
+/// appended to `warnings`, not errors; RAW then comes from /proc/net/raw.
 /// `parallel` dumps run at once on their own netlink sockets (made on the calling
 /// thread, so helper threads need not enter the namespace); 0 picks the number
 /// of CPUs, at most 4. Rows come in the same order whatever `parallel` is.
-/// With LISTER, TCP and UDP come from it unless the query names a port (the
-/// kernel's port filter of sock_diag skips a socket for less).
+/// TCP and UDP come from READERS.tables where it says so, unless the query
+/// names a port (the kernel's port filter of sock_diag skips a socket for less).
 Result<std::vector<Socket>> dump_current_netns(
     uint64_t netns_inode, const SocketQuery& query,
     std::vector<std::string>* warnings = nullptr, unsigned parallel = 0,
-    const TableLister& lister = {}, std::vector<Proto>* not_dumped = nullptr);
+    const SocketReaders& readers = kernel_readers());
 
 /// The live SocketSource. For each namespace a worker thread opens its path and
 /// setns()s into it, then dumps; the calling thread never changes namespace.
@@ -74,18 +108,18 @@ Result<std::vector<Socket>> dump_current_netns(
 class SockDiagSource : public SocketSource {
  public:
   /// `workers`: threads dumping in parallel; 0 picks the number of CPUs (≤ 8).
-  /// LISTER, when set, lists TCP and UDP (see dump_current_netns).
+  /// READERS: how each protocol is read (see dump_current_netns).
   /// `per_netns`: the dumps of one namespace that run at once (its
   /// `parallel`); 1 when another thread keeps the other core busy meanwhile.
-  explicit SockDiagSource(unsigned workers = 0, TableLister lister = {},
+  explicit SockDiagSource(unsigned workers = 0, SocketReaders readers = kernel_readers(),
                           unsigned per_netns = 0)
-      : workers_(workers), lister_(std::move(lister)), per_netns_(per_netns) {}
+      : workers_(workers), readers_(std::move(readers)), per_netns_(per_netns) {}
   Result<SocketScan> scan(const std::vector<NetnsHandle>& namespaces,
                           const SocketQuery& query) override;
 
  private:
   unsigned workers_;
-  TableLister lister_;
+  SocketReaders readers_;
   unsigned per_netns_;
 };
 

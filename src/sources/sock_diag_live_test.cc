@@ -18,9 +18,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <mutex>
 #include <cerrno>
 #include <cstring>
+#include <iostream>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -153,6 +155,15 @@ TEST(DumpCurrentNetns, TcpOfBothFamiliesIsListedOnceEach) {
   }
 }
 
+// The kernel's readers with TCP and UDP from LISTER.
+SocketReaders from_tables(TableLister lister) {
+  SocketReaders readers = kernel_readers();
+  readers.of[static_cast<size_t>(Proto::tcp)] = SocketReader::tables;
+  readers.of[static_cast<size_t>(Proto::udp)] = SocketReader::tables;
+  readers.tables = std::move(lister);
+  return readers;
+}
+
 // TCP and UDP come from a TableLister when one is given (the bpf source's
 // rows), and from sock_diag when it fails or a port is asked for.
 TEST(DumpCurrentNetns, ListerGivesTcpAndUdpUnlessItFailsOrAPortIsAsked) {
@@ -170,7 +181,7 @@ TEST(DumpCurrentNetns, ListerGivesTcpAndUdpUnlessItFailsOrAPortIsAsked) {
     s.inode = proto == Proto::tcp ? 1 : 2;  // no real socket has these inodes
     return std::vector<Socket>{s};
   };
-  auto rows = dump_current_netns(*ns, {}, nullptr, 0, canned);
+  auto rows = dump_current_netns(*ns, {}, nullptr, 0, from_tables(canned));
   ASSERT_TRUE(rows.has_value()) << rows.error().message;
   std::ranges::sort(asked);
   EXPECT_EQ(asked, (std::vector<Proto>{Proto::tcp, Proto::udp}));
@@ -181,17 +192,61 @@ TEST(DumpCurrentNetns, ListerGivesTcpAndUdpUnlessItFailsOrAPortIsAsked) {
   TableLister failing = [](Proto, uint64_t) -> Result<std::vector<Socket>> {
     return std::unexpected(Error{"no rows"});
   };
-  rows = dump_current_netns(*ns, {}, nullptr, 0, failing);
+  rows = dump_current_netns(*ns, {}, nullptr, 0, from_tables(failing));
   ASSERT_TRUE(rows.has_value()) << rows.error().message;
   EXPECT_NE(find_inode(*rows, inode_of(listener.fd)), nullptr) << "sock_diag took over";
 
   asked.clear();
   SocketQuery query;
   query.port = port_of(listener.fd);
-  rows = dump_current_netns(*ns, query, nullptr, 0, canned);
+  rows = dump_current_netns(*ns, query, nullptr, 0, from_tables(canned));
   ASSERT_TRUE(rows.has_value()) << rows.error().message;
   EXPECT_TRUE(asked.empty()) << "a port query goes to sock_diag's filter";
   EXPECT_NE(find_inode(*rows, inode_of(listener.fd)), nullptr);
+}
+
+// Each protocol's reader follows what the kernel has: the tables only where
+// they load and no port is asked, /proc/net where sock_diag cannot, the fd
+// walk for vsock without vsock_diag; and the kernel's answer matches the plan.
+TEST(PlanSocketParts, EachProtocolByWhatTheKernelHas) {
+  std::vector<Proto> every;
+  for (const ProtoInfo& info : protocols()) every.push_back(info.proto);
+  auto reader = [](const std::vector<SocketPart>& parts, Proto p) {
+    auto it = std::ranges::find(parts, p, &SocketPart::proto);
+    return it == parts.end() ? std::optional<SocketReader>() : it->reader;
+  };
+  auto with_bpf = plan_socket_parts(every, {.table_rows = true, .fd_walk = true, .port_asked = false});
+  ASSERT_EQ(with_bpf.size(), every.size());
+  EXPECT_EQ(reader(with_bpf, Proto::tcp), SocketReader::tables);
+  EXPECT_EQ(reader(with_bpf, Proto::udp), SocketReader::tables);
+  EXPECT_EQ(reader(with_bpf, Proto::udplite), SocketReader::sock_diag);
+  EXPECT_EQ(reader(with_bpf, Proto::icmp), SocketReader::proc_net);
+  auto port = plan_socket_parts(every, {.table_rows = true, .fd_walk = true, .port_asked = true});
+  EXPECT_EQ(reader(port, Proto::tcp), SocketReader::sock_diag);
+  auto plain = plan_socket_parts(every, {});
+  EXPECT_EQ(reader(plain, Proto::tcp), SocketReader::sock_diag);
+
+  bool raw_diag = sock_diag_refusal(AF_INET, IPPROTO_RAW).empty();
+  EXPECT_EQ(reader(plain, Proto::raw), raw_diag ? SocketReader::sock_diag : SocketReader::proc_net);
+  if (access("/sys/module/vsock", F_OK) == 0) {
+    bool vsock_diag = sock_diag_refusal(AF_VSOCK).empty();
+    std::cout << "[ NOTE     ] vsock_diag " << (vsock_diag ? "dumps" : "is missing") << "\n";
+    EXPECT_EQ(reader(with_bpf, Proto::vsock),
+              vsock_diag ? SocketReader::sock_diag : SocketReader::fd_walk);
+    EXPECT_EQ(reader(plain, Proto::vsock), vsock_diag ? SocketReader::sock_diag : SocketReader::none);
+  } else {
+    EXPECT_EQ(reader(plain, Proto::vsock), SocketReader::absent);
+  }
+  for (const SocketPart& p : plain) {
+    EXPECT_EQ(p.reason.empty(), p.reader == SocketReader::sock_diag)
+        << proto_name(p.proto) << ": a reader other than sock_diag says why";
+  }
+  // Only the protocols asked, in Proto's order.
+  std::vector<Proto> two = {Proto::sctp, Proto::udp};
+  auto some = plan_socket_parts(two, {});
+  ASSERT_EQ(some.size(), 2u);
+  EXPECT_EQ(some[0].proto, Proto::udp);
+  EXPECT_EQ(some[1].proto, Proto::sctp);
 }
 
 TEST(DumpCurrentNetns, PortQueryIsFilteredByTheKernel) {

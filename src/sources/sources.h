@@ -59,20 +59,15 @@ struct ProcessScan {
   /// Exact options by socket inode; empty when the source cannot read them.
   std::vector<ExactOptions> options;
   /// Sockets the fd walk describes itself, for protocols no table dump may
-  /// list (vsock, whose vsock_diag many kernels lack): a dump's row of the
-  /// same inode wins.
+  /// list (vsock, whose vsock_diag many kernels lack): the capture adds those
+  /// its plan reads from the walk (SocketReader::fd_walk).
   std::vector<Socket> held_sockets;
-  /// Whether the walk reads those (the bpf fd walk does, /proc cannot).
-  bool describes_vsock = false;
   /// Namespaces of held sockets that no handle in `netns` reaches (no process
   /// lives there, no path binds them: the socket was passed over SCM_RIGHTS,
   /// or its holder moved), each with one holding of a socket in it; the
   /// capture enters them through that socket (SIOCGSKNS). Only a walk that
   /// reads each socket's namespace (bpf) finds them.
   std::vector<std::pair<uint64_t, Holding>> unreached_netns;
-  /// Whether the walk read each socket's namespace, so that unreached_netns
-  /// is complete; otherwise the capture asks the held sockets no dump listed.
-  bool reads_socket_netns = false;
 };
 
 class ProcessSource {
@@ -81,44 +76,38 @@ class ProcessSource {
   /// Walks every process. The pid may exit between readdir and any later read;
   /// that is counted in `vanished`, not an error.
   virtual Result<ProcessScan> scan() = 0;
-  /// Exact options of sockets no process holds (their holder is hidden, or
-  /// none has a file), in NAMESPACES and as QUERY narrows; appended to
-  /// OPTIONS, problems to WARNINGS. A source that cannot read them adds nothing.
-  virtual void unheld_options(const std::vector<NetnsHandle>& namespaces,
-                              const TableQuery& query, std::vector<ExactOptions>& options,
-                              std::vector<std::string>& warnings) {
-    (void)namespaces, (void)query, (void)options, (void)warnings;
-  }
-  /// Whether unheld_options() reads anything (and may run beside scan()).
-  virtual bool reads_unheld_options() const { return false; }
-  /// A part of the next scan() that needs nothing from the rest of it, to be
-  /// run on another thread while scan() runs; scan() then takes its result
-  /// (waiting for it when it is still running, doing it when it has not
-  /// begun). Empty when there is none.
-  virtual std::function<void()> part_beside() { return {}; }
+};
+
+/// Exact options of sockets no process holds (their holder is hidden, or none
+/// has a file), read from the kernel's protocol tables.
+class OptionSource {
+ public:
+  virtual ~OptionSource() = default;
+  /// The options in NAMESPACES, as QUERY narrows, appended to OPTIONS;
+  /// problems to WARNINGS.
+  virtual void read(const std::vector<NetnsHandle>& namespaces, const TableQuery& query,
+                    std::vector<ExactOptions>& options,
+                    std::vector<std::string>& warnings) = 0;
 };
 
 struct SocketScan {
   std::vector<Socket> sockets;
   std::vector<uint64_t> dumped_netns;  ///< namespaces whose dump succeeded
   std::vector<std::string> warnings;   ///< e.g. a netns that could not be entered
-  /// Protocols the kernel could not dump, where what lists them instead is
-  /// the caller's to say (vsock without vsock_diag: the fd walk's sockets).
-  std::vector<Proto> not_dumped;
 };
 
 struct SocketQuery {
   /// Only TCP, MPTCP and vsock LISTEN, and UDP/UDPLite CLOSE or ESTABLISHED
   /// (a connected UDP socket holds its port too); RAW is never filtered by state.
   bool listening_only = false;
-  std::vector<Proto> protocols;  ///< dump only these; empty: all four
+  std::vector<Proto> protocols;  ///< dump only these; empty: every one
   std::optional<uint32_t> port;  ///< only sockets on this local port
 };
 
 class SocketSource {
  public:
   virtual ~SocketSource() = default;
-  /// Dumps TCP, UDP, UDPLite and RAW, v4 and v6, in each namespace.
+  /// Lists the sockets of each namespace.
   virtual Result<SocketScan> scan(const std::vector<NetnsHandle>& namespaces,
                                   const SocketQuery& query) = 0;
 };

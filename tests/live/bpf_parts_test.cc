@@ -54,7 +54,7 @@ TEST_P(BpfPartFails, RelationEqualsProcfsAndOptionsStayExact) {
   lab::Lab prefork = start_lab("prefork", {.workers = 2});
   ScopedEnv fail(kBpfFailEnv, name);
   ScopedEnv no_pins(kBpfPinsEnv, "off");
-  CaptureInfo info;
+  CapturePlan info;
   Snapshot bpf = capture_from_source(Source::bpf, {}, &info);
   Snapshot procfs = capture_from_source(Source::procfs);
   EXPECT_TRUE(mentions(info.bpf_parts_missing, name + " disabled"))
@@ -90,7 +90,7 @@ TEST(BpfPartFailsRequired, WithoutTasksOrTheFdWalkEverythingComesFromProcfs) {
     const std::string name(bpf_part_name(part));
     ScopedEnv fail(kBpfFailEnv, name);
     ScopedEnv no_pins(kBpfPinsEnv, "off");
-    CaptureInfo info;
+    CapturePlan info;
     auto snap = capture(CaptureOptions{}, &info);
     ASSERT_TRUE(snap) << snap.error().message;
     EXPECT_EQ(info.used, Source::procfs);

@@ -699,7 +699,7 @@ TEST(BpfSource, HolderTextsFromProcWithoutTheWalk) {
 TEST(BpfSource, AutoFallsBackToProcfsWhenBpfFailsToLoad) {
   REQUIRE_BPF();
   ASSERT_EQ(setenv(kBpfFailEnv, "1", 1), 0);
-  CaptureInfo info;
+  CapturePlan info;
   auto snap = capture(CaptureOptions{}, &info);
   CaptureOptions only_bpf;
   only_bpf.source = Source::bpf;
@@ -712,7 +712,7 @@ TEST(BpfSource, AutoFallsBackToProcfsWhenBpfFailsToLoad) {
   ASSERT_FALSE(refused);
   EXPECT_NE(refused.error().message.find("bpf"), std::string::npos);
 
-  CaptureInfo normal;
+  CapturePlan normal;
   ASSERT_TRUE(capture(CaptureOptions{}, &normal));
   EXPECT_EQ(normal.used, Source::bpf) << normal.fallback_reason;
 }

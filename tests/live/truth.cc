@@ -15,10 +15,10 @@
 namespace portrel::testing {
 
 Snapshot capture_from_source(CaptureOptions::Source source, CaptureOptions options,
-                             CaptureInfo* info) {
+                             CapturePlan* info) {
   options.source = source;
-  CaptureInfo scratch;
-  CaptureInfo& used = info != nullptr ? *info : scratch;
+  CapturePlan scratch;
+  CapturePlan& used = info != nullptr ? *info : scratch;
   auto snap = capture(options, &used);
   EXPECT_TRUE(snap) << (snap ? "" : snap.error().message);
   EXPECT_EQ(used.used, source) << used.fallback_reason;
@@ -50,7 +50,7 @@ std::string fallback_problem() {
   auto loaded = load_bpf_iterators(BpfFilter{});
   if (loaded) return "the bpf programs loaded on a kernel without what they need";
   if (loaded.error().message.empty()) return "the failed load gave no reason";
-  CaptureInfo info;
+  CapturePlan info;
   auto snap = capture(CaptureOptions{}, &info);
   if (!snap) return "auto did not fall back to /proc: " + snap.error().message;
   if (info.used != CaptureOptions::Source::procfs) return "auto did not read /proc";

@@ -26,7 +26,7 @@ Snapshot capture_all();
 /// Captures with SOURCE only (no fallback), failing the test when it cannot;
 /// INFO, when given, says how the capture went.
 Snapshot capture_from_source(CaptureOptions::Source source, CaptureOptions options = {},
-                             CaptureInfo* info = nullptr);
+                             CapturePlan* info = nullptr);
 
 /// What the bpf source's required parts (tasks, task_files) need and the
 /// running kernel lacks, asked of its BTF: the task and task_file iterators and

@@ -437,7 +437,7 @@ bool BpfSource::walk_needs_no_tasks() const {
   return walk_gives_texts() && options_.process_details != CaptureOptions::Details::all;
 }
 
-std::function<void()> BpfSource::part_beside() {
+std::function<void()> BpfSource::task_pass_beside() {
   if (!walk_needs_no_tasks()) return {};
   tasks_beside_ = std::make_shared<TasksBeside>();
   return [this, beside = tasks_beside_] { beside->read(*this); };
@@ -459,7 +459,7 @@ Result<ProcessScan> BpfSource::scan() {
   const bool walk_texts = walk_gives_texts();
   const bool cgroup = details == CaptureOptions::Details::all;
   // The task pass comes before the walk, unless it runs on another thread
-  // (part_beside()): then the walk needs nothing from it, as each holder's
+  // (task_pass_beside()): then the walk needs nothing from it, as each holder's
   // own fields come with its walk record, and it is taken after the walk.
   std::shared_ptr<TasksBeside> beside = std::move(tasks_beside_);
   const bool tasks_after = beside != nullptr;
@@ -650,7 +650,6 @@ Result<ProcessScan> BpfSource::scan() {
   scan.netns = netns_handles(options_.proc_root, scan.processes);
   // Namespaces only a held socket leads to. A lean record has no namespace,
   // but only TCP sockets the table rows list are read lean.
-  scan.reads_socket_netns = true;
   std::unordered_set<uint64_t> reached;
   for (const NetnsHandle& h : scan.netns) reached.insert(h.inode);
   for (const BpfSocket& s : files) {
@@ -658,7 +657,6 @@ Result<ProcessScan> BpfSource::scan() {
     scan.unreached_netns.emplace_back(s.netns, Holding{s.pid, s.fd, s.inode, s.cloexec});
   }
   // Held vsock sockets, of holders still there, once each.
-  scan.describes_vsock = true;
   std::unordered_set<uint64_t> described;
   for (size_t i = 0; i < walk->described.size(); ++i) {
     const Socket& s = walk->described[i];
@@ -674,9 +672,8 @@ Result<std::vector<Socket>> BpfSource::table_rows(Proto proto, uint64_t netns) {
   return decode_rows(*bytes, netns);
 }
 
-void BpfSource::unheld_options(const std::vector<NetnsHandle>& namespaces,
-                               const TableQuery& query, std::vector<ExactOptions>& options,
-                               std::vector<std::string>& warnings) {
+void BpfSource::read(const std::vector<NetnsHandle>& namespaces, const TableQuery& query,
+                     std::vector<ExactOptions>& options, std::vector<std::string>& warnings) {
   auto own = current_netns_inode();
   std::vector<Result<std::string>> tables(namespaces.size(), std::string());
   std::vector<NetnsHandle> others;

@@ -1,4 +1,4 @@
-// The bpf ProcessSource: the fd → socket join table, the socket options, the
+// The bpf ProcessSource (and OptionSource): the fd → socket join table, the socket options, the
 // process list and holders' exe and cmdline come from bpf iterators in a few
 // milliseconds; /proc is read only for what they cannot give (cgroup, very long
 // texts, or exe and cmdline on kernels before 5.18), for holders only.
@@ -83,7 +83,7 @@ struct BpfSourceOptions {
   bool walk_texts = true;
 };
 
-class BpfSource : public ProcessSource {
+class BpfSource : public ProcessSource, public OptionSource {
  public:
   /// Loads the programs; errors say why bpf cannot be used here (the caller
   /// falls back to procfs).
@@ -102,15 +102,19 @@ class BpfSource : public ProcessSource {
   /// malformed record, or when the iterator's pids are not this /proc's
   /// (portrel in a child pid namespace).
   Result<ProcessScan> scan() override;
-  /// Runs iter/tcp and iter/udp in each namespace (entering it from a helper
-  /// thread), filtered in the kernel as QUERY says.
-  void unheld_options(const std::vector<NetnsHandle>& namespaces, const TableQuery& query,
-                      std::vector<ExactOptions>& options,
-                      std::vector<std::string>& warnings) override;
-  bool reads_unheld_options() const override { return true; }
-  /// The task pass, when the fd walk gives every holder's texts and nothing
-  /// is read from /proc while it runs: the walk then needs nothing from it.
-  std::function<void()> part_beside() override;
+  /// Options of sockets no process holds: runs iter/tcp and iter/udp in each
+  /// namespace (entering it from a helper thread), filtered in the kernel as
+  /// QUERY says.
+  void read(const std::vector<NetnsHandle>& namespaces, const TableQuery& query,
+            std::vector<ExactOptions>& options, std::vector<std::string>& warnings) override;
+  /// Whether the task pass can run on another thread beside the fd walk: the
+  /// walk gives every holder's texts and nothing is read from /proc meanwhile.
+  bool tasks_can_run_beside() const { return walk_needs_no_tasks(); }
+  /// The task pass of the next scan(), to run on another thread while scan()
+  /// runs; scan() then takes its result (waiting for it when it is still
+  /// running, doing it when it has not begun). Empty when it cannot run
+  /// beside (tasks_can_run_beside()).
+  std::function<void()> task_pass_beside();
   /// Whether table_rows() can be read here (kernel 5.18 or later).
   bool has_table_rows() const { return iterators_->has_rows(); }
   /// Every socket of PROTO (TCP or UDP) of the calling thread's network
@@ -139,7 +143,7 @@ class BpfSource : public ProcessSource {
 
   std::unique_ptr<BpfIterators> iterators_;
   BpfSourceOptions options_;
-  /// The task pass handed out by part_beside(): whichever of that part and
+  /// The task pass handed out by task_pass_beside(): whichever of that part and
   /// scan() comes to it first reads it, the other waits for it.
   struct TasksBeside {
     std::once_flag once;

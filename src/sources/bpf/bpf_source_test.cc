@@ -184,7 +184,7 @@ TEST_F(BpfSourceTest, JoinsHoldersWithTheirProcFilesAndDropsReusedPids) {
   std::vector<std::string> warnings;
   TableQuery query;
   query.ports = {53, 8080};
-  source.unheld_options({scan->netns[0]}, query, unheld, warnings);
+  source.read({scan->netns[0]}, query, unheld, warnings);
   EXPECT_TRUE(warnings.empty());
   ASSERT_EQ(table_ports.size(), 1u);
   EXPECT_EQ(table_ports[0], query.ports);
@@ -225,7 +225,7 @@ TEST_F(BpfSourceTest, ForksSharingAnExeFileReadItsLinkOnce) {
 }
 
 // The same whether the task pass runs before the walk or, handed out by
-// part_beside(), on another thread while it runs, or after the walk when the
+// task_pass_beside(), on another thread while it runs, or after the walk when the
 // part was handed out but never run.
 TEST_F(BpfSourceTest, HolderTextsComeWithTheWalk) {
   pid_t self = getpid();
@@ -266,8 +266,9 @@ TEST_F(BpfSourceTest, HolderTextsComeWithTheWalk) {
   BpfSource source(std::move(it), options);
   std::function<void()> part;
   if (mode > 0) {
-    part = source.part_beside();
-    ASSERT_TRUE(part) << "with the walk's texts and no cgroup, the task pass can go beside";
+    part = source.task_pass_beside();
+    ASSERT_TRUE(part && source.tasks_can_run_beside())
+        << "with the walk's texts and no cgroup, the task pass can go beside";
   }
   std::thread other;
   if (mode == 1) other = std::thread(part);
