@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "model/audit_evidence.h"
 #include "portrel/snapshot.h"
 
 namespace portrel {
@@ -36,26 +37,6 @@ struct Finding {
   std::string summary;                 ///< one line (names sanitised)
   std::string explanation;             ///< one paragraph
   std::string fix;
-};
-
-/// A thread blocked in accept()/accept4() on fd FD of process PID (socket INODE):
-/// evidence that someone serves that listener.
-struct AcceptWait {
-  pid_t pid = 0;
-  pid_t tid = 0;
-  int fd = -1;
-  uint64_t inode = 0;
-  auto operator<=>(const AcceptWait&) const = default;
-};
-
-/// Who waits on which socket, beyond what the snapshot holds.
-struct AuditEvidence {
-  std::vector<EpollWatch> epoll;  ///< merged with the snapshot's watches
-  std::vector<AcceptWait> accept_waits;
-  /// Whether accept waits and epoll lists were read for the listeners' holders;
-  /// without them a listener nobody serves cannot be told from a served one, so
-  /// the "creator gone" case of `leaked` is not judged.
-  bool waits_read = false;
 };
 
 /// Audits SOCKETS (pointers into SNAPSHOT). Findings come sorted by severity

@@ -595,22 +595,6 @@ BindPrediction predict_ephemeral(const BindRequest& r, std::span<const Socket* c
 
 }  // namespace
 
-bool BindEnvironment::is_reserved(uint16_t port) const {
-  for (auto [lo, hi] : reserved) {
-    if (port >= lo && port <= hi) return true;
-  }
-  return false;
-}
-
-std::string_view udp_reuseport_rule_name(UdpReuseportRule rule) {
-  switch (rule) {
-    case UdpReuseportRule::unknown: return "unknown";
-    case UdpReuseportRule::first_match: return "first_match";
-    case UdpReuseportRule::every_match: return "every_match";
-  }
-  return "unknown";
-}
-
 std::string_view bind_outcome_name(BindOutcome outcome) {
   switch (outcome) {
     case BindOutcome::succeeds: return "succeeds";

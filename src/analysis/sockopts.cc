@@ -20,13 +20,6 @@ bool devices_conflict(uint32_t a, uint32_t b) { return a == 0 || b == 0 || a == 
 
 }  // namespace
 
-bool offer_option(Tristate& value, OptSource& from, Tristate offered, OptSource source) {
-  if (offered == Tristate::unknown || source <= from) return false;
-  value = offered;
-  from = source;
-  return true;
-}
-
 void infer_socket_options(std::span<Socket> sockets) {
   std::vector<Socket*> listeners;
   for (Socket& s : sockets) {

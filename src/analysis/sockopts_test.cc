@@ -1,6 +1,6 @@
-// Option inference and source ranking on hand-built sockets: inference fills
-// only unknowns, never overwrites a better source, and only where the kernel's
-// bind rules leave no other possibility.
+// Option inference on hand-built sockets: inference fills only unknowns, never
+// overwrites a better source, and only where the kernel's bind rules leave no
+// other possibility.
 #include "analysis/sockopts.h"
 
 #include <gtest/gtest.h>
@@ -61,20 +61,6 @@ TEST(SockOpts, InferenceNeverOverwritesABetterSource) {
   EXPECT_EQ(s[0].reuseport, Tristate::no);
   EXPECT_EQ(s[0].reuseport_from, OptSource::bpf);
   EXPECT_EQ(s[1].reuseport_from, OptSource::inferred);
-}
-
-TEST(SockOpts, OfferRanksSources) {
-  Tristate v = Tristate::unknown;
-  OptSource from = OptSource::none;
-  EXPECT_FALSE(offer_option(v, from, Tristate::unknown, OptSource::bpf));
-  EXPECT_TRUE(offer_option(v, from, Tristate::yes, OptSource::inferred));
-  EXPECT_TRUE(offer_option(v, from, Tristate::no, OptSource::probe));
-  EXPECT_FALSE(offer_option(v, from, Tristate::yes, OptSource::diag));
-  EXPECT_FALSE(offer_option(v, from, Tristate::yes, OptSource::probe));
-  EXPECT_EQ(v, Tristate::no);
-  EXPECT_EQ(from, OptSource::probe);
-  EXPECT_TRUE(offer_option(v, from, Tristate::yes, OptSource::bpf));
-  EXPECT_EQ(from, OptSource::bpf);
 }
 
 }  // namespace

@@ -10,7 +10,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
@@ -19,57 +18,11 @@
 #include "cli/commands.h"
 #include "cli/filter.h"
 #include "cli/report.h"
-#include "output/columns.h"
-#include "output/render.h"
-#include "output/table.h"
-#include "output/views.h"
+#include "output/audit_view.h"
 #include "sources/waits.h"
-#include "util/text.h"
 
 namespace portrel {
 namespace {
-
-nlohmann::json finding_json(const Snapshot& snap, const Finding& f) {
-  nlohmann::json sockets = nlohmann::json::array();
-  for (const Socket* s : f.sockets) {
-    sockets.push_back({{"inode", s->inode},
-                       {"netns", s->netns},
-                       {"netns_name", netns_label(snap, s->netns)},
-                       {"proto", proto_name(s->proto)},
-                       {"local_address", s->local_addr.to_string()},
-                       {"local_port", s->local_port}});
-  }
-  nlohmann::json processes = nlohmann::json::array();
-  for (pid_t pid : f.pids) {
-    const Process* p = snap.process(pid);
-    processes.push_back({{"pid", pid},
-                         {"comm", p ? nlohmann::json(p->comm) : nlohmann::json()},
-                         {"exe", p && !p->exe.empty() ? nlohmann::json(p->exe)
-                                                      : nlohmann::json()}});
-  }
-  return {{"kind", finding_kind_name(f.kind)}, {"severity", severity_name(f.severity)},
-          {"summary", f.summary},              {"explanation", f.explanation},
-          {"fix", f.fix},                      {"sockets", sockets},
-          {"processes", processes}};
-}
-
-std::string findings_text(const std::vector<Finding>& findings, bool color) {
-  std::string out;
-  for (const Finding& f : findings) {
-    Style style = f.severity >= Severity::warning ? Style::warn : Style::dim;
-    out += styled(fmt::format("{:<7} {:<7}", severity_name(f.severity),
-                              finding_kind_name(f.kind)),
-                  style, color) +
-           " " + styled(f.summary, Style::bold, color) + "\n";
-    out += "        " + f.explanation + "\n";
-    out += "        " + styled("fix:", Style::accent, color) + " " + f.fix + "\n\n";
-  }
-  size_t warnings = 0;
-  for (const Finding& f : findings) warnings += f.severity >= Severity::warning;
-  out += fmt::format("{}, {} of severity warning or above\n",
-                     plural(findings.size(), "finding", "findings"), with_commas(warnings));
-  return out;
-}
 
 constexpr const char* kAuditConfig = "/etc/portrel/audit.conf";
 
@@ -130,34 +83,15 @@ int run_audit(const Options& o) {
   std::vector<std::string> warnings(snap->warnings().begin(), snap->warnings().end());
 
   switch (o.format) {
-    case Format::json: {
-      nlohmann::json doc = nlohmann::json::object();
-      nlohmann::json list = nlohmann::json::array();
-      for (const Finding& f : findings) list.push_back(finding_json(*snap, f));
-      doc["findings"] = std::move(list);
-      doc["ignored"] = dropped;
-      doc["warnings"] = warnings;
-      fmt::print("{}\n", doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+    case Format::json:
+      fmt::print("{}\n", audit_json(*snap, findings, dropped, warnings));
       break;
-    }
     case Format::csv:
-      fmt::print("severity,kind,summary,inodes,pids\r\n");
-      for (const Finding& f : findings) {
-        std::string inodes, pid_list;
-        for (const Socket* s : f.sockets) {
-          inodes += (inodes.empty() ? "" : ";") + std::to_string(s->inode);
-        }
-        for (pid_t pid : f.pids) pid_list += (pid_list.empty() ? "" : ";") + std::to_string(pid);
-        fmt::print("{},{},{},{},{}\r\n", severity_name(f.severity), finding_kind_name(f.kind),
-                   csv_field(f.summary), inodes, pid_list);
-      }
+      fmt::print("{}", audit_csv(findings));
       print_warnings(o, warnings);
       break;
     case Format::table:
-      fmt::print("{}", findings_text(findings, use_color(o)));
-      if (dropped > 0) {
-        fmt::print("{} by ignore rules\n", plural(dropped, "finding hidden", "findings hidden"));
-      }
+      fmt::print("{}", audit_text(findings, dropped, use_color(o)));
       print_warnings(o, warnings);
       break;
   }

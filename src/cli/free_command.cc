@@ -12,7 +12,6 @@
 #include <cstdio>
 #include <fstream>
 #include <iostream>
-#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "analysis/bind_rules.h"
@@ -22,6 +21,7 @@
 #include "cli/port_spec.h"
 #include "cli/report.h"
 #include "output/columns.h"
+#include "output/free_view.h"
 #include "output/table.h"
 #include "output/views.h"
 #include "sources/netns.h"
@@ -80,42 +80,6 @@ std::string plan_table(const Snapshot& snap, const FreePlan& plan, bool color) {
                {p ? sanitize(p->cmdline.empty() ? p->comm : p->cmdline) : "?"}});
   }
   return table.render(color);
-}
-
-nlohmann::json plan_json(const Snapshot& snap, const FreePlan& plan) {
-  auto sockets = [](std::span<const Socket* const> list) {
-    nlohmann::json out = nlohmann::json::array();
-    for (const Socket* s : list) {
-      out.push_back({{"inode", s->inode}, {"proto", proto_name(s->proto)},
-                     {"state", state_name(s->proto, s->state)},
-                     {"local_address", s->local_addr.to_string()}, {"local_port", s->local_port},
-                     {"remote_address", s->remote_addr.to_string()},
-                     {"remote_port", s->remote_port}, {"netns", s->netns}});
-    }
-    return out;
-  };
-  nlohmann::json targets = nlohmann::json::array();
-  for (const FreeTarget& t : plan.targets) {
-    const Process* p = snap.process(t.pid);
-    targets.push_back({{"pid", t.pid},
-                       {"comm", p ? nlohmann::json(p->comm) : nlohmann::json()},
-                       {"cmdline", p ? nlohmann::json(p->cmdline) : nlohmann::json()},
-                       {"user", p ? nlohmann::json(p->user) : nlohmann::json()},
-                       {"start_time", t.start_time},
-                       {"children", t.children},
-                       {"frees", sockets(t.sockets)},
-                       {"also_holds", sockets(t.also)}});
-  }
-  nlohmann::json blockers = nlohmann::json::array();
-  for (const FreeBlocker& b : plan.blockers) {
-    blockers.push_back({{"socket", sockets(std::span(&b.socket, 1))[0]},
-                        {"why", b.why},
-                        {"command", b.command.empty() ? nlohmann::json() : nlohmann::json(b.command)}});
-  }
-  return {{"targets", targets},
-          {"blockers", blockers},
-          {"connections", sockets(plan.connections)},
-          {"time_wait", sockets(plan.time_wait)}};
 }
 
 // Asks on the terminal; false when there is none or the answer is not yes.
@@ -259,8 +223,7 @@ int run_free(const Options& o) {
   if (o.connections) plan.targets.clear();  // closes connections, signals nobody
 
   if (o.format == Format::json) {
-    fmt::print("{}\n", plan_json(*snap, plan).dump(2, ' ', false,
-                                                   nlohmann::json::error_handler_t::replace));
+    fmt::print("{}\n", free_plan_json(*snap, plan));
     if (o.dry_run) return plan.blockers.empty() ? kExitFound : kExitNothing;
   } else {
     bool color = use_color(o);

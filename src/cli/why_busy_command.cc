@@ -2,16 +2,16 @@
 // sockets block it (with holders, state and options), and what would change the
 // answer. The rules live in analysis/bind_rules; this file gathers their inputs
 // from the target namespace (a thread that setns()s there reads its sysctls,
-// addresses and the kernel's socket order) and prints the verdict.
+// addresses and the kernel's socket order) and hands the verdict to
+// output/why_busy_view.h to print.
 #include <fmt/format.h>
 #include <pwd.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
-#include <cstring>
-#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "analysis/bind_rules.h"
@@ -19,7 +19,8 @@
 #include "cli/filter.h"
 #include "cli/port_spec.h"
 #include "cli/report.h"
-#include "output/holders.h"
+#include "output/views.h"
+#include "output/why_busy_view.h"
 #include "sources/bind_env.h"
 #include "sources/sockopt_probe.h"
 #include "sources/kernel_bind_rules.h"
@@ -122,30 +123,6 @@ NetnsView read_netns(const Target& t) {
   return view;
 }
 
-std::string show_addr(const Address& a, uint16_t port) {
-  std::string text = a.to_string();
-  if (a.family == 6) text = "[" + text + "]";
-  return text + ":" + std::to_string(port);
-}
-
-std::string errno_text(int e) {
-  switch (e) {
-    case 0: return "success";
-    case EADDRINUSE: return "EADDRINUSE (Address already in use)";
-    case EACCES: return "EACCES (Permission denied)";
-    case EADDRNOTAVAIL: return "EADDRNOTAVAIL (Cannot assign requested address)";
-    case EINVAL: return "EINVAL (Invalid argument)";
-    default: return strerror(e);
-  }
-}
-
-std::string holders_of(const Snapshot& snap, const Socket& s) {
-  std::vector<pid_t> pids;
-  for (const Holding& h : snap.holders(s.inode)) pids.push_back(h.pid);
-  if (pids.empty()) return "(" + std::string(unowned_reason(snap.why_unowned(s))) + ")";
-  return summarize_holders(snap, pids);
-}
-
 // What would change the answer: the same bind with one thing different.
 std::vector<std::string> alternatives(const BindRequest& r, const BindPrediction& p,
                                       std::span<const Socket* const> table,
@@ -187,7 +164,7 @@ std::vector<std::string> alternatives(const BindRequest& r, const BindPrediction
       v.reuseport = true;
       if (verdict(v) != BindOutcome::fails) {
         out.push_back(fmt::format("as uid {} with SO_REUSEPORT (the uid of {})", s.uid,
-                                  show_addr(s.local_addr, s.local_port)));
+                                  endpoint(s.local_addr, s.local_port)));
         break;
       }
     }
@@ -201,12 +178,12 @@ std::vector<std::string> alternatives(const BindRequest& r, const BindPrediction
     if (!blocking) {
       rest.push_back(s);
     } else if (s->state == kStateTimeWait) {
-      who.push_back("TIME_WAIT " + show_addr(s->local_addr, s->local_port) +
+      who.push_back("TIME_WAIT " + endpoint(s->local_addr, s->local_port) +
                     " to expire (up to 60 s)");
     } else {
       who.push_back(fmt::format("{} {} held by {}", state_name(s->proto, s->state),
-                                show_addr(s->local_addr, s->local_port),
-                                holders_of(snap, *s)));
+                                endpoint(s->local_addr, s->local_port),
+                                blocker_holders(snap, *s)));
     }
   }
   if (predict_bind(r, rest, env).outcome == BindOutcome::succeeds && !who.empty()) {
@@ -223,26 +200,6 @@ std::vector<std::string> alternatives(const BindRequest& r, const BindPrediction
     }
   }
   return out;
-}
-
-nlohmann::json socket_json(const Snapshot& snap, const Socket& s) {
-  nlohmann::json holders = nlohmann::json::array();
-  for (const Holding& h : snap.holders(s.inode)) {
-    const Process* p = snap.process(h.pid);
-    holders.push_back({{"pid", h.pid}, {"fd", h.fd}, {"cloexec", h.cloexec},
-                       {"comm", p ? sanitize(p->comm) : ""}});
-  }
-  auto tri = [](Tristate t) -> nlohmann::json {
-    if (t == Tristate::unknown) return nullptr;
-    return t == Tristate::yes;
-  };
-  return {{"inode", s.inode}, {"state", state_name(s.proto, s.state)},
-          {"family", s.family}, {"local_address", s.local_addr.to_string()},
-          {"local_port", s.local_port},
-          {"uid", s.uid == kUnknownUid ? nlohmann::json() : nlohmann::json(s.uid)},
-          {"reuseaddr", tri(s.reuseaddr)},
-          {"reuseport", tri(s.reuseport)}, {"v6only", tri(s.v6only)},
-          {"bound_dev", s.bound_dev}, {"holders", holders}};
 }
 
 // The sockets whose unknown options leave P uncertain, with those options read
@@ -357,66 +314,11 @@ int run_why_busy(const Options& o) {
   std::vector<std::string> warnings(snap->warnings().begin(), snap->warnings().end());
   if (!view.warning.empty()) warnings.push_back(view.warning);
 
-  std::string what = fmt::format("{} {}", proto_name(r.proto), show_addr(r.address, r.port));
+  WhyBusyAnswer answer{r, target->netns, target->netns_label, p, std::move(changes), kernel};
   if (o.format == Format::json) {
-    nlohmann::json doc;
-    doc["request"] = {{"proto", proto_name(r.proto)}, {"family", r.family},
-                      {"address", r.address.to_string()}, {"port", r.port},
-                      {"reuseaddr", r.reuseaddr}, {"reuseport", r.reuseport},
-                      {"v6only", r.v6only}, {"uid", r.uid}, {"netns", target->netns}};
-    doc["verdict"] = bind_outcome_name(p.outcome);
-    doc["error"] = p.outcome == BindOutcome::succeeds ? "" : errno_text(p.error);
-    doc["reason"] = p.reason;
-    nlohmann::json blockers = nlohmann::json::array();
-    for (const BindConflict& c : p.conflicts) {
-      nlohmann::json b = socket_json(*snap, *c.socket);
-      b["certain"] = c.blocks == Tristate::yes;
-      b["rule"] = c.rule;
-      b["depends_on"] = c.depends_on;
-      blockers.push_back(b);
-    }
-    doc["blockers"] = blockers;
-    doc["notes"] = p.notes;
-    doc["changes"] = changes;
-    if (kernel) doc["kernel"] = *kernel == 0 ? "success" : errno_text(*kernel);
-    doc["warnings"] = warnings;
-    fmt::print("{}\n", doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace));
+    fmt::print("{}\n", why_busy_json(*snap, answer, warnings));
   } else {
-    std::string verdict = p.outcome == BindOutcome::succeeds ? "would succeed"
-                          : p.outcome == BindOutcome::fails
-                              ? "would fail: " + errno_text(p.error)
-                              : "uncertain: may fail with " + errno_text(p.error);
-    fmt::print("{} as uid {} in netns {}: {}\n  {}\n", what, r.uid,
-               sanitize(target->netns_label), verdict, p.reason);
-    if (!p.conflicts.empty()) {
-      fmt::print("blocked by:\n");
-      for (const BindConflict& c : p.conflicts) {
-        const Socket& s = *c.socket;
-        fmt::print("  {}{} {}  uid {}  reuseaddr={} reuseport={}{}{}  held by {}\n",
-                   c.blocks == Tristate::yes ? "" : "maybe: ",
-                   state_name(s.proto, s.state), show_addr(s.local_addr, s.local_port),
-                   s.uid == kUnknownUid ? "-" : std::to_string(s.uid),
-                   tristate_name(s.reuseaddr), tristate_name(s.reuseport),
-                   s.family == 6 ? " v6only=" + std::string(tristate_name(s.v6only)) : "",
-                   s.bound_dev ? fmt::format(" dev {}", s.bound_dev) : "",
-                   holders_of(*snap, s));
-        fmt::print("    why: {}\n", c.rule);
-        for (const std::string& d : c.depends_on) fmt::print("    depends on: {}\n", d);
-      }
-    }
-    for (const std::string& n : p.notes) fmt::print("note: {}\n", n);
-    if (!changes.empty()) {
-      fmt::print("what would change the answer:\n");
-      for (const std::string& c : changes) fmt::print("  - {}\n", c);
-    }
-    if (kernel) {
-      bool agrees = (*kernel == 0) == (p.outcome == BindOutcome::succeeds) &&
-                    (*kernel == 0 || *kernel == p.error);
-      fmt::print("kernel (--try): {} — {}\n", errno_text(*kernel),
-                 p.outcome == BindOutcome::uncertain ? "settles the uncertain verdict"
-                 : agrees                            ? "agrees with the prediction"
-                                                     : "DISAGREES with the prediction");
-    }
+    fmt::print("{}", why_busy_text(*snap, answer));
     print_warnings(o, warnings);
   }
   if (!try_error.empty()) fmt::print(stderr, "portrel: --try: {}\n", sanitize(try_error));

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "analysis/bind_rules.h"
+#include "model/bind_request.h"
 #include "portrel/error.h"
 
 namespace portrel {

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "analysis/bind_rules.h"
+#include "model/bind_request.h"
 #include "sources/bpf/bpf_parts.h"
 #include "sources/sock_diag.h"
 

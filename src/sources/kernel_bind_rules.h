@@ -9,7 +9,7 @@
 
 #include <string>
 
-#include "analysis/bind_rules.h"
+#include "model/bind_request.h"
 #include "portrel/error.h"
 
 namespace portrel {

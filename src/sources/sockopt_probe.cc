@@ -13,7 +13,7 @@
 #include <algorithm>
 #include <cerrno>
 
-#include "analysis/sockopts.h"
+#include "model/option_rank.h"
 #include "sources/netns.h"
 
 namespace portrel {

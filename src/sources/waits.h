@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "analysis/audit.h"
+#include "model/audit_evidence.h"
 
 namespace portrel {
 
