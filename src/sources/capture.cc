@@ -16,7 +16,7 @@
 #include <optional>
 #include <unordered_set>
 
-#include "analysis/sockopts.h"
+#include "model/sockopts.h"
 #include "sources/bpf/bpf_source.h"
 #include "sources/netns.h"
 #include "sources/procfs_source.h"

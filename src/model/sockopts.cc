@@ -2,7 +2,7 @@
 // listener on an address:port that overlaps a listening one unless both set
 // SO_REUSEPORT (inet_csk_bind_conflict: SO_REUSEADDR does not help against a
 // socket in LISTEN), so two such listeners prove both options.
-#include "analysis/sockopts.h"
+#include "model/sockopts.h"
 
 #include <algorithm>
 #include <tuple>

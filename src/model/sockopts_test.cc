@@ -1,7 +1,7 @@
 // Option inference on hand-built sockets: inference fills only unknowns, never
 // overwrites a better source, and only where the kernel's bind rules leave no
 // other possibility.
-#include "analysis/sockopts.h"
+#include "model/sockopts.h"
 
 #include <gtest/gtest.h>
 
