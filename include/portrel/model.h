@@ -35,6 +35,14 @@ struct ProtoInfo {
   std::string_view selector_help;  ///< what --help says of that option
   /// What its "port" is: "port", "IP protocol", "ping identifier".
   std::string_view port_meaning;
+  /// The names the kernel gives its IPv4 and IPv6 sockets (struct proto's
+  /// name, as the system.sockprotoname xattr of a socket file reads: "TCP",
+  /// "TCPv6"); empty for a protocol that is not IP's.
+  std::string_view kernel_name_v4;
+  std::string_view kernel_name_v6;
+  /// A path that exists when the running kernel has the protocol (built in or
+  /// its module loaded); empty when every kernel portrel runs on has it.
+  std::string_view present_when;
 };
 
 /// Every protocol, in the order of Proto.

@@ -13,20 +13,26 @@ namespace portrel {
 namespace {
 
 constexpr ProtoInfo kProtocols[] = {
-    {Proto::tcp, "tcp", IPPROTO_TCP, true, true, "-t,--tcp", "TCP sockets", "port"},
-    {Proto::udp, "udp", IPPROTO_UDP, false, true, "-u,--udp", "UDP and UDPLite sockets", "port"},
+    {Proto::tcp, "tcp", IPPROTO_TCP, true, true, "-t,--tcp", "TCP sockets", "port", "TCP",
+     "TCPv6", ""},
+    {Proto::udp, "udp", IPPROTO_UDP, false, true, "-u,--udp", "UDP and UDPLite sockets", "port",
+     "UDP", "UDPv6", ""},
     {Proto::udplite, "udplite", IPPROTO_UDPLITE, false, true, "-u,--udp",
-     "UDP and UDPLite sockets", "port"},
+     "UDP and UDPLite sockets", "port", "UDP-Lite", "UDPLITEv6", ""},
     {Proto::raw, "raw", IPPROTO_RAW, false, false, "-w,--raw",
-     "RAW sockets (the IP protocol number as their port)", "IP protocol"},
+     "RAW sockets (the IP protocol number as their port)", "IP protocol", "RAW", "RAWv6", ""},
     {Proto::icmp, "icmp", IPPROTO_ICMP, false, false, "--icmp",
-     "ICMP ping sockets (the ping identifier as their port)", "ping identifier"},
+     "ICMP ping sockets (the ping identifier as their port)", "ping identifier", "PING",
+     "PINGv6", ""},
     {Proto::mptcp, "mptcp", 262 /* IPPROTO_MPTCP */, true, true, "--mptcp",
-     "MPTCP sockets (their TCP subflows folded in)", "port"},
+     "MPTCP sockets (their TCP subflows folded in)", "port", "MPTCP", "MPTCPv6",
+     "/proc/sys/net/mptcp"},
     {Proto::vsock, "vsock", 0, true, true, "--vsock",
-     "vsock sockets (a CID as their address, 32-bit ports)", "port"},
+     "vsock sockets (a CID as their address, 32-bit ports)", "port", "", "",
+     "/sys/module/vsock"},
     {Proto::sctp, "sctp", IPPROTO_SCTP, true, true, "--sctp",
-     "SCTP sockets (one row per socket, not per association)", "port"},
+     "SCTP sockets (one row per socket, not per association)", "port", "SCTP", "SCTPv6",
+     "/proc/net/sctp"},
 };
 static_assert(std::size(kProtocols) == kProtoCount);
 

@@ -226,13 +226,9 @@ std::optional<Proto> ip_socket_proto(pid_t pid, int fd) {
   ssize_t n = getxattr(path.c_str(), "system.sockprotoname", name, sizeof name - 1);
   if (n <= 0) return std::nullopt;
   std::string_view protocol(name, strnlen(name, static_cast<size_t>(n)));
-  if (protocol.ends_with("v6")) protocol.remove_suffix(2);
-  static constexpr std::pair<std::string_view, Proto> kIp[] = {
-      {"TCP", Proto::tcp},     {"UDP", Proto::udp},     {"UDP-Lite", Proto::udplite},
-      {"UDPLITE", Proto::udplite}, {"RAW", Proto::raw}, {"PING", Proto::icmp},
-      {"MPTCP", Proto::mptcp}, {"SCTP", Proto::sctp}};
-  for (const auto& [known, proto] : kIp) {
-    if (protocol == known) return proto;
+  for (const ProtoInfo& info : protocols()) {
+    if (info.kernel_name_v4.empty()) continue;
+    if (protocol == info.kernel_name_v4 || protocol == info.kernel_name_v6) return info.proto;
   }
   return std::nullopt;
 }

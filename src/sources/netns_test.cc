@@ -2,6 +2,13 @@
 #include "sources/netns.h"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <optional>
 
 namespace portrel {
 namespace {
@@ -26,4 +33,33 @@ TEST(NetnsMounts, OnlyNetworkNamespacesOfNsfsWithTheirPathsUnescaped) {
 }
 
 }  // namespace
+// A socket file names its protocol as the kernel's struct proto does: each
+// IP protocol is known by its table row, a unix socket by none.
+TEST(IpSocketProto, EachSocketByItsKernelName) {
+  struct Case {
+    int family, type, protocol;
+    std::optional<Proto> expected;
+  };
+  const Case cases[] = {
+      {AF_INET, SOCK_STREAM, 0, Proto::tcp},
+      {AF_INET6, SOCK_STREAM, 0, Proto::tcp},
+      {AF_INET, SOCK_DGRAM, 0, Proto::udp},
+      {AF_INET6, SOCK_DGRAM, 0, Proto::udp},
+      {AF_INET, SOCK_DGRAM, IPPROTO_UDPLITE, Proto::udplite},
+      {AF_INET6, SOCK_DGRAM, IPPROTO_UDPLITE, Proto::udplite},
+      {AF_INET, SOCK_RAW, IPPROTO_ICMP, Proto::raw},
+      {AF_INET6, SOCK_RAW, IPPROTO_ICMPV6, Proto::raw},
+      {AF_UNIX, SOCK_STREAM, 0, std::nullopt},
+  };
+  for (const Case& c : cases) {
+    int fd = socket(c.family, c.type | SOCK_CLOEXEC, c.protocol);
+    ASSERT_GE(fd, 0) << "socket(" << c.family << ", " << c.type << ", " << c.protocol
+                     << "): " << strerror(errno);
+    EXPECT_EQ(ip_socket_proto(getpid(), fd), c.expected)
+        << "socket(" << c.family << ", " << c.type << ", " << c.protocol << ")";
+    close(fd);
+  }
+  EXPECT_EQ(ip_socket_proto(getpid(), 1 << 20), std::nullopt) << "no such fd";
+}
+
 }  // namespace portrel

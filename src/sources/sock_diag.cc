@@ -582,44 +582,32 @@ std::string cannot(Proto proto, const std::string& why) {
 
 SocketPart plan_part(Proto proto, const ReadersAvailable& have) {
   using R = SocketReader;
-  switch (proto) {
-    case Proto::tcp:
-    case Proto::udp:
-      if (have.table_rows && !have.port_asked) return {proto, R::tables, ""};
-      return {proto, R::sock_diag, have.table_rows ? "a port is asked: sock_diag's filter" : ""};
-    case Proto::udplite:
-      return {proto, R::sock_diag, ""};
-    case Proto::raw:
-      if (const std::string& why = diag_refusal(proto); !why.empty()) {
-        return {proto, R::proc_net, cannot(proto, why) + "; no socket options"};
-      }
-      return {proto, R::sock_diag, ""};
-    case Proto::icmp:
-      return {proto, R::proc_net, "no kernel dumps ping sockets; no socket options"};
-    case Proto::mptcp:
-      if (access("/proc/sys/net/mptcp", F_OK) != 0) {
-        return {proto, R::absent, "this kernel has no MPTCP"};
-      }
-      break;
-    case Proto::vsock:
-      if (access("/sys/module/vsock", F_OK) != 0) {
-        return {proto, R::absent, "this kernel has no vsock (built in or loaded)"};
-      }
-      if (const std::string& why = diag_refusal(proto); !why.empty()) {
-        if (have.fd_walk) {
-          return {proto, R::fd_walk, cannot(proto, why) + ": only sockets a visible process holds"};
-        }
-        return {proto, R::none, cannot(proto, why) + ", and bpf did not load"};
-      }
-      return {proto, R::sock_diag, ""};
-    case Proto::sctp:
-      if (access("/proc/net/sctp", F_OK) != 0) return {proto, R::absent, "this kernel has no SCTP"};
-      break;
+  const ProtoInfo& info = proto_info(proto);
+  if (!info.present_when.empty() && access(std::string(info.present_when).c_str(), F_OK) != 0) {
+    return {proto, R::absent,
+            "this kernel has no " + std::string(info.name) + " (no " +
+                std::string(info.present_when) + ")"};
   }
-  if (const std::string& why = diag_refusal(proto); !why.empty()) {
-    return {proto, R::none, cannot(proto, why)};
+  if (proto == Proto::tcp || proto == Proto::udp) {
+    if (have.table_rows && !have.port_asked) return {proto, R::tables, ""};
+    return {proto, R::sock_diag, have.table_rows ? "a port is asked: sock_diag's filter" : ""};
   }
-  return {proto, R::sock_diag, ""};
+  if (proto == Proto::icmp) {
+    return {proto, R::proc_net, "no kernel dumps ping sockets; no socket options"};
+  }
+  // inet_diag with TCP's and UDP's handlers is in every kernel ss works on: a
+  // dump that fails after all is a warning then. The rest are asked.
+  if (proto == Proto::udplite) return {proto, R::sock_diag, ""};
+  const std::string& why = diag_refusal(proto);
+  if (why.empty()) return {proto, R::sock_diag, ""};
+  if (proto == Proto::raw) {
+    return {proto, R::proc_net, cannot(proto, why) + "; no socket options"};
+  }
+  if (proto == Proto::vsock && have.fd_walk) {
+    return {proto, R::fd_walk, cannot(proto, why) + ": only sockets a visible process holds"};
+  }
+  if (proto == Proto::vsock) return {proto, R::none, cannot(proto, why) + ", and bpf did not load"};
+  return {proto, R::none, cannot(proto, why)};
 }
 
 }  // namespace
