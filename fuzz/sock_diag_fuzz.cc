@@ -14,9 +14,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<uint32_t> aligned((size + 3) / 4);
   if (size) __builtin_memcpy(aligned.data(), data, size);
   std::span<const std::byte> bytes(reinterpret_cast<const std::byte*>(aligned.data()), size);
-  // vsock's replies are vsock_diag_msg, SCTP's carry association attributes.
-  for (Proto proto : {Proto::tcp, Proto::udp, Proto::udplite, Proto::raw, Proto::mptcp,
-                      Proto::vsock, Proto::sctp}) {
+  // Every protocol of the table: vsock's replies are vsock_diag_msg, SCTP's
+  // carry association attributes.
+  for (const ProtoInfo& info : protocols()) {
+    Proto proto = info.proto;
     std::vector<Socket> out;
     (void)parse_diag_dump(bytes, proto, 1, out);
     (void)parse_diag_msg(bytes, proto, 1);
