@@ -189,10 +189,11 @@ prepare_kernel() {
   echo "$dir"
 }
 
-# Makes DIR's initramfs again when init is newer than it.
+# Makes DIR's initramfs again when init, or this script, is newer than it.
 fresh_initrd() {
   local dir=$1
-  if [ ! -e "$dir/initrd.gz" ] || [ "$here/init" -nt "$dir/initrd.gz" ]; then
+  if [ ! -e "$dir/initrd.gz" ] || [ "$here/init" -nt "$dir/initrd.gz" ] ||
+     [ "${BASH_SOURCE[0]}" -nt "$dir/initrd.gz" ]; then
     make_initrd "$dir" "$(cat "$dir/release")" || exit 1
   fi
 }
@@ -208,9 +209,10 @@ make_initrd() {
           done) || die "$release: modprobe cannot resolve the virtio, 9p and overlay modules"
   # The protocols portrel reads through a diag module its users' kernels
   # load on demand (the guest has no modprobe): vsock (and its loopback
-  # transport, for a connection) and SCTP. A kernel without one tests the
+  # transport, for a connection), SCTP and DCCP (and its IPv4 and IPv6
+  # halves, which socket() would load). A kernel without one tests the
   # fallback.
-  loads+=$'\n'$(for m in vsock_diag vsock_loopback sctp_diag; do
+  loads+=$'\n'$(for m in vsock_diag vsock_loopback sctp_diag dccp_diag dccp_ipv4 dccp_ipv6; do
                   modprobe -d "$dir/root" -S "$release" --show-depends "$m" 2>/dev/null
                 done)
   stage=$(mktemp -d "$cache/initrd-XXXXXX")

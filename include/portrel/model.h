@@ -15,8 +15,8 @@
 namespace portrel {
 
 /// Transport protocol of an inet socket. The order is the order of the views.
-enum class Proto : uint8_t { tcp, udp, udplite, raw, icmp, mptcp, vsock, sctp };
-inline constexpr size_t kProtoCount = 8;
+enum class Proto : uint8_t { tcp, udp, udplite, raw, icmp, mptcp, vsock, sctp, dccp };
+inline constexpr size_t kProtoCount = 9;
 
 /// What every layer knows of a protocol, in one row each (protocols()): adding
 /// one is a row here, its reader in sources/, and its tests.
@@ -48,7 +48,7 @@ struct ProtoInfo {
 /// Every protocol, in the order of Proto.
 std::span<const ProtoInfo> protocols();
 const ProtoInfo& proto_info(Proto proto);
-/// "tcp", "udp", "udplite", "raw", "icmp", "mptcp", "vsock", "sctp".
+/// "tcp", "udp", "udplite", "raw", "icmp", "mptcp", "vsock", "sctp", "dccp".
 std::string_view proto_name(Proto proto);
 std::optional<Proto> parse_proto(std::string_view name);
 

@@ -20,6 +20,13 @@ TEST(PortSpec, ProtocolPrefix) {
   ASSERT_TRUE(s);
   EXPECT_EQ(s->proto, Proto::udp);
   EXPECT_EQ(s->port, 53);
+  // Every protocol of the table by its name.
+  for (const ProtoInfo& info : protocols()) {
+    auto named = parse_port_spec(std::string(info.name) + "/7501");
+    ASSERT_TRUE(named) << info.name << ": " << named.error().message;
+    EXPECT_EQ(named->proto, info.proto);
+    EXPECT_EQ(named->port, 7501);
+  }
 }
 
 TEST(PortSpec, Addresses) {
@@ -51,7 +58,7 @@ TEST(PortSpec, ServiceNames) {
 TEST(PortSpec, ErrorsNameTheProblem) {
   EXPECT_NE(parse_port_spec("70000").error().message.find("invalid port"),
             std::string::npos);
-  EXPECT_NE(parse_port_spec("dccp/80").error().message.find("unknown protocol"),
+  EXPECT_NE(parse_port_spec("quic/80").error().message.find("unknown protocol"),
             std::string::npos);
   EXPECT_NE(
       parse_port_spec("no-such-service-xyz").error().message.find("unknown service"),

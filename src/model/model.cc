@@ -33,6 +33,8 @@ constexpr ProtoInfo kProtocols[] = {
     {Proto::sctp, "sctp", IPPROTO_SCTP, true, true, "--sctp",
      "SCTP sockets (one row per socket, not per association)", "port", "SCTP", "SCTPv6",
      "/proc/net/sctp"},
+    {Proto::dccp, "dccp", IPPROTO_DCCP, true, true, "--dccp", "DCCP sockets", "port", "DCCP",
+     "DCCPv6", "/proc/sys/net/dccp"},
 };
 static_assert(std::size(kProtocols) == kProtoCount);
 

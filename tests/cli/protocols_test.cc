@@ -3,7 +3,8 @@
 // shown once, as MPTCP, its TCP subflow folded in), ICMP ping sockets (no
 // sock_diag handler exists: read from /proc/net/icmp), RAW sockets
 // (raw_diag, or /proc/net/raw on a kernel without it, as this machine kind is
-// built) and vsock (vsock_diag, or the bpf fd walk on a kernel without it).
+// built) and vsock (vsock_diag, or the bpf fd walk on a kernel without it);
+// SCTP and DCCP where the kernel has them.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -241,6 +242,62 @@ TEST(Protocols, SctpSocketsShowOnceEachWhereTheKernelHasSctp) {
   CliRun plain = in_netns(ns.name(), {});
   EXPECT_NE(plain.out.find("sctp   [::]:7402"), std::string::npos) << plain.out;
   EXPECT_EQ(in_netns(ns.name(), {"who", "tcp/7401"}).exit_code, 1);
+}
+
+TEST(Protocols, DccpSocketsShowWithTheirHoldersWhereTheKernelHasDccp) {
+  NamedNetns ns("portrel-dccp-" + std::to_string(getpid()));
+  ASSERT_TRUE(ns.ok()) << "ip netns add failed: this test needs root and iproute2";
+  ASSERT_EQ(sh("ip -n " + ns.name() + " link set lo up"), 0);
+  // A listener and one connection to it (SOCK_DCCP 6, IPPROTO_DCCP 33):
+  // three sockets. Linux 6.16 removed DCCP; Debian's 6.1 and 6.12 have it.
+  Background holder("ip netns exec " + ns.name() +
+                    " python3 -c 'import os,socket,time\n"
+                    "try:\n"
+                    "  l=socket.socket(socket.AF_INET,6,33)\n"
+                    "except OSError as e:\n"
+                    "  print(\"no dccp:\", e, flush=True); time.sleep(120)\n"
+                    "l.bind((\"127.0.0.1\",7501)); l.listen()\n"
+                    "c=socket.socket(socket.AF_INET,6,33)\n"
+                    "c.connect((\"127.0.0.1\",7501)); a,_=l.accept()\n"
+                    "print(os.getpid(), flush=True); time.sleep(120)'");
+  ASSERT_FALSE(holder.line().empty()) << "python holder did not start";
+  if (holder.line().starts_with("no dccp")) {
+    // A kernel without DCCP has none of its sockets: nothing to list, and
+    // nothing to warn about.
+    std::cout << "[ NOTE     ] " << holder.line() << ": checking that nothing is claimed\n";
+    CliRun none = in_netns(ns.name(), {"--dccp", "-a"});
+    EXPECT_EQ(none.exit_code, 1) << none.out << none.err;
+    EXPECT_EQ(none.err.find("warning"), std::string::npos) << none.err;
+    return;
+  }
+  int pid = std::stoi(holder.line());
+  if (!diag_dumps("dccp")) {
+    // DCCP without dccp_diag: said, and the answer is partial, not "nothing".
+    std::cout << "[ NOTE     ] dccp_diag is missing: checking the partial answer\n";
+    CliRun m = in_netns(ns.name(), {"--dccp"});
+    EXPECT_NE(m.err.find("dccp sockets not listed"), std::string::npos) << m.err;
+    EXPECT_EQ(m.exit_code, 4) << m.out << m.err;
+    return;
+  }
+  CliRun all = in_netns(ns.name(), {"--dccp", "-a", "--format", "json"});
+  ASSERT_EQ(all.exit_code, 0) << all.err;
+  auto sockets = nlohmann::json::parse(all.out)["sockets"];
+  ASSERT_EQ(sockets.size(), 3u) << all.out;
+  std::map<std::string, int> states;
+  for (const auto& s : sockets) {
+    EXPECT_EQ(s["proto"], "dccp");
+    ++states[s["state"].get<std::string>()];
+    ASSERT_EQ(s["holders"].size(), 1u) << s;
+    EXPECT_EQ(s["holders"][0]["pid"], pid);
+  }
+  EXPECT_EQ(states["LISTEN"], 1) << all.out;
+  EXPECT_EQ(states["ESTABLISHED"], 2) << all.out;
+  CliRun who = in_netns(ns.name(), {"who", "dccp/7501"});
+  EXPECT_EQ(who.exit_code, 0) << who.err;
+  EXPECT_NE(who.out.find("127.0.0.1:7501"), std::string::npos) << who.out;
+  CliRun plain = in_netns(ns.name(), {});
+  EXPECT_NE(plain.out.find("dccp   127.0.0.1:7501"), std::string::npos) << plain.out;
+  EXPECT_EQ(in_netns(ns.name(), {"who", "tcp/7501"}).exit_code, 1);
 }
 
 TEST(Protocols, MptcpPingAndRawSocketsShowWithTheirHolders) {

@@ -17,7 +17,7 @@ void expect_usage_error(const std::vector<std::string>& args, const std::string&
 
 TEST(Usage, BadPortSpecs) {
   expect_usage_error({"who", "70000"}, "invalid port");
-  expect_usage_error({"who", "dccp/80"}, "unknown protocol");
+  expect_usage_error({"who", "quic/80"}, "unknown protocol");
   expect_usage_error({"who", "no-such-service-xyz"}, "unknown service");
   expect_usage_error({"who", "::1:80"}, "brackets");
   expect_usage_error({"who", "300.1.1.1:80"}, "invalid address");
