@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <linux/sockios.h>
+#include <poll.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/xattr.h>
@@ -19,8 +20,6 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <string_view>
 #include <system_error>
 #include <thread>
@@ -172,7 +171,8 @@ void for_each_netns(std::span<const NetnsHandle> namespaces, unsigned workers,
 }
 
 std::vector<NetnsHandle> netns_handles(const std::string& root,
-                                       std::span<const Process> processes) {
+                                       std::span<const Process> processes,
+                                       NetnsMounts* mounts) {
   std::vector<NetnsHandle> handles;
   std::unordered_map<uint64_t, size_t> index;
   for (const Process& p : processes) {
@@ -203,7 +203,7 @@ std::vector<NetnsHandle> netns_handles(const std::string& root,
     handles.push_back(NetnsHandle{st.st_ino, std::move(path), name});
   }
   if (dir != nullptr) closedir(dir);
-  add_netns_mounts(handles);
+  add_netns_mounts(handles, mounts);
   return handles;
 }
 
@@ -233,13 +233,31 @@ std::optional<Proto> ip_socket_proto(pid_t pid, int fd) {
   return std::nullopt;
 }
 
-void add_netns_mounts(std::vector<NetnsHandle>& handles) {
-  std::ifstream file("/proc/self/mountinfo");
-  std::stringstream text;
-  text << file.rdbuf();
-  for (auto& [inode, path] : netns_mounts(text.str())) {
+const std::vector<std::pair<uint64_t, std::string>>& NetnsMounts::current() {
+  if (reads_ > 0 && file_.get() >= 0) {
+    pollfd changed{file_.get(), POLLPRI, 0};
+    if (poll(&changed, 1, 0) >= 0 && (changed.revents & (POLLPRI | POLLERR)) == 0) {
+      return mounts_;
+    }
+  }
+  if (file_.get() < 0) file_ = UniqueFd(open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC));
+  std::string text;
+  if (file_.get() >= 0 && lseek(file_.get(), 0, SEEK_SET) == 0) {
+    char buf[16384];
+    for (ssize_t n; (n = read(file_.get(), buf, sizeof buf)) > 0;) {
+      text.append(buf, static_cast<size_t>(n));
+    }
+  }
+  mounts_ = netns_mounts(text);
+  ++reads_;
+  return mounts_;
+}
+
+void add_netns_mounts(std::vector<NetnsHandle>& handles, NetnsMounts* mounts) {
+  NetnsMounts once;
+  for (const auto& [inode, path] : (mounts != nullptr ? *mounts : once).current()) {
     bool known = std::ranges::any_of(handles, [&](const NetnsHandle& h) { return h.inode == inode; });
-    if (!known) handles.push_back(NetnsHandle{inode, std::move(path), ""});
+    if (!known) handles.push_back(NetnsHandle{inode, path, ""});
   }
 }
 

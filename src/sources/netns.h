@@ -27,18 +27,38 @@ Result<uint64_t> current_netns_inode();
 /// which replaces the pid path of the namespace it names (a name outlives any
 /// one process), then every other namespace bound to a path (add_netns_mounts).
 /// A /run/netns entry that is no longer an nsfs mount is skipped.
+/// MOUNTS, when given, keeps the mount table between calls.
+class NetnsMounts;
 std::vector<NetnsHandle> netns_handles(const std::string& proc_root,
-                                       std::span<const Process> processes);
+                                       std::span<const Process> processes,
+                                       NetnsMounts* mounts = nullptr);
 
 /// The network namespaces bound to a path (nsfs mounts: `ip netns add`'s
 /// /run/netns, and any other bind mount, a runtime's own directory included),
 /// from the text of a /proc/PID/mountinfo: (inode, mount point).
 std::vector<std::pair<uint64_t, std::string>> netns_mounts(std::string_view mountinfo);
 
+/// The network namespaces bound to a path in portrel's mount namespace, kept
+/// between captures: /proc/self/mountinfo is read again only when the kernel
+/// says the mount table changed (the open file polls POLLPRI after a mount or
+/// an unmount).
+class NetnsMounts {
+ public:
+  /// netns_mounts of /proc/self/mountinfo as it is now.
+  const std::vector<std::pair<uint64_t, std::string>>& current();
+  /// How often the mount table was read.
+  size_t reads() const { return reads_; }
+
+ private:
+  UniqueFd file_;
+  std::vector<std::pair<uint64_t, std::string>> mounts_;
+  size_t reads_ = 0;
+};
+
 /// Adds to HANDLES each namespace bound to a path of portrel's mount namespace
-/// (netns_mounts of /proc/self/mountinfo) that no handle reaches yet: one that
-/// no process lives in may still hold sockets.
-void add_netns_mounts(std::vector<NetnsHandle>& handles);
+/// (MOUNTS, or /proc/self/mountinfo read now) that no handle reaches yet: one
+/// that no process lives in may still hold sockets.
+void add_netns_mounts(std::vector<NetnsHandle>& handles, NetnsMounts* mounts = nullptr);
 
 /// A duplicate of PID's FD (pidfd_open + pidfd_getfd) if it still is socket
 /// INODE, else -1 (errno says why). The caller closes it.

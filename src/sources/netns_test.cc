@@ -3,10 +3,12 @@
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 
@@ -60,6 +62,28 @@ TEST(IpSocketProto, EachSocketByItsKernelName) {
     close(fd);
   }
   EXPECT_EQ(ip_socket_proto(getpid(), 1 << 20), std::nullopt) << "no such fd";
+}
+
+// The mount table is read once, and again only after a mount or an unmount.
+TEST(NetnsMountsWatch, ReadsTheMountTableAgainOnlyWhenItChanged) {
+  NetnsMounts mounts;
+  mounts.current();
+  mounts.current();
+  EXPECT_EQ(mounts.reads(), 1u) << "nothing was mounted in between";
+  if (geteuid() != 0) {
+    GTEST_SKIP() << "needs root to mount: the re-read after a change is not checked";
+  }
+  char dir[] = "/tmp/portrel-mounts-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  ASSERT_EQ(mount("portrel", dir, "tmpfs", 0, nullptr), 0) << strerror(errno);
+  mounts.current();
+  EXPECT_EQ(mounts.reads(), 2u) << "a mount changes the table";
+  EXPECT_EQ(umount2(dir, MNT_DETACH), 0) << strerror(errno);
+  rmdir(dir);
+  mounts.current();
+  EXPECT_EQ(mounts.reads(), 3u) << "so does an unmount";
+  mounts.current();
+  EXPECT_EQ(mounts.reads(), 3u);
 }
 
 }  // namespace portrel

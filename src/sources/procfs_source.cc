@@ -387,7 +387,7 @@ Result<ProcessScan> ProcfsSource::scan() {
   std::sort(scan.processes.begin(), scan.processes.end(),
             [](const Process& a, const Process& b) { return a.pid < b.pid; });
   std::sort(scan.holdings.begin(), scan.holdings.end());
-  scan.netns = netns_handles(root_, scan.processes);
+  scan.netns = netns_handles(root_, scan.processes, &mounts_);
 
   if (scan.fd_exhausted > 0) {
     rlimit limit{};

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "sources/netns.h"
 #include "sources/sources.h"
 
 namespace portrel {
@@ -52,6 +53,7 @@ class ProcfsSource : public ProcessSource {
   std::string root_;
   unsigned threads_;
   std::unique_ptr<Reader> reader_;
+  NetnsMounts mounts_;  ///< the mount table, read again only when it changed
 };
 
 }  // namespace portrel

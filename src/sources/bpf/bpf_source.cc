@@ -647,7 +647,7 @@ Result<ProcessScan> BpfSource::scan() {
   std::ranges::sort(scan.holdings);
   // Threads sharing a table of their own each gave its fds.
   scan.holdings.erase(std::ranges::unique(scan.holdings).begin(), scan.holdings.end());
-  scan.netns = netns_handles(options_.proc_root, scan.processes);
+  scan.netns = netns_handles(options_.proc_root, scan.processes, &mounts_);
   // Namespaces only a held socket leads to. A lean record has no namespace,
   // but only TCP sockets the table rows list are read lean.
   std::unordered_set<uint64_t> reached;

@@ -18,6 +18,7 @@
 
 #include "portrel/capture.h"
 #include "sources/bpf/bpf_loader.h"
+#include "sources/netns.h"
 #include "sources/sources.h"
 
 namespace portrel {
@@ -143,6 +144,7 @@ class BpfSource : public ProcessSource, public OptionSource {
 
   std::unique_ptr<BpfIterators> iterators_;
   BpfSourceOptions options_;
+  NetnsMounts mounts_;  ///< the mount table, read again only when it changed
   /// The task pass handed out by task_pass_beside(): whichever of that part and
   /// scan() comes to it first reads it, the other waits for it.
   struct TasksBeside {
