@@ -34,7 +34,7 @@ constexpr ProtoInfo kProtocols[] = {
      "SCTP sockets (one row per socket, not per association)", "port", "SCTP", "SCTPv6",
      "/proc/net/sctp"},
     {Proto::dccp, "dccp", IPPROTO_DCCP, true, true, "--dccp", "DCCP sockets", "port", "DCCP",
-     "DCCPv6", "/proc/sys/net/dccp"},
+     "DCCPv6", "/sys/module/dccp"},
 };
 static_assert(std::size(kProtocols) == kProtoCount);
 

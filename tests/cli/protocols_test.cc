@@ -104,6 +104,29 @@ bool diag_dumps(const std::string& family) {
   return false;
 }
 
+// The command of a python holder in namespace NS: FIRST makes the protocol's
+// first socket (an OSError there means the kernel has none of them), REST the
+// others. Its first line is its pid, or "no NAME: why".
+std::string holder_command(const std::string& ns, const std::string& name,
+                           const std::string& first, const std::string& rest) {
+  return "ip netns exec " + ns + " python3 -c 'import os,socket,time\ntry:\n" + first +
+         "except OSError as e:\n  print(\"no " + name +
+         ":\", e, flush=True); time.sleep(120)\n" + rest +
+         "print(os.getpid(), flush=True); time.sleep(120)'";
+}
+
+// Whether HOLDER found no NAME in this kernel; then, that a kernel without it
+// has none of its sockets: nothing listed by SELECTOR, nothing warned about.
+bool kernel_lacks(const std::string& ns, const Background& holder, const std::string& name,
+                  const std::string& selector) {
+  if (!holder.line().starts_with("no " + name)) return false;
+  std::cout << "[ NOTE     ] " << holder.line() << ": checking that nothing is claimed\n";
+  CliRun none = in_netns(ns, {selector, "-a"});
+  EXPECT_EQ(none.exit_code, 1) << none.out << none.err;
+  EXPECT_EQ(none.err.find("warning"), std::string::npos) << none.err;
+  return true;
+}
+
 TEST(Protocols, VsockListenersShowWithTheirHoldersWithOrWithoutVsockDiag) {
   NamedNetns ns("portrel-vsock-" + std::to_string(getpid()));
   ASSERT_TRUE(ns.ok()) << "ip netns add failed: this test needs root and iproute2";
@@ -111,24 +134,13 @@ TEST(Protocols, VsockListenersShowWithTheirHoldersWithOrWithoutVsockDiag) {
   // namespace's: a port past 65535, different for each run.
   uint32_t port = 70000 + static_cast<uint32_t>(getpid() % 20000);
   std::string text_port = std::to_string(port);
-  Background holder("ip netns exec " + ns.name() +
-                    " python3 -c 'import os,socket,time\n"
-                    "try:\n"
-                    "  l=socket.socket(socket.AF_VSOCK,socket.SOCK_STREAM)\n"
-                    "  l.bind((socket.VMADDR_CID_ANY," + text_port + ")); l.listen()\n"
-                    "except OSError as e:\n"
-                    "  print(\"no vsock:\", e, flush=True); time.sleep(120)\n"
-                    "print(os.getpid(), flush=True); time.sleep(120)'");
+  Background holder(holder_command(ns.name(), "vsock",
+                                   "  l=socket.socket(socket.AF_VSOCK,socket.SOCK_STREAM)\n"
+                                   "  l.bind((socket.VMADDR_CID_ANY," + text_port +
+                                       ")); l.listen()\n",
+                                   ""));
   ASSERT_FALSE(holder.line().empty()) << "python holder did not start";
-  if (holder.line().starts_with("no vsock")) {
-    // A kernel without vsock has none of its sockets: nothing to list, and
-    // nothing to warn about.
-    std::cout << "[ NOTE     ] " << holder.line() << ": checking that nothing is claimed\n";
-    CliRun none = in_netns(ns.name(), {"--vsock"});
-    EXPECT_EQ(none.exit_code, 1) << none.out << none.err;
-    EXPECT_EQ(none.err.find("warning"), std::string::npos) << none.err;
-    return;
-  }
+  if (kernel_lacks(ns.name(), holder, "vsock", "--vsock")) return;
   int pid = std::stoi(holder.line());
   bool vsock_diag = diag_dumps("vsock");
   std::cout << "[ NOTE     ] vsock_diag " << (vsock_diag ? "dumps" : "is missing") << "\n";
@@ -190,28 +202,16 @@ TEST(Protocols, SctpSocketsShowOnceEachWhereTheKernelHasSctp) {
   ASSERT_EQ(sh("ip -n " + ns.name() + " link set lo up"), 0);
   // A one-to-one listener with an accepted connection, and a one-to-many
   // socket listening: four sockets, each one row (not one per association).
-  Background holder("ip netns exec " + ns.name() +
-                    " python3 -c 'import os,socket,time\n"
-                    "try:\n"
-                    "  l=socket.socket(socket.AF_INET,socket.SOCK_STREAM,socket.IPPROTO_SCTP)\n"
-                    "except OSError as e:\n"
-                    "  print(\"no sctp:\", e, flush=True); time.sleep(120)\n"
-                    "l.bind((\"127.0.0.1\",7401)); l.listen()\n"
-                    "c=socket.socket(socket.AF_INET,socket.SOCK_STREAM,socket.IPPROTO_SCTP)\n"
-                    "c.connect((\"127.0.0.1\",7401)); a,_=l.accept()\n"
-                    "m=socket.socket(socket.AF_INET6,socket.SOCK_SEQPACKET,socket.IPPROTO_SCTP)\n"
-                    "m.bind((\"::\",7402)); m.listen()\n"
-                    "print(os.getpid(), flush=True); time.sleep(120)'");
+  Background holder(holder_command(
+      ns.name(), "sctp",
+      "  l=socket.socket(socket.AF_INET,socket.SOCK_STREAM,socket.IPPROTO_SCTP)\n",
+      "l.bind((\"127.0.0.1\",7401)); l.listen()\n"
+      "c=socket.socket(socket.AF_INET,socket.SOCK_STREAM,socket.IPPROTO_SCTP)\n"
+      "c.connect((\"127.0.0.1\",7401)); a,_=l.accept()\n"
+      "m=socket.socket(socket.AF_INET6,socket.SOCK_SEQPACKET,socket.IPPROTO_SCTP)\n"
+      "m.bind((\"::\",7402)); m.listen()\n"));
   ASSERT_FALSE(holder.line().empty()) << "python holder did not start";
-  if (holder.line().starts_with("no sctp")) {
-    // A kernel without SCTP has none of its sockets: nothing to list, and
-    // nothing to warn about.
-    std::cout << "[ NOTE     ] " << holder.line() << ": checking that nothing is claimed\n";
-    CliRun none = in_netns(ns.name(), {"--sctp", "-a"});
-    EXPECT_EQ(none.exit_code, 1) << none.out << none.err;
-    EXPECT_EQ(none.err.find("warning"), std::string::npos) << none.err;
-    return;
-  }
+  if (kernel_lacks(ns.name(), holder, "sctp", "--sctp")) return;
   int pid = std::stoi(holder.line());
   if (!diag_dumps("sctp")) {
     CliRun m = in_netns(ns.name(), {"--sctp"});
@@ -250,26 +250,12 @@ TEST(Protocols, DccpSocketsShowWithTheirHoldersWhereTheKernelHasDccp) {
   ASSERT_EQ(sh("ip -n " + ns.name() + " link set lo up"), 0);
   // A listener and one connection to it (SOCK_DCCP 6, IPPROTO_DCCP 33):
   // three sockets. Linux 6.16 removed DCCP; Debian's 6.1 and 6.12 have it.
-  Background holder("ip netns exec " + ns.name() +
-                    " python3 -c 'import os,socket,time\n"
-                    "try:\n"
-                    "  l=socket.socket(socket.AF_INET,6,33)\n"
-                    "except OSError as e:\n"
-                    "  print(\"no dccp:\", e, flush=True); time.sleep(120)\n"
-                    "l.bind((\"127.0.0.1\",7501)); l.listen()\n"
-                    "c=socket.socket(socket.AF_INET,6,33)\n"
-                    "c.connect((\"127.0.0.1\",7501)); a,_=l.accept()\n"
-                    "print(os.getpid(), flush=True); time.sleep(120)'");
+  Background holder(holder_command(ns.name(), "dccp", "  l=socket.socket(socket.AF_INET,6,33)\n",
+                                   "l.bind((\"127.0.0.1\",7501)); l.listen()\n"
+                                   "c=socket.socket(socket.AF_INET,6,33)\n"
+                                   "c.connect((\"127.0.0.1\",7501)); a,_=l.accept()\n"));
   ASSERT_FALSE(holder.line().empty()) << "python holder did not start";
-  if (holder.line().starts_with("no dccp")) {
-    // A kernel without DCCP has none of its sockets: nothing to list, and
-    // nothing to warn about.
-    std::cout << "[ NOTE     ] " << holder.line() << ": checking that nothing is claimed\n";
-    CliRun none = in_netns(ns.name(), {"--dccp", "-a"});
-    EXPECT_EQ(none.exit_code, 1) << none.out << none.err;
-    EXPECT_EQ(none.err.find("warning"), std::string::npos) << none.err;
-    return;
-  }
+  if (kernel_lacks(ns.name(), holder, "dccp", "--dccp")) return;
   int pid = std::stoi(holder.line());
   if (!diag_dumps("dccp")) {
     // DCCP without dccp_diag: said, and the answer is partial, not "nothing".
