@@ -182,6 +182,11 @@ std::string_view state_name(Proto proto, uint8_t state) {
       "FIN_WAIT2", "TIME_WAIT",   "CLOSE",        "CLOSE_WAIT",    "LAST_ACK",
       "LISTEN",    "CLOSING",     "NEW_SYN_RECV", "BOUND_INACTIVE"};
   if (!proto_info(proto).connections && state == kStateClose) return "UNCONN";
+  // DCCP's own states come after TCP's last, whose number grew in 6.8
+  // (TCP_BOUND_INACTIVE, which no DCCP socket has): PARTOPEN is 13 before
+  // and 14 after, PASSIVE_CLOSEREQ 14 before (a moment of a close: shown as
+  // PARTOPEN there) and 15 after.
+  if (proto == Proto::dccp && state >= 13) return state <= 14 ? "PARTOPEN" : "PASSIVE_CLOSEREQ";
   if (state < std::size(kNames)) return kNames[state];
   return "UNKNOWN";
 }

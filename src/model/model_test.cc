@@ -44,5 +44,19 @@ TEST(Address, NoneHasNoText) {
   EXPECT_EQ(Address{}.to_string(), "");
 }
 
+// TCP's state names, UNCONN for a bound datagram socket, and DCCP's own
+// states past TCP's last (whose number grew in 6.8).
+TEST(StateName, EachProtocolsStates) {
+  EXPECT_EQ(state_name(Proto::tcp, kStateListen), "LISTEN");
+  EXPECT_EQ(state_name(Proto::udp, kStateClose), "UNCONN");
+  EXPECT_EQ(state_name(Proto::tcp, kStateClose), "CLOSE");
+  EXPECT_EQ(state_name(Proto::tcp, 13), "BOUND_INACTIVE");
+  EXPECT_EQ(state_name(Proto::dccp, kStateEstablished), "ESTABLISHED");
+  EXPECT_EQ(state_name(Proto::dccp, 13), "PARTOPEN");
+  EXPECT_EQ(state_name(Proto::dccp, 14), "PARTOPEN");
+  EXPECT_EQ(state_name(Proto::dccp, 15), "PASSIVE_CLOSEREQ");
+  EXPECT_EQ(state_name(Proto::tcp, 200), "UNKNOWN");
+}
+
 }  // namespace
 }  // namespace portrel

@@ -276,8 +276,10 @@ TEST(Protocols, DccpSocketsShowWithTheirHoldersWhereTheKernelHasDccp) {
     ASSERT_EQ(s["holders"].size(), 1u) << s;
     EXPECT_EQ(s["holders"][0]["pid"], pid);
   }
+  // The client stays in PARTOPEN until the server sends it something.
   EXPECT_EQ(states["LISTEN"], 1) << all.out;
-  EXPECT_EQ(states["ESTABLISHED"], 2) << all.out;
+  EXPECT_EQ(states["ESTABLISHED"] + states["PARTOPEN"], 2) << all.out;
+  EXPECT_GE(states["ESTABLISHED"], 1) << all.out;
   CliRun who = in_netns(ns.name(), {"who", "dccp/7501"});
   EXPECT_EQ(who.exit_code, 0) << who.err;
   EXPECT_NE(who.out.find("127.0.0.1:7501"), std::string::npos) << who.out;
