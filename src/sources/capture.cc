@@ -223,63 +223,53 @@ std::vector<Proto> add_held_sockets(const CapturePlan& plan, const CaptureOption
   return unlisted;
 }
 
-}  // namespace
+// What the thread beside the process scan reads: our own namespace's dump
+// and, where the plan says, its TCP listeners' options.
+struct HostRead {
+  Result<SocketScan> dump;
+  std::optional<std::vector<ExactOptions>> listeners;
+};
 
-Result<Snapshot> capture_from(const CaptureParts& parts, const CapturePlan& plan,
-                              const CaptureOptions& options) {
-  SocketSource& socket_source = parts.sockets;
-  auto asked = [&](uint64_t inode) {
-    return options.only_netns.empty() ||
-           std::ranges::find(options.only_netns, inode) != options.only_netns.end();
-  };
-  SocketQuery query{.listening_only = options.listening_only,
-                    .protocols = options.protocols,
-                    .port = options.port};
-  // Our own namespace needs nothing from the process scan: its dump runs beside
-  // it, on the other core. The rest are known only once processes are read.
-  // Where the plan reads options of unheld sockets, those of our own
-  // namespace's TCP listeners are read there too, after the dump: the sockets
-  // no process holds are nearly always listeners there (a hidden daemon's),
-  // and the walk then costs nothing on the way.
-  struct HostRead {
-    Result<SocketScan> dump;
-    std::optional<std::vector<ExactOptions>> listeners;
-  };
-  uint64_t host = own_netns();
-  std::future<HostRead> host_read;
-  // A part of the process scan that may run on that thread first (scan()
-  // does it itself if it has not begun: no thread, or not our namespace).
-  const std::function<void()>& part = parts.beside;
+// Our own namespace needs nothing from the process scan: its dump runs beside
+// it, on the other core, after the part of the scan that may go there (scan()
+// does that part itself if it has not begun). Where the plan reads options of
+// unheld sockets, those of our own namespace's TCP listeners are read there
+// too, after the dump: the sockets no process holds are nearly always
+// listeners there (a hidden daemon's), and the walk then costs nothing on the
+// way.
+std::future<HostRead> read_own_namespace_beside(const CaptureParts& parts,
+                                                const CapturePlan& plan,
+                                                const SocketQuery& query, uint64_t host) {
   OptionSource* listener_options = plan.own_listener_options ? parts.options : nullptr;
-  if (host != 0 && asked(host)) {
-    host_read = run_beside([&socket_source, listener_options, &query, &options, host, &part] {
-      if (part) part();
-      NetnsHandle own{host, "/proc/self/ns/net", ""};
-      HostRead read{socket_source.scan({own}, query), std::nullopt};
-      // In the snapshot's order now, while the walk still runs.
-      if (read.dump) order_sockets(read.dump->sockets);
-      // Not when the dump came with the listeners' options.
-      auto unknown = [](const Socket& s) {
-        return s.proto == Proto::tcp && s.is_listening() && s.reuseport_from != OptSource::bpf;
-      };
-      if (listener_options != nullptr && read.dump &&
-          std::ranges::any_of(read.dump->sockets, unknown)) {
-        TableQuery listeners{.ports = {}, .tcp = true, .udp = false, .tcp_listeners_only = true};
-        if (options.port) listeners.ports.push_back(static_cast<uint16_t>(*options.port));
-        std::vector<ExactOptions> found;
-        std::vector<std::string> problems;
-        listener_options->read({own}, listeners, found, problems);
-        if (problems.empty()) read.listeners = std::move(found);
-      }
-      return read;
-    });
-  }
-  auto procs = parts.processes.scan();
-  if (!procs) return std::unexpected(procs.error());
-  ProcessScan& ps = *procs;
-  // A namespace only a held socket leads to is entered through that socket,
-  // its fd kept open until the dumps are done.
-  std::vector<UniqueFd> reached_by_socket;
+  return run_beside([&parts, listener_options, &query, host] {
+    if (parts.beside) parts.beside();
+    NetnsHandle own{host, "/proc/self/ns/net", ""};
+    HostRead read{parts.sockets.scan({own}, query), std::nullopt};
+    // In the snapshot's order now, while the walk still runs.
+    if (read.dump) order_sockets(read.dump->sockets);
+    // Not when the dump came with the listeners' options.
+    auto unknown = [](const Socket& s) {
+      return s.proto == Proto::tcp && s.is_listening() && s.reuseport_from != OptSource::bpf;
+    };
+    if (listener_options != nullptr && read.dump &&
+        std::ranges::any_of(read.dump->sockets, unknown)) {
+      TableQuery listeners{.ports = {}, .tcp = true, .udp = false, .tcp_listeners_only = true};
+      if (query.port) listeners.ports.push_back(static_cast<uint16_t>(*query.port));
+      std::vector<ExactOptions> found;
+      std::vector<std::string> problems;
+      listener_options->read({own}, listeners, found, problems);
+      if (problems.empty()) read.listeners = std::move(found);
+    }
+    return read;
+  });
+}
+
+// A namespace only a held socket leads to is entered through that socket: a
+// handle for each is added to PS's, its fd returned, to be kept open until the
+// dumps are done.
+std::vector<UniqueFd> enter_unreached(ProcessScan& ps,
+                                      const std::function<bool(uint64_t)>& asked) {
+  std::vector<UniqueFd> fds;
   for (const auto& [inode, holding] : ps.unreached_netns) {
     if (!asked(inode)) continue;
     auto fd = netns_of_socket(holding);
@@ -290,10 +280,47 @@ Result<Snapshot> capture_from(const CaptureParts& parts, const CapturePlan& plan
                             "): its sockets are not listed");
       continue;
     }
-    ps.netns.push_back(
-        NetnsHandle{inode, "/proc/self/fd/" + std::to_string(fd->get()), ""});
-    reached_by_socket.push_back(std::move(*fd));
+    ps.netns.push_back(NetnsHandle{inode, "/proc/self/fd/" + std::to_string(fd->get()), ""});
+    fds.push_back(std::move(*fd));
   }
+  return fds;
+}
+
+// The namespaces of the snapshot: each one WANTED, whether its dump succeeded,
+// and the protocols it could not list.
+std::vector<Netns> namespace_rows(const std::vector<NetnsHandle>& wanted, uint64_t host,
+                                  const SocketScan& socks, const std::vector<Proto>& unlisted) {
+  std::vector<Netns> namespaces;
+  for (const NetnsHandle& h : wanted) {
+    Netns n{h.inode, h.name, h.inode == host, false, {}};
+    n.dumped = std::ranges::find(socks.dumped_netns, h.inode) != socks.dumped_netns.end();
+    if (n.dumped) n.unlisted = unlisted;
+    namespaces.push_back(std::move(n));
+  }
+  return namespaces;
+}
+
+}  // namespace
+
+Result<Snapshot> capture_from(const CaptureParts& parts, const CapturePlan& plan,
+                              const CaptureOptions& options) {
+  SocketSource& socket_source = parts.sockets;
+  std::function<bool(uint64_t)> asked = [&](uint64_t inode) {
+    return options.only_netns.empty() ||
+           std::ranges::find(options.only_netns, inode) != options.only_netns.end();
+  };
+  SocketQuery query{.listening_only = options.listening_only,
+                    .protocols = options.protocols,
+                    .port = options.port};
+  // Our own namespace beside the process scan; the rest are known only once
+  // processes are read.
+  uint64_t host = own_netns();
+  std::future<HostRead> host_read;
+  if (host != 0 && asked(host)) host_read = read_own_namespace_beside(parts, plan, query, host);
+  auto procs = parts.processes.scan();
+  if (!procs) return std::unexpected(procs.error());
+  ProcessScan& ps = *procs;
+  std::vector<UniqueFd> reached_by_socket = enter_unreached(ps, asked);
 
   std::vector<NetnsHandle> wanted, others;
   bool host_listed = false;
@@ -337,21 +364,13 @@ Result<Snapshot> capture_from(const CaptureParts& parts, const CapturePlan& plan
     add_unheld_options(*parts.options, wanted, socks->sockets, ps.warnings);
   }
 
-  std::vector<Netns> namespaces;
-  for (const NetnsHandle& h : wanted) {
-    Netns n{h.inode, h.name, h.inode == host, false, {}};
-    n.dumped =
-        std::ranges::find(socks->dumped_netns, h.inode) != socks->dumped_netns.end();
-    if (n.dumped) n.unlisted = unlisted;
-    namespaces.push_back(std::move(n));
-  }
-
   std::vector<std::string> warnings = std::move(ps.warnings);
   for (std::string& w : socks->warnings) warnings.push_back(std::move(w));
   if (options.probe_sockopts) probe_socket_options(socks->sockets, ps.holdings, warnings);
   infer_socket_options(socks->sockets);
   return Snapshot(std::move(ps.processes), std::move(socks->sockets),
-                  std::move(ps.holdings), std::move(namespaces), std::move(warnings),
+                  std::move(ps.holdings), namespace_rows(wanted, host, *socks, unlisted),
+                  std::move(warnings),
                   ps.fd_unreadable == 0 ? Unowned::hidden
                   : geteuid() == 0      ? Unowned::unreadable
                                         : Unowned::not_privileged,
