@@ -34,7 +34,7 @@ die() {
 
 sources_of() {
   case "$1" in
-    procfs|workload) echo "src/sources/procfs.cc src/sources/workload.cc src/sources/epoll.cc src/sources/netns.cc src/util/error.cc" ;;
+    procfs|workload) echo "src/sources/procfs.cc src/sources/workload.cc src/sources/epoll.cc src/sources/netns.cc src/model/model.cc src/util/error.cc" ;;
     port_spec) echo "src/cli/port_spec.cc src/model/model.cc src/util/error.cc src/util/text.cc" ;;
     sock_diag) echo "src/sources/sock_diag.cc src/sources/proc_net.cc src/sources/netns.cc src/model/model.cc src/util/error.cc -lmnl" ;;
     nft) echo "src/sources/port_forwards.cc src/sources/netns.cc src/model/model.cc src/util/error.cc src/util/text.cc -lmnl" ;;
